@@ -1,0 +1,149 @@
+package recipes
+
+import "strings"
+
+// Defaults that do not depend on the distro.
+const (
+	DefaultArch              = "amd64"
+	DefaultBinariesURL       = "https://dl.k8s.io/release"
+	DefaultCNIPluginsVersion = "v1.7.1"
+	DefaultCriDockerdVersion = "0.4.3"
+	DefaultFileMode          = "0644"
+	DefaultFileOwner         = "root:root"
+)
+
+// RequiredKernelModules are always loaded.
+func RequiredKernelModules() []string { return []string{"overlay", "br_netfilter"} }
+
+// RequiredSysctls are set unless the recipe overrides them.
+func RequiredSysctls() map[string]string {
+	return map[string]string{
+		"net.bridge.bridge-nf-call-iptables":  "1",
+		"net.bridge.bridge-nf-call-ip6tables": "1",
+		"net.ipv4.ip_forward":                 "1",
+	}
+}
+
+// DefaultFirewallPorts are the ports kubeadm documents for control-plane and
+// worker nodes.
+func DefaultFirewallPorts() []string {
+	return []string{"6443/tcp", "2379-2380/tcp", "10250/tcp", "10256/tcp", "10257/tcp", "10259/tcp", "30000-32767/tcp"}
+}
+
+// SetDefaults fills every field the recipe left empty. d is the recipe's
+// distro when known is true; distro-dependent defaults are skipped otherwise
+// (validation reports the unknown distro).
+func SetDefaults(r *Recipe, d Distro, known bool) {
+	t := true
+	setStr := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	setStr(&r.Base.Arch, DefaultArch)
+
+	k := &r.Kubernetes
+	setStr(&k.Version, DefaultKubernetesVersion())
+	v, verr := ParseVersion(k.Version)
+	if verr == nil {
+		k.Version = v.String()
+		setStr(&k.CrictlVersion, "v"+v.MinorString()+".0")
+	}
+	setStr(&k.Source, SourcePackages)
+	if k.Source == SourceBinaries {
+		setStr(&k.Binaries.URL, DefaultBinariesURL)
+	}
+	switch k.Source {
+	case SourcePackages:
+		setStr(&k.CNIPlugins.Source, SourcePackages)
+	case SourceBinaries:
+		setStr(&k.CNIPlugins.Source, SourceBinaries)
+	case SourceLocal:
+		setStr(&k.CNIPlugins.Source, SourceDistro)
+	}
+	if k.CNIPlugins.Source == SourceBinaries {
+		setStr(&k.CNIPlugins.Version, DefaultCNIPluginsVersion)
+	}
+
+	rt := &r.Runtime
+	if rt.Kind == RuntimeCRIO {
+		setStr(&rt.Source, SourceUpstream)
+		if verr == nil {
+			setStr(&rt.Version, v.MinorString())
+		}
+	} else if known {
+		if d.Supports(rt.Kind, SourceDistro) {
+			setStr(&rt.Source, SourceDistro)
+		} else {
+			setStr(&rt.Source, SourceUpstream)
+		}
+	}
+	if verr == nil {
+		if rel, _, ok := ReleaseFor(v); ok {
+			setStr(&rt.SandboxImage, rel.SandboxImage())
+		}
+	}
+	if rt.Kind == RuntimeDocker {
+		setStr(&rt.CriDockerd.Version, DefaultCriDockerdVersion)
+		setStr(&rt.CriDockerd.Source, SourceRelease)
+	}
+
+	n := &r.Node
+	n.KernelModules = union(RequiredKernelModules(), n.KernelModules)
+	if n.Sysctls == nil {
+		n.Sysctls = map[string]string{}
+	}
+	for key, val := range RequiredSysctls() {
+		if _, ok := n.Sysctls[key]; !ok {
+			n.Sysctls[key] = val
+		}
+	}
+	if n.DisableSwap == nil {
+		n.DisableSwap = &t
+	}
+	if known {
+		switch d.Family {
+		case FamilyDnf:
+			setStr(&n.SELinux, "permissive")
+		case FamilyFCOS:
+			setStr(&n.SELinux, "enforcing")
+		}
+	}
+	setStr(&n.Firewall.Mode, "disabled")
+	if n.Firewall.Mode == "open" && len(n.Firewall.Ports) == 0 {
+		n.Firewall.Ports = DefaultFirewallPorts()
+	}
+	for i := range n.Files {
+		setStr(&n.Files[i].Mode, DefaultFileMode)
+		setStr(&n.Files[i].Owner, DefaultFileOwner)
+	}
+
+	if r.Images.Preload == nil {
+		r.Images.Preload = &t
+	}
+	if r.Images.Pin == nil {
+		r.Images.Pin = &t
+	}
+	if r.Firstboot.Enabled == nil {
+		r.Firstboot.Enabled = &t
+	}
+	if r.Seal.Enabled == nil {
+		r.Seal.Enabled = &t
+	}
+}
+
+// union returns a followed by the items of b not in a, in order.
+func union(a, b []string) []string {
+	out := append([]string{}, a...)
+	seen := map[string]bool{}
+	for _, s := range a {
+		seen[strings.TrimSpace(s)] = true
+	}
+	for _, s := range b {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,204 @@
+package recipes
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+	k8syaml "sigs.k8s.io/yaml"
+)
+
+// Loaded is a recipe after decode, defaults and validation, with the report
+// of every problem found and where each field came from.
+type Loaded struct {
+	// Recipe is the decoded and defaulted recipe. It is nil when the
+	// document could not be decoded at all.
+	Recipe *Recipe
+	// Report holds every error and warning, with positions.
+	Report Report
+	// Source names the document: a file path or builtin:NAME.
+	Source string
+	// Distro is the distro table entry of base, when known.
+	Distro Distro
+
+	pos      positions
+	fromPos  Pos
+	hasFrom  bool
+	basePos  positions
+	baseName string
+}
+
+// Load reads a recipe by built-in name or file path, then decodes, defaults
+// and validates it. The error is an *InvalidError when the report has
+// errors; the returned Loaded carries the report either way.
+func Load(ref string) (*Loaded, error) {
+	if data, ok := builtinData(ref); ok && !strings.ContainsRune(ref, os.PathSeparator) {
+		return Decode("builtin:"+ref, data)
+	}
+	data, err := os.ReadFile(ref)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("recipe %q: %w (built-ins: %s)", ref, ErrNoRecipe, strings.Join(BuiltinNames(), ", "))
+		}
+		return nil, fmt.Errorf("read recipe: %w", err)
+	}
+	return Decode(ref, data)
+}
+
+// Decode decodes a recipe document named source (used in messages), applies
+// `from`, defaults and validation.
+func Decode(source string, data []byte) (*Loaded, error) {
+	l := &Loaded{Source: source}
+	r, pos, ok := l.decodeDoc(source, data, &l.Report)
+	l.pos = pos
+	if !ok {
+		return l.finish()
+	}
+	if r.From != "" {
+		l.hasFrom = true
+		l.fromPos, _ = pos.lookup("from")
+		base, ok := l.applyFrom(r.From, data)
+		if !ok {
+			return l.finish()
+		}
+		r = base
+	}
+	if r.Metadata.Name == "" {
+		r.Metadata.Name = defaultName(source)
+	}
+	l.Recipe = r
+	d, known := LookupDistro(r.Base.Distro, r.Base.Release)
+	if known {
+		l.Distro = d
+	}
+	SetDefaults(r, d, known)
+	l.Report.Merge(Validate(r))
+	return l.finish()
+}
+
+// decodeDoc decodes one YAML document strictly into a Recipe.
+func (l *Loaded) decodeDoc(source string, data []byte, rep *Report) (*Recipe, positions, bool) {
+	pos := positions{file: source, paths: map[string]Pos{}}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		rep.Entries = append(rep.Entries, yamlError(source, err))
+		return nil, pos, false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		rep.Entries = append(rep.Entries, Entry{Message: "a recipe file holds exactly one YAML document",
+			Pos: Pos{File: source, Line: extra.Line, Column: extra.Column}})
+		return nil, pos, false
+	}
+	before := len(rep.Errors())
+	pos = checkSchema(source, &doc, reflect.TypeOf(Recipe{}), rep)
+	var r Recipe
+	if len(rep.Errors()) > before {
+		// Unknown fields are already reported; decode the rest leniently so
+		// that validation can report every other problem too.
+		if err := k8syaml.Unmarshal(data, &r); err != nil {
+			return nil, pos, false
+		}
+		return &r, pos, true
+	}
+	if err := k8syaml.UnmarshalStrict(data, &r); err != nil {
+		rep.Entries = append(rep.Entries, Entry{Message: err.Error(), Pos: Pos{File: source}})
+		return nil, pos, false
+	}
+	return &r, pos, true
+}
+
+// applyFrom decodes the built-in named from and the user's document on top.
+func (l *Loaded) applyFrom(from string, user []byte) (*Recipe, bool) {
+	baseData, ok := builtinData(from)
+	if !ok {
+		l.Report.Entries = append(l.Report.Entries, Entry{Path: "from", Pos: l.fromPos,
+			Message: fmt.Sprintf("unknown built-in recipe %q (built-ins: %s)", from, strings.Join(BuiltinNames(), ", "))})
+		return nil, false
+	}
+	l.baseName = "builtin:" + from
+	var baseRep Report
+	base, pos, ok := l.decodeDoc(l.baseName, baseData, &baseRep)
+	l.basePos = pos
+	if !ok {
+		l.Report.Merge(baseRep)
+		return nil, false
+	}
+	if base.From != "" {
+		l.Report.Entries = append(l.Report.Entries, Entry{Path: "from", Pos: l.fromPos,
+			Message: fmt.Sprintf("built-in recipe %q itself starts from %q; only one level of from is allowed", from, base.From)})
+		return nil, false
+	}
+	// The user's fields override the base's: scalars and lists replace,
+	// maps merge.
+	base.Metadata = Metadata{}
+	if err := k8syaml.Unmarshal(user, base); err != nil {
+		l.Report.Entries = append(l.Report.Entries, Entry{Message: err.Error(), Pos: Pos{File: l.Source}})
+		return nil, false
+	}
+	return base, true
+}
+
+// finish places every entry at its position and sorts the report.
+func (l *Loaded) finish() (*Loaded, error) {
+	for i := range l.Report.Entries {
+		e := &l.Report.Entries[i]
+		if e.Pos.File != "" {
+			continue
+		}
+		e.Pos = l.position(e.Path)
+	}
+	l.Report.Sort()
+	if l.Report.IsFatal() {
+		return l, &InvalidError{Report: l.Report}
+	}
+	return l, nil
+}
+
+// position finds where path stands: in the user's document, else at its
+// `from` line, else at its nearest parent.
+func (l *Loaded) position(path string) Pos {
+	if p, ok := l.pos.paths[path]; ok {
+		return p
+	}
+	if l.hasFrom {
+		if _, ok := l.basePos.paths[path]; ok {
+			return l.fromPos
+		}
+	}
+	if p, ok := l.pos.lookup(path); ok {
+		return p
+	}
+	return Pos{File: l.Source, Line: 1, Column: 1}
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+
+// yamlError turns a YAML syntax error into a report entry with its line.
+func yamlError(source string, err error) Entry {
+	e := Entry{Message: strings.TrimPrefix(err.Error(), "yaml: "), Pos: Pos{File: source}}
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		e.Pos.Line, _ = strconv.Atoi(m[1])
+		e.Pos.Column = 1
+	}
+	if errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF") {
+		e.Message = "empty document: a recipe needs apiVersion, kind, base and runtime"
+		e.Pos.Line, e.Pos.Column = 1, 1
+	}
+	return e
+}
+
+func defaultName(source string) string {
+	base := strings.TrimPrefix(source, "builtin:")
+	base = filepath.Base(base)
+	return strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
+}

@@ -1,0 +1,379 @@
+package render
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/kubebake/kubebake/recipes"
+)
+
+// data is everything the templates read, derived once from the recipe so
+// that templates hold no logic beyond choosing between families.
+type data struct {
+	R       *recipes.Recipe
+	D       recipes.Distro
+	Family  string
+	K8s     k8sData
+	Runtime runtimeData
+
+	BinDir           string
+	KubeletEnvFile   string
+	KubeletDropInDir string
+	FirstbootBinary  string
+	SysctlFile       string
+
+	BasePackages       []string
+	RuntimePackages    []string
+	KubernetesPackages []string
+	LayerPackages      []string
+	RepoKeys           []repoKey
+	Binaries           []binary
+	LocalBinaries      []string
+	CrictlURL          string
+	CNIURL             string
+	CriDockerd         criDockerdData
+	RuntimeDropIn      string
+
+	Sysctls       []keyValue
+	Mirrors       []mirrorData
+	Images        []Image
+	PinnedImages  []string
+	FirewallPorts []portData
+	StepPaths     []string
+}
+
+type k8sData struct {
+	Version string // v1.36.3
+	Plain   string // 1.36.3
+	Minor   string // 1.36
+}
+
+type runtimeData struct {
+	Runtime
+	SocketPath string
+	Enable     []string
+	Daemons    []daemon
+}
+
+// daemon is a runtime process started by hand in a chroot.
+type daemon struct {
+	Name    string
+	Command []string
+	Socket  string
+}
+
+type repoKey struct {
+	URL  string
+	Path string
+}
+
+type binary struct {
+	Name        string
+	URL         string
+	SHA256      string
+	Dest        string
+	VersionArgs string
+}
+
+type criDockerdData struct {
+	Local   bool
+	Version string
+	URL     string
+	SHA256  string
+}
+
+type keyValue struct {
+	Key, Value string
+}
+
+type mirrorData struct {
+	Registry  string
+	Server    string
+	Endpoints []mirrorEndpoint
+}
+
+type mirrorEndpoint struct {
+	URL      string
+	Location string
+	Insecure bool
+}
+
+type portData struct {
+	UFW       string
+	Firewalld string
+}
+
+// runtimeFacts are fixed per runtime kind.
+type runtimeFacts struct {
+	socket   string
+	services []string
+	enable   []string
+	daemons  []daemon
+}
+
+func factsFor(kind string) runtimeFacts {
+	switch kind {
+	case recipes.RuntimeCRIO:
+		return runtimeFacts{
+			socket: "/var/run/crio/crio.sock", services: []string{"crio.service"}, enable: []string{"crio.service"},
+			daemons: []daemon{{Name: "crio", Command: []string{"crio"}}},
+		}
+	case recipes.RuntimeDocker:
+		return runtimeFacts{
+			socket:   "/run/cri-dockerd.sock",
+			services: []string{"containerd.service", "docker.service", "cri-docker.socket", "cri-docker.service"},
+			enable:   []string{"containerd.service", "docker.service", "cri-docker.socket", "cri-docker.service"},
+			daemons: []daemon{
+				{Name: "containerd", Command: []string{"containerd"}, Socket: "/run/containerd/containerd.sock"},
+				{Name: "dockerd", Command: []string{"dockerd", "--containerd=/run/containerd/containerd.sock"}, Socket: "/run/docker.sock"},
+				{Name: "cri-dockerd", Command: []string{"cri-dockerd", "--container-runtime-endpoint", "unix:///run/cri-dockerd.sock"}},
+			},
+		}
+	default:
+		return runtimeFacts{
+			socket: "/run/containerd/containerd.sock", services: []string{"containerd.service"}, enable: []string{"containerd.service"},
+			daemons: []daemon{{Name: "containerd", Command: []string{"containerd"}}},
+		}
+	}
+}
+
+// derive computes the template data.
+func derive(r *recipes.Recipe, d recipes.Distro) (*data, error) {
+	v, err := recipes.ParseVersion(r.Kubernetes.Version)
+	if err != nil {
+		return nil, err
+	}
+	rel, _, ok := recipes.ReleaseFor(v)
+	if !ok {
+		return nil, fmt.Errorf("kubernetes.version: Kubernetes %s is not supported", v.MinorString())
+	}
+	dd := &data{
+		R: r, D: d, Family: string(d.Family),
+		K8s:              k8sData{Version: v.String(), Plain: strings.TrimPrefix(v.String(), "v"), Minor: v.MinorString()},
+		BinDir:           "/usr/bin",
+		KubeletEnvFile:   "/etc/default/kubelet",
+		KubeletDropInDir: "/etc/kubernetes/kubelet.conf.d",
+		FirstbootBinary:  "/usr/local/bin/kubebake-firstboot",
+		SysctlFile:       "/etc/sysctl.d/99-kubernetes-cri.conf",
+	}
+	if d.Family != recipes.FamilyApt {
+		dd.KubeletEnvFile = "/etc/sysconfig/kubelet"
+	}
+	if d.Family == recipes.FamilyFCOS {
+		dd.BinDir = "/usr/local/bin"
+	}
+	f := factsFor(r.Runtime.Kind)
+	dd.Runtime = runtimeData{
+		Runtime: Runtime{
+			Kind: r.Runtime.Kind, Source: r.Runtime.Source, Version: r.Runtime.Version,
+			Endpoint: "unix://" + f.socket, CgroupDriver: "systemd", SandboxImage: r.Runtime.SandboxImage,
+			Services: f.services,
+		},
+		SocketPath: f.socket, Enable: f.enable, Daemons: f.daemons,
+	}
+	dd.packages(r, d)
+	dd.artifacts(r, d)
+	dd.sysctls(r)
+	dd.mirrors(r)
+	dd.images(r, rel)
+	dd.firewall(r)
+	return dd, nil
+}
+
+func (dd *data) packages(r *recipes.Recipe, d recipes.Distro) {
+	apt := d.Family == recipes.FamilyApt
+	pin := func(name, version string) string {
+		if version == "" {
+			return name
+		}
+		if apt {
+			return name + "=" + version
+		}
+		return name + "-" + version
+	}
+	dd.BasePackages = []string{"ca-certificates", "curl", "conntrack", "socat", "ethtool", "iproute2", "iptables", "kmod", "util-linux"}
+	if !apt {
+		dd.BasePackages = []string{"ca-certificates", "curl", "conntrack-tools", "socat", "ethtool", "iproute", "iptables-nft", "kmod", "util-linux", "tar"}
+	}
+	rt := r.Runtime
+	switch {
+	case rt.Kind == recipes.RuntimeCRIO:
+		dd.RuntimePackages = []string{"cri-o"}
+	case rt.Kind == recipes.RuntimeContainerd && rt.Source == recipes.SourceDistro:
+		dd.RuntimePackages = []string{pin("containerd", rt.Version)}
+	case rt.Kind == recipes.RuntimeContainerd:
+		dd.RuntimePackages = []string{pin("containerd.io", rt.Version)}
+	case rt.Kind == recipes.RuntimeDocker && rt.Source == recipes.SourceDistro:
+		dd.RuntimePackages = []string{pin("docker.io", rt.Version)}
+	default:
+		dd.RuntimePackages = []string{pin("docker-ce", rt.Version), "docker-ce-cli", "containerd.io"}
+	}
+	if r.Kubernetes.Source == recipes.SourcePackages {
+		ver := dd.K8s.Plain
+		if apt {
+			ver += "-1.1"
+		}
+		dd.KubernetesPackages = []string{pin("kubelet", ver), pin("kubeadm", ver), pin("kubectl", ver), "cri-tools"}
+	}
+	if d.Family == recipes.FamilyFCOS {
+		dd.LayerPackages = append(append([]string{}, dd.RuntimePackages...), dd.KubernetesPackages...)
+		if r.Kubernetes.CNIPlugins.Source == recipes.SourceDistro {
+			dd.LayerPackages = append(dd.LayerPackages, "containernetworking-plugins")
+		}
+		dd.LayerPackages = append(dd.LayerPackages, r.Node.Packages...)
+		dd.RuntimePackages, dd.KubernetesPackages = nil, nil
+	}
+}
+
+func (dd *data) artifacts(r *recipes.Recipe, d recipes.Distro) {
+	arch := r.Base.Arch
+	k := r.Kubernetes
+	switch k.Source {
+	case recipes.SourceBinaries:
+		for _, name := range []string{"kubeadm", "kubelet", "kubectl"} {
+			args := "version --client"
+			switch name {
+			case "kubeadm":
+				args = "version -o short"
+			case "kubelet":
+				args = "--version"
+			}
+			dd.Binaries = append(dd.Binaries, binary{
+				Name:        name,
+				URL:         fmt.Sprintf("%s/%s/bin/linux/%s/%s", strings.TrimSuffix(k.Binaries.URL, "/"), dd.K8s.Version, arch, name),
+				SHA256:      k.Binaries.SHA256[name],
+				Dest:        path.Join(dd.BinDir, name),
+				VersionArgs: args,
+			})
+		}
+		dd.CrictlURL = fmt.Sprintf("https://github.com/kubernetes-sigs/cri-tools/releases/download/%s/crictl-%s-linux-%s.tar.gz",
+			k.CrictlVersion, k.CrictlVersion, arch)
+	case recipes.SourceLocal:
+		dd.LocalBinaries = []string{"kubeadm", "kubelet", "kubectl", "crictl"}
+	}
+	if k.CNIPlugins.Source == recipes.SourceBinaries {
+		dd.CNIURL = fmt.Sprintf("https://github.com/containernetworking/plugins/releases/download/%s/cni-plugins-linux-%s-%s.tgz",
+			k.CNIPlugins.Version, arch, k.CNIPlugins.Version)
+	}
+	if r.Runtime.Kind == recipes.RuntimeDocker {
+		cd := r.Runtime.CriDockerd
+		ver := strings.TrimPrefix(cd.Version, "v")
+		dd.CriDockerd = criDockerdData{
+			Local:   cd.Source == recipes.SourceLocal,
+			Version: ver,
+			URL:     fmt.Sprintf("https://github.com/Mirantis/cri-dockerd/releases/download/v%s/cri-dockerd-%s.%s.tgz", ver, ver, arch),
+			SHA256:  cd.SHA256,
+		}
+		if dd.CriDockerd.SHA256 == "" {
+			dd.CriDockerd.SHA256 = "unverified" // cri-dockerd publishes no .sha256 files
+		}
+	}
+	if strings.TrimSpace(r.Runtime.Config) != "" {
+		switch r.Runtime.Kind {
+		case recipes.RuntimeContainerd:
+			dd.RuntimeDropIn = "/etc/containerd/conf.d/99-kubebake-user.toml"
+		case recipes.RuntimeCRIO:
+			dd.RuntimeDropIn = "/etc/crio/crio.conf.d/99-kubebake-user.conf"
+		}
+	}
+	dd.repoKeys(r, d)
+}
+
+// repoKeys lists the signing keys of every upstream repository in use.
+func (dd *data) repoKeys(r *recipes.Recipe, d recipes.Distro) {
+	if d.Family != recipes.FamilyApt {
+		return // dnf and rpm-ostree fetch gpgkey= themselves
+	}
+	if r.Kubernetes.Source == recipes.SourcePackages {
+		dd.RepoKeys = append(dd.RepoKeys, repoKey{URL: k8sRepoURL(dd.K8s.Minor, "deb") + "Release.key", Path: "/etc/apt/keyrings/kubernetes-apt-keyring.asc"})
+	}
+	if r.Runtime.Kind == recipes.RuntimeCRIO {
+		dd.RepoKeys = append(dd.RepoKeys, repoKey{URL: crioRepoURL(r.Runtime.Version, "deb") + "Release.key", Path: "/etc/apt/keyrings/cri-o-apt-keyring.asc"})
+	}
+	if r.Runtime.Kind != recipes.RuntimeCRIO && r.Runtime.Source == recipes.SourceUpstream {
+		dd.RepoKeys = append(dd.RepoKeys, repoKey{URL: "https://download.docker.com/linux/" + d.DockerRepo + "/gpg", Path: "/etc/apt/keyrings/docker.asc"})
+	}
+}
+
+func k8sRepoURL(minor, kind string) string {
+	return "https://pkgs.k8s.io/core:/stable:/v" + minor + "/" + kind + "/"
+}
+
+func crioRepoURL(version, kind string) string {
+	parts := strings.Split(version, ".")
+	return "https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v" + parts[0] + "." + parts[1] + "/" + kind + "/"
+}
+
+func (dd *data) sysctls(r *recipes.Recipe) {
+	keys := make([]string, 0, len(r.Node.Sysctls))
+	for k := range r.Node.Sysctls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		dd.Sysctls = append(dd.Sysctls, keyValue{k, r.Node.Sysctls[k]})
+	}
+}
+
+func (dd *data) mirrors(r *recipes.Recipe) {
+	for _, m := range r.Runtime.Mirrors {
+		md := mirrorData{Registry: m.Registry, Server: "https://" + m.Registry}
+		if m.Registry == "docker.io" {
+			md.Server = "https://registry-1.docker.io"
+		}
+		for _, e := range m.Endpoints {
+			u, err := url.Parse(e)
+			if err != nil {
+				continue // validated before
+			}
+			md.Endpoints = append(md.Endpoints, mirrorEndpoint{
+				URL:      strings.TrimSuffix(e, "/"),
+				Location: u.Host + strings.TrimSuffix(u.Path, "/"),
+				Insecure: u.Scheme == "http",
+			})
+		}
+		dd.Mirrors = append(dd.Mirrors, md)
+	}
+}
+
+func (dd *data) images(r *recipes.Recipe, rel recipes.KubernetesRelease) {
+	pin := recipes.Bool(r.Images.Pin, true) && r.Runtime.Kind != recipes.RuntimeDocker
+	seen := map[string]bool{}
+	add := func(name, digest string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		dd.Images = append(dd.Images, Image{Name: name, Digest: digest, Pinned: pin})
+		if pin {
+			dd.PinnedImages = append(dd.PinnedImages, name)
+		}
+	}
+	if recipes.Bool(r.Images.Preload, true) {
+		for _, name := range rel.KubeadmImages() {
+			add(name, "")
+		}
+		if r.Runtime.SandboxImage != rel.SandboxImage() {
+			add(r.Runtime.SandboxImage, "")
+		}
+	}
+	for _, img := range r.Images.Extra {
+		add(img.Name, img.Digest)
+	}
+}
+
+func (dd *data) firewall(r *recipes.Recipe) {
+	if r.Node.Firewall.Mode != "open" {
+		return
+	}
+	for _, p := range r.Node.Firewall.Ports {
+		port, proto, _ := strings.Cut(p, "/")
+		dd.FirewallPorts = append(dd.FirewallPorts, portData{
+			UFW:       strings.ReplaceAll(port, "-", ":") + "/" + proto,
+			Firewalld: p,
+		})
+	}
+}

@@ -1,0 +1,101 @@
+// Package render turns a validated recipe into a plan: the files an image
+// holds and the ordered, idempotent steps that place them, per distro
+// family, or a Butane/Ignition config for Fedora CoreOS. Render does no I/O;
+// Write puts a plan on disk.
+package render
+
+import (
+	"github.com/kubebake/kubebake/recipes"
+)
+
+// PlanAPIVersion is the version of plan.json.
+const PlanAPIVersion = "kubebake.dev/v1alpha1"
+
+// Stage is where an applier stages the plan on the target by default; step
+// scripts read KUBEBAKE_STAGE and fall back to it.
+const Stage = "/var/tmp/kubebake"
+
+// Plan is everything needed to bake one image.
+type Plan struct {
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Recipe     string         `json:"recipe"`
+	Family     recipes.Family `json:"family"`
+	Base       recipes.Base   `json:"base"`
+	Kubernetes Kubernetes     `json:"kubernetes"`
+	Runtime    Runtime        `json:"runtime"`
+	// Images are pre-loaded at bake time.
+	Images []Image `json:"images"`
+	// Files are placed in the image; their content is under rootfs/ in a
+	// written plan.
+	Files []File `json:"files"`
+	// Steps run in order on the target.
+	Steps []Step `json:"steps"`
+	// Inputs are files the applier must stage from the build host.
+	Inputs []Input `json:"inputs"`
+	// Warnings from validation, kept with the plan.
+	Warnings []string `json:"warnings,omitempty"`
+	// Butane and Ignition are set for the fcos family.
+	Butane   []byte `json:"-"`
+	Ignition []byte `json:"-"`
+}
+
+// Kubernetes is what the plan installs of Kubernetes.
+type Kubernetes struct {
+	Version       string `json:"version"`
+	Source        string `json:"source"`
+	CrictlVersion string `json:"crictlVersion"`
+	CNIPlugins    string `json:"cniPlugins"`
+}
+
+// Runtime is the container runtime the plan installs.
+type Runtime struct {
+	Kind         string   `json:"kind"`
+	Source       string   `json:"source"`
+	Version      string   `json:"version,omitempty"`
+	Endpoint     string   `json:"endpoint"`
+	CgroupDriver string   `json:"cgroupDriver"`
+	SandboxImage string   `json:"sandboxImage"`
+	Services     []string `json:"services"`
+}
+
+// Image is a pre-loaded image.
+type Image struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest,omitempty"`
+	Pinned bool   `json:"pinned"`
+}
+
+// File is a file placed in the image.
+type File struct {
+	Path    string `json:"path"`
+	Mode    string `json:"mode"`
+	Owner   string `json:"owner"`
+	Group   string `json:"group"`
+	Size    int    `json:"size"`
+	SHA256  string `json:"sha256"`
+	Content []byte `json:"-"`
+}
+
+// Step is one named, idempotent step.
+type Step struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Script is the path of the script in a written plan (steps/NN-name.sh).
+	Script string `json:"script"`
+	// Files are the paths of the plan files this step places.
+	Files []string `json:"files,omitempty"`
+	// Body is the bash script.
+	Body []byte `json:"-"`
+}
+
+// Input is a file the applier copies from the build host to
+// $KUBEBAKE_STAGE/inputs/NAME before the steps run.
+type Input struct {
+	Name string `json:"name"`
+	// HostPath is where it is on the build host; empty for artifacts the
+	// applier supplies itself (the kubebake-firstboot binary for the
+	// target's architecture).
+	HostPath string `json:"hostPath,omitempty"`
+	Mode     string `json:"mode"`
+}

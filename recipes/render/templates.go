@@ -1,0 +1,87 @@
+package render
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"path"
+	"strings"
+	"text/template"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// templates holds the parsed step and file templates.
+type templates struct {
+	steps *template.Template
+	files *template.Template
+}
+
+func funcs() template.FuncMap {
+	return template.FuncMap{
+		"q":      ShellQuote,
+		"qwords": shellWords,
+		"toml":   tomlString,
+		"dir":    path.Dir,
+		"join":   strings.Join,
+	}
+}
+
+// parseTemplates parses the embedded templates.
+func parseTemplates() (*templates, error) {
+	steps, err := template.New("steps").Funcs(funcs()).Option("missingkey=error").ParseFS(templateFS, "templates/steps/*.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("parse step templates: %w", err)
+	}
+	files, err := template.New("files").Funcs(funcs()).Option("missingkey=error").ParseFS(templateFS, "templates/files/*.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("parse file templates: %w", err)
+	}
+	return &templates{steps: steps, files: files}, nil
+}
+
+func execute(t *template.Template, name string, v any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, name, v); err != nil {
+		return nil, fmt.Errorf("render %s: %w", name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// ShellQuote quotes s for bash: a single-quoted word that bash never
+// expands.
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@,+-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func shellWords(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = ShellQuote(w)
+	}
+	return strings.Join(q, " ")
+}
+
+// tomlString renders s as a TOML basic string.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			b.WriteString(`\u` + fmt.Sprintf("%04x", r))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+

@@ -1,0 +1,172 @@
+package recipes
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// positions maps field paths (base.distro, runtime.mirrors[0].registry,
+// node.sysctls[net.ipv4.ip_forward]) to where they stand in one file.
+type positions struct {
+	file  string
+	paths map[string]Pos
+}
+
+// lookup finds path, or the nearest parent path that has a position.
+func (p positions) lookup(path string) (Pos, bool) {
+	for path != "" {
+		if pos, ok := p.paths[path]; ok {
+			return pos, true
+		}
+		path = parentPath(path)
+	}
+	return Pos{}, false
+}
+
+// parentPath drops the last element of a field path.
+func parentPath(path string) string {
+	if strings.HasSuffix(path, "]") {
+		if i := strings.LastIndex(path, "["); i >= 0 {
+			return path[:i]
+		}
+	}
+	if i := strings.LastIndex(path, "."); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+// checkSchema walks doc along the Go type t (json tags name fields), records
+// the position of every path and reports unknown fields and values of the
+// wrong shape.
+func checkSchema(file string, doc *yaml.Node, t reflect.Type, rep *Report) positions {
+	pos := positions{file: file, paths: map[string]Pos{}}
+	w := schemaWalker{pos: pos, rep: rep}
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		doc = doc.Content[0]
+	}
+	w.walk("", doc, t)
+	return pos
+}
+
+type schemaWalker struct {
+	pos positions
+	rep *Report
+}
+
+func (w schemaWalker) at(n *yaml.Node) Pos {
+	return Pos{File: w.pos.file, Line: n.Line, Column: n.Column}
+}
+
+func (w schemaWalker) errorf(n *yaml.Node, path, format string, args ...any) {
+	w.rep.Entries = append(w.rep.Entries, Entry{
+		Severity: SeverityError, Path: path, Message: fmt.Sprintf(format, args...), Pos: w.at(n),
+	})
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func (w schemaWalker) walk(path string, n *yaml.Node, t reflect.Type) {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if path != "" {
+		w.pos.paths[path] = w.at(n)
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			w.errorf(n, path, "expected a mapping, got %s", describe(n))
+			return
+		}
+		fields := jsonFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			f, ok := fields[k.Value]
+			if !ok {
+				w.pos.paths[join(path, k.Value)] = w.at(k)
+				w.errorf(k, join(path, k.Value), "unknown field %q%s", k.Value, suggest(k.Value, fields))
+				continue
+			}
+			w.walk(join(path, k.Value), v, f)
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			w.errorf(n, path, "expected a mapping, got %s", describe(n))
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := path + "[" + k.Value + "]"
+			w.walk(p, v, t.Elem())
+			w.pos.paths[p] = w.at(k)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			w.errorf(n, path, "expected a list, got %s", describe(n))
+			return
+		}
+		for i, c := range n.Content {
+			w.walk(path+"["+strconv.Itoa(i)+"]", c, t.Elem())
+		}
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			w.errorf(n, path, "expected a string, got %s", describe(n))
+		}
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			w.errorf(n, path, "expected true or false, got %s", describe(n))
+		}
+	}
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+// jsonFields maps json names to field types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// suggest proposes a known field that differs only in case.
+func suggest(name string, fields map[string]reflect.Type) string {
+	for k := range fields {
+		if strings.EqualFold(k, name) {
+			return fmt.Sprintf(" (did you mean %q?)", k)
+		}
+	}
+	return ""
+}
