@@ -1,7 +1,5 @@
 package recipes
 
-import "strings"
-
 // Defaults that do not depend on the distro.
 const (
 	DefaultArch              = "amd64"
@@ -89,7 +87,7 @@ func SetDefaults(r *Recipe, d Distro, known bool) {
 	}
 
 	n := &r.Node
-	n.KernelModules = union(RequiredKernelModules(), n.KernelModules)
+	n.KernelModules = union(n.KernelModules, RequiredKernelModules())
 	if n.Sysctls == nil {
 		n.Sysctls = map[string]string{}
 	}
@@ -132,12 +130,13 @@ func SetDefaults(r *Recipe, d Distro, known bool) {
 	}
 }
 
-// union returns a followed by the items of b not in a, in order.
+// union returns a followed by the items of b not in a, in order. The
+// recipe's own items come first so that their field paths keep their index.
 func union(a, b []string) []string {
 	out := append([]string{}, a...)
 	seen := map[string]bool{}
 	for _, s := range a {
-		seen[strings.TrimSpace(s)] = true
+		seen[s] = true
 	}
 	for _, s := range b {
 		if !seen[s] {

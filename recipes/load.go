@@ -189,6 +189,7 @@ func yamlError(source string, err error) Entry {
 	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
 		e.Pos.Line, _ = strconv.Atoi(m[1])
 		e.Pos.Column = 1
+		e.Message = strings.TrimPrefix(e.Message, m[0]+": ")
 	}
 	if errors.Is(err, io.EOF) || strings.Contains(err.Error(), "EOF") {
 		e.Message = "empty document: a recipe needs apiVersion, kind, base and runtime"

@@ -21,7 +21,7 @@ var (
 	hookNameRE   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$`)
 	moduleRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	sysctlKeyRE  = regexp.MustCompile(`^[A-Za-z0-9_-]+([./][A-Za-z0-9_-]+)+$`)
-	sysctlValRE  = regexp.MustCompile(`^[A-Za-z0-9 _.:,/+-]{1,256}$`)
+	sysctlValRE  = regexp.MustCompile(`^[A-Za-z0-9_.:,/+][A-Za-z0-9 _.:,/+-]{0,255}$`)
 	packageRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._:~=*-]{0,127}$`)
 	pkgVersionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+~:_*-]{0,127}$`)
 	crioMinorRE  = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$`)
@@ -184,7 +184,7 @@ func (v *validator) runtime(d Distro, known bool, kv Version, kvOK bool) {
 	}
 	if known && !oneOf(rt.Kind, d.Runtimes()...) {
 		v.errorf("runtime.kind", "%s cannot carry %s (it carries %s)", d.Key(), rt.Kind, strings.Join(d.Runtimes(), ", "))
-	} else if !oneOf(rt.Source, SourceDistro, SourceUpstream) {
+	} else if (known || rt.Source != "") && !oneOf(rt.Source, SourceDistro, SourceUpstream) {
 		v.errorf("runtime.source", "unknown source %q (want distro or upstream)", rt.Source)
 	} else if known && !d.Supports(rt.Kind, rt.Source) {
 		v.errorf("runtime.source", "%s has no %s package for %s", d.Key(), rt.Source, rt.Kind)

@@ -21,8 +21,6 @@ const ButaneVersion = "1.6.0"
 const StepsDir = "/usr/local/libexec/kubebake/steps"
 
 type butaneConfig struct {
-	Variant string        `json:"variant"`
-	Version string        `json:"version"`
 	Storage butaneStorage `json:"storage"`
 	Systemd butaneSystemd `json:"systemd"`
 }
@@ -63,7 +61,7 @@ type butaneUnit struct {
 // a script, and a bake unit that runs them at the provisioning boot and
 // powers off. The Ignition output is checked with Ignition's own parser.
 func (b *builder) butane() error {
-	cfg := butaneConfig{Variant: "fcos", Version: ButaneVersion}
+	var cfg butaneConfig
 	for _, f := range b.plan.Files {
 		bf, err := toButaneFile(f.Path, f.Mode, f.Owner, f.Group, f.Content)
 		if err != nil {
@@ -97,10 +95,11 @@ func (b *builder) butane() error {
 	}
 	cfg.Systemd.Units = append(cfg.Systemd.Units, butaneUnit{Name: "kubebake-bake.service", Enabled: true, Contents: string(unit)})
 
-	bu, err := yaml.Marshal(cfg)
+	body, err := yaml.Marshal(cfg)
 	if err != nil {
 		return fmt.Errorf("render butane: %w", err)
 	}
+	bu := append([]byte("# Fedora CoreOS bake config. Rendered by kubebake for recipe "+b.d.R.Metadata.Name+".\nvariant: fcos\nversion: "+ButaneVersion+"\n"), body...)
 	ign, rep, err := butane.TranslateBytes(bu, common.TranslateBytesOptions{Pretty: true})
 	if err != nil {
 		return fmt.Errorf("translate butane: %w: %s", err, rep.String())

@@ -84,4 +84,3 @@ func tomlString(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
-

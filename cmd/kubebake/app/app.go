@@ -1,0 +1,72 @@
+// Package app is the kubebake command line: Main parses arguments, runs the
+// subcommand and maps errors to exit codes (0 ok, 1 failed, 2 usage).
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubebake/kubebake/cmd/kubebake/cmd/recipelist"
+	"github.com/kubebake/kubebake/cmd/kubebake/cmd/render"
+	"github.com/kubebake/kubebake/cmd/kubebake/cmd/validate"
+	versioncmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/version"
+	"github.com/kubebake/kubebake/internal/cli"
+)
+
+// Main runs kubebake with the process's arguments and exits.
+func Main(version string) {
+	os.Exit(Run(version, os.Stdout, os.Stderr, os.Args[1:]))
+}
+
+// Run runs kubebake with args and returns the exit code. Errors are printed
+// once, here.
+func Run(version string, stdout, stderr io.Writer, args []string) int {
+	cmd := NewCommand(version, stdout, stderr)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	if err == nil {
+		return 0
+	}
+	var exit *cli.ExitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil {
+			fmt.Fprintf(stderr, "kubebake: %v\n", exit.Err)
+		}
+		return exit.Code
+	}
+	fmt.Fprintf(stderr, "kubebake: %v\n", err)
+	if cli.IsUsage(err) {
+		return 2
+	}
+	return 1
+}
+
+// NewCommand builds the root command.
+func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kubebake",
+		Short: "Bake Kubernetes node images from declarative recipes",
+		Long: "kubebake bakes images for kubeadm clusters: a recipe says what a node image holds\n" +
+			"(distro, Kubernetes, runtime, kernel settings, images); kubebake renders it to files and\n" +
+			"idempotent steps, bakes it with QEMU or Packer, and tests the result.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.Usage(err) })
+	cmd.AddCommand(
+		render.NewCommand(stdout, stderr),
+		validate.NewCommand(stdout, stderr),
+		recipelist.NewCommand(stdout),
+		versioncmd.NewCommand(version, stdout),
+	)
+	for _, c := range cmd.Commands() {
+		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.Usage(err) })
+	}
+	return cmd
+}

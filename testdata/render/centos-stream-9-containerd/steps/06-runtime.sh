@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# kubebake step 06-runtime: Install and configure the containerd runtime with the systemd cgroup driver.
+# Rendered from recipe centos-stream-9-containerd. Safe to run more than once.
+set -euo pipefail
+KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+
+# Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/containerd/config.toml /etc/containerd/config.toml
+DNF=(dnf -y -q)
+
+"${DNF[@]}" install containerd.io
+systemctl enable containerd.service

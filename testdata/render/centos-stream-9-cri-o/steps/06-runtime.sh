@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# kubebake step 06-runtime: Install and configure the cri-o runtime with the systemd cgroup driver.
+# Rendered from recipe centos-stream-9-cri-o. Safe to run more than once.
+set -euo pipefail
+KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+
+# Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/crio/crio.conf.d/10-kubebake.conf /etc/crio/crio.conf.d/10-kubebake.conf
+DNF=(dnf -y -q)
+
+"${DNF[@]}" install cri-o
+systemctl enable crio.service

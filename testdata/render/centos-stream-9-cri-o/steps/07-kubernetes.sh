@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# kubebake step 07-kubernetes: Install kubelet, kubeadm, kubectl and crictl v1.37.1.
+# Rendered from recipe centos-stream-9-cri-o. Safe to run more than once.
+set -euo pipefail
+KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+
+# Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/sysconfig/kubelet /etc/sysconfig/kubelet
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/kubernetes/kubelet.conf.d/10-kubebake.conf /etc/kubernetes/kubelet.conf.d/10-kubebake.conf
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/crictl.yaml /etc/crictl.yaml
+DNF=(dnf -y -q)
+
+"${DNF[@]}" versionlock delete kubelet kubeadm kubectl cri-tools >/dev/null 2>&1 || true
+"${DNF[@]}" install --disableexcludes=kubernetes kubelet-1.37.1 kubeadm-1.37.1 kubectl-1.37.1 cri-tools
+"${DNF[@]}" versionlock add kubelet kubeadm kubectl cri-tools
+systemctl enable kubelet.service

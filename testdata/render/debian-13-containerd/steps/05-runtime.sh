@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# kubebake step 05-runtime: Install and configure the containerd runtime with the systemd cgroup driver.
+# Rendered from recipe debian-13-containerd. Safe to run more than once.
+set -euo pipefail
+KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+
+# Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/containerd/config.toml /etc/containerd/config.toml
+export DEBIAN_FRONTEND=noninteractive
+APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+"${APT[@]}" install --no-install-recommends containerd
+systemctl enable containerd.service

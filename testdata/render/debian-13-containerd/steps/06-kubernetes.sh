@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# kubebake step 06-kubernetes: Install kubelet, kubeadm, kubectl and crictl v1.36.3.
+# Rendered from recipe debian-13-containerd. Safe to run more than once.
+set -euo pipefail
+KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+
+# Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/system/kubelet.service /etc/systemd/system/kubelet.service
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/system/kubelet.service.d/10-kubeadm.conf /etc/systemd/system/kubelet.service.d/10-kubeadm.conf
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/default/kubelet /etc/default/kubelet
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/kubernetes/kubelet.conf.d/10-kubebake.conf /etc/kubernetes/kubelet.conf.d/10-kubebake.conf
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/crictl.yaml /etc/crictl.yaml
+install -m 0755 "$KUBEBAKE_STAGE/inputs/kubeadm" /usr/bin/kubeadm
+install -m 0755 "$KUBEBAKE_STAGE/inputs/kubelet" /usr/bin/kubelet
+install -m 0755 "$KUBEBAKE_STAGE/inputs/kubectl" /usr/bin/kubectl
+install -m 0755 "$KUBEBAKE_STAGE/inputs/crictl" /usr/bin/crictl
+systemctl enable kubelet.service

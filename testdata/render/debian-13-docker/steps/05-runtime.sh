@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# kubebake step 05-runtime: Install and configure the docker runtime with the systemd cgroup driver.
+# Rendered from recipe debian-13-docker. Safe to run more than once.
+set -euo pipefail
+KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+
+# Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/docker/daemon.json /etc/docker/daemon.json
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/system/cri-docker.service /etc/systemd/system/cri-docker.service
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/system/cri-docker.socket /etc/systemd/system/cri-docker.socket
+export DEBIAN_FRONTEND=noninteractive
+APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+"${APT[@]}" install --no-install-recommends docker.io
+install -m 0755 "$KUBEBAKE_STAGE/inputs/cri-dockerd" /usr/bin/cri-dockerd
+systemctl enable containerd.service docker.service cri-docker.socket cri-docker.service

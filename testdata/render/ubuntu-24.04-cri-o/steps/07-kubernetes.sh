@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# kubebake step 07-kubernetes: Install kubelet, kubeadm, kubectl and crictl v1.37.1.
+# Rendered from recipe ubuntu-24.04-cri-o. Safe to run more than once.
+set -euo pipefail
+KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+
+# Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/default/kubelet /etc/default/kubelet
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/kubernetes/kubelet.conf.d/10-kubebake.conf /etc/kubernetes/kubelet.conf.d/10-kubebake.conf
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/crictl.yaml /etc/crictl.yaml
+export DEBIAN_FRONTEND=noninteractive
+APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+apt-mark unhold kubelet kubeadm kubectl cri-tools >/dev/null 2>&1 || true
+"${APT[@]}" install --no-install-recommends --allow-downgrades --allow-change-held-packages kubelet=1.37.1-1.1 kubeadm=1.37.1-1.1 kubectl=1.37.1-1.1 cri-tools
+apt-mark hold kubelet kubeadm kubectl cri-tools
+systemctl enable kubelet.service

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# kubebake step 09-images: Pre-load 7 images into docker.
+# Rendered from recipe ubuntu-24.04-docker. Safe to run more than once.
+set -euo pipefail
+KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+# kb_live succeeds when this root is a booted system, not a chroot.
+kb_live() {
+  [ -d /run/systemd/system ] && ! systemd-detect-virt --quiet --chroot 2>/dev/null
+}
+
+
+# kb_runtime_up makes sure the runtime answers on its socket: restarted by
+# systemd on a booted system, started as plain processes in a chroot (and
+# stopped again when the script exits).
+KB_PIDS=()
+kb_runtime_down() {
+  local pid
+  for pid in "${KB_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${KB_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+kb_runtime_up() {
+  if kb_live; then
+    systemctl restart containerd.service docker.service cri-docker.socket cri-docker.service
+  else
+    mkdir -p "$KUBEBAKE_STAGE/logs"
+    trap kb_runtime_down EXIT
+    containerd >>"$KUBEBAKE_STAGE/logs/containerd.log" 2>&1 &
+    KB_PIDS+=("$!")
+    kb_wait_socket /run/containerd/containerd.sock
+    dockerd --containerd=/run/containerd/containerd.sock >>"$KUBEBAKE_STAGE/logs/dockerd.log" 2>&1 &
+    KB_PIDS+=("$!")
+    kb_wait_socket /run/docker.sock
+    cri-dockerd --container-runtime-endpoint unix:///run/cri-dockerd.sock >>"$KUBEBAKE_STAGE/logs/cri-dockerd.log" 2>&1 &
+    KB_PIDS+=("$!")
+  fi
+  kb_wait_socket /run/cri-dockerd.sock
+}
+kb_wait_socket() {
+  for _ in $(seq 1 120); do
+    [ -S "$1" ] && return 0
+    sleep 0.5
+  done
+  echo "kubebake: $1 did not appear within 60s" >&2
+  return 1
+}
+
+kb_runtime_up
+export CONTAINER_RUNTIME_ENDPOINT=unix:///run/cri-dockerd.sock IMAGE_SERVICE_ENDPOINT=unix:///run/cri-dockerd.sock
+# kb_image NAME DIGEST PIN: pull NAME unless present, check its digest, pin it.
+kb_image() {
+  local name=$1 digest=$2 pin=$3
+  if ! crictl inspecti "$name" >/dev/null 2>&1; then
+    crictl pull "$name"
+  fi
+  if [ -n "$digest" ] && ! crictl inspecti -o json "$name" | grep -qF "@$digest\""; then
+    echo "kubebake: $name does not have digest $digest" >&2
+    return 1
+  fi
+  if [ "$pin" = yes ]; then
+    : # cri-dockerd has no way to pin an image.
+  fi
+}
+kb_image registry.k8s.io/kube-apiserver:v1.37.1 '' no
+kb_image registry.k8s.io/kube-controller-manager:v1.37.1 '' no
+kb_image registry.k8s.io/kube-scheduler:v1.37.1 '' no
+kb_image registry.k8s.io/kube-proxy:v1.37.1 '' no
+kb_image registry.k8s.io/coredns/coredns:v1.14.6 '' no
+kb_image registry.k8s.io/pause:3.10.2 '' no
+kb_image registry.k8s.io/etcd:3.7.0-0 '' no

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# kubebake step 10-firstboot: Install and enable kubebake-firstboot.
+# Rendered from recipe ubuntu-24.04-docker. Safe to run more than once.
+set -euo pipefail
+KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+
+# Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/system/kubebake-firstboot.service /etc/systemd/system/kubebake-firstboot.service
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/kubebake/image.json /etc/kubebake/image.json
+install -D -m 0755 "$KUBEBAKE_STAGE/inputs/kubebake-firstboot" /usr/local/bin/kubebake-firstboot
+install -d -m 0755 /etc/kubebake/node.d /var/lib/kubebake
+systemctl enable kubebake-firstboot.service
