@@ -243,6 +243,39 @@ func (v *validator) runtime(d Distro, known bool, kv Version, kvOK bool) {
 	}
 }
 
+type managedKey struct {
+	keys []string
+	use  string
+}
+
+// containerdManaged and crioManaged are settings kubebake owns.
+var (
+	containerdManaged = []managedKey{
+		{[]string{"plugins", "io.containerd.grpc.v1.cri", "sandbox_image"}, "use runtime.sandboxImage"},
+		{[]string{"plugins", "io.containerd.grpc.v1.cri", "containerd", "runtimes", "runc", "options", "SystemdCgroup"}, "the cgroup driver is always systemd"},
+		{[]string{"plugins", "io.containerd.grpc.v1.cri", "registry", "config_path"}, "use runtime.mirrors"},
+	}
+	crioManaged = []managedKey{
+		{[]string{"crio", "runtime", "cgroup_manager"}, "the cgroup driver is always systemd"},
+		{[]string{"crio", "image", "pause_image"}, "use runtime.sandboxImage"},
+	}
+)
+
+// dig reports whether keys name a value in nested tables.
+func dig(m map[string]any, keys ...string) bool {
+	var cur any = m
+	for _, k := range keys {
+		t, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		if cur, ok = t[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // dockerManaged are daemon.json keys kubebake sets itself.
 var dockerManaged = []string{"exec-opts", "registry-mirrors"}
 
@@ -255,6 +288,19 @@ func (v *validator) runtimeConfig(rt Runtime) {
 		var m map[string]any
 		if err := toml.Unmarshal([]byte(rt.Config), &m); err != nil {
 			v.errorf("runtime.config", "not valid TOML: %v", err)
+			return
+		}
+		managed := crioManaged
+		if rt.Kind == RuntimeContainerd {
+			managed = containerdManaged
+			if ver, ok := m["version"]; ok && ver != int64(2) {
+				v.errorf("runtime.config", "version = %v: kubebake merges runtime.config into a version 2 containerd config; write version 2 keys", ver)
+			}
+		}
+		for _, mk := range managed {
+			if dig(m, mk.keys...) {
+				v.errorf("runtime.config", "sets %s, which kubebake manages (%s)", strings.Join(mk.keys, "."), mk.use)
+			}
 		}
 	case RuntimeDocker:
 		var m map[string]any

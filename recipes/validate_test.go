@@ -129,6 +129,21 @@ func TestValidateErrors(t *testing.T) {
 			want: []want{{"recipe.yaml:8:11", "runtime.config", "not valid TOML"}},
 		},
 		{
+			name: "containerd config that sets what kubebake manages",
+			doc: header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nruntime:\n  kind: containerd\n  config: |\n" +
+				"    version = 3\n    [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n    SystemdCgroup = false\n",
+			want: []want{
+				{"recipe.yaml:8:11", "runtime.config", "version = 3"},
+				{"recipe.yaml:8:11", "runtime.config", "SystemdCgroup, which kubebake manages"},
+			},
+		},
+		{
+			name: "cri-o config that sets what kubebake manages",
+			doc: header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nruntime:\n  kind: cri-o\n  config: |\n" +
+				"    [crio.image]\n    pause_image = \"x/pause:1\"\n",
+			want: []want{{"recipe.yaml:8:11", "runtime.config", "crio.image.pause_image, which kubebake manages"}},
+		},
+		{
 			name: "docker config that sets what kubebake manages",
 			doc:  header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nruntime:\n  kind: docker\n  config: '{\"exec-opts\": [\"native.cgroupdriver=cgroupfs\"]}'\n",
 			want: []want{{"recipe.yaml:8:11", "runtime.config", `sets "exec-opts"`}},

@@ -273,8 +273,6 @@ func (dd *data) artifacts(r *recipes.Recipe, d recipes.Distro) {
 	}
 	if strings.TrimSpace(r.Runtime.Config) != "" {
 		switch r.Runtime.Kind {
-		case recipes.RuntimeContainerd:
-			dd.RuntimeDropIn = "/etc/containerd/conf.d/99-kubebake-user.toml"
 		case recipes.RuntimeCRIO:
 			dd.RuntimeDropIn = "/etc/crio/crio.conf.d/99-kubebake-user.conf"
 		}

@@ -223,9 +223,7 @@ func (b *builder) build() error {
 		b.step("firstboot", "Install and enable kubebake-firstboot.", "firstboot.sh.tmpl",
 			b.file("/etc/systemd/system/kubebake-firstboot.service", "kubebake-firstboot.service.tmpl", "0644"),
 			"/etc/kubebake/image.json")
-		if fam != recipes.FamilyFCOS {
-			b.plan.Inputs = append(b.plan.Inputs, Input{Name: "kubebake-firstboot", Mode: "0755"})
-		}
+		b.plan.Inputs = append(b.plan.Inputs, Input{Name: "kubebake-firstboot", Mode: "0755"})
 	}
 	for _, h := range r.Hooks.After {
 		b.script("hook-"+h.Name, "user hook (after)", []byte(h.Run), nil)
@@ -285,7 +283,7 @@ func (b *builder) runtimeFiles() []string {
 	var out []string
 	switch r.Runtime.Kind {
 	case recipes.RuntimeContainerd:
-		out = append(out, b.file("/etc/containerd/config.toml", "containerd-config.toml.tmpl", "0644"))
+		out = append(out, b.containerdConfig())
 		for _, m := range d.Mirrors {
 			content, err := execute(b.t.files, "containerd-hosts.toml.tmpl", m)
 			if err != nil {
@@ -293,9 +291,6 @@ func (b *builder) runtimeFiles() []string {
 				continue
 			}
 			out = append(out, b.raw("/etc/containerd/certs.d/"+m.Registry+"/hosts.toml", content, "0644", "root:root"))
-		}
-		if d.RuntimeDropIn != "" {
-			out = append(out, b.raw(d.RuntimeDropIn, containerdDropIn(r.Runtime.Config), "0644", "root:root"))
 		}
 	case recipes.RuntimeCRIO:
 		out = append(out, b.file("/etc/crio/crio.conf.d/10-kubebake.conf", "crio.conf.tmpl", "0644"))
@@ -311,19 +306,6 @@ func (b *builder) runtimeFiles() []string {
 		out = append(out, b.file("/etc/systemd/system/cri-docker.socket", "cri-docker.socket.tmpl", "0644"))
 	}
 	return out
-}
-
-// containerdDropIn makes sure an imported containerd config says version 2,
-// without which containerd reads it as version 1.
-func containerdDropIn(config string) []byte {
-	if strings.Contains(config, "version") {
-		for _, line := range strings.Split(config, "\n") {
-			if k, _, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "version" {
-				return []byte(config)
-			}
-		}
-	}
-	return []byte("version = 2\n\n" + config)
 }
 
 // daemonJSON renders Docker's daemon.json with the user's drop-in merged.

@@ -1,0 +1,34 @@
+# kubebake: make test runs every check CI runs; make help lists the targets.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN := bin
+
+.PHONY: help build test check-generate generate bench render clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+build: ## build the kubebake CLI into bin/
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubebake ./cmd/kubebake
+
+test: ## install the validators, then gofmt, vet, generated files and every test
+	bash hack/validators.sh
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
+	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	PATH="$(CURDIR)/_build/validators/bin:$$PATH" KUBEBAKE_REQUIRE_VALIDATORS=1 $(GO) test -count=1 ./...
+
+generate: ## regenerate docs/recipe-reference.md and the golden plans
+	$(GO) run ./hack/recipedoc recipes/types.go docs/recipe-reference.md
+	$(GO) test ./recipes/render -run TestGolden -update -count=1
+
+bench: ## print rendering figures
+	$(GO) test ./recipes/render -run '^$$' -bench . -benchmem -count=1
+
+render: build ## render the default recipe's plan to out/plan
+	$(BIN)/kubebake render debian-13-containerd -o out/plan
+
+clean: ## remove build outputs (keeps the validator cache)
+	rm -rf $(BIN) out dist

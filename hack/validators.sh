@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Installs the real consumers that recipes/render/consumers_test.go runs the
+# rendered files through, on a Debian bookworm machine (root, or sudo-less
+# apt-get):
+#
+#   - shellcheck and systemd-analyze (systemd) from the system's apt sources;
+#   - dockerd (26.x, which has --validate) and containerd (1.7.x), taken from
+#     Debian trixie's docker.io and containerd packages and extracted into
+#     _build/validators/bin/. The system's apt sources are not changed: apt
+#     reads a private sources.list, lists and cache under _build/validators/.
+#
+# Idempotent: whatever is already in place is skipped, so a second run costs
+# a few milliseconds. Set KUBEBAKE_VALIDATORS_SUITE to fetch from another
+# Debian suite than trixie.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+base="$root/_build/validators"
+bin="$base/bin"
+suite="${KUBEBAKE_VALIDATORS_SUITE:-trixie}"
+mirror="${KUBEBAKE_VALIDATORS_MIRROR:-http://deb.debian.org/debian}"
+
+log() { echo "validators: $*" >&2; }
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  else
+    sudo "$@"
+  fi
+}
+
+# 1. shellcheck and systemd-analyze from the system's own sources.
+missing=()
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_if_needed apt-get update -q
+  sudo_if_needed apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# 2. dockerd and containerd from the other suite, extracted, never installed.
+have_dockerd() { [ -x "$bin/dockerd" ] && "$bin/dockerd" --help 2>&1 | grep -q -- '--validate'; }
+have_containerd() { [ -x "$bin/containerd" ] && "$bin/containerd" --version >/dev/null 2>&1; }
+
+if ! have_dockerd || ! have_containerd; then
+  apt_dir="$base/apt"
+  debs="$base/debs"
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$debs" "$bin"
+  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  if [ ! -s "$keyring" ]; then
+    log "installing debian-archive-keyring"
+    sudo_if_needed apt-get update -q
+    sudo_if_needed apt-get install -y -q debian-archive-keyring
+  fi
+  echo "deb [signed-by=$keyring] $mirror $suite main" >"$apt_dir/sources.list"
+  apt_opts=(
+    -o "Dir::Etc::sourcelist=$apt_dir/sources.list"
+    -o "Dir::Etc::sourceparts=/dev/null"
+    -o "Dir::State::Lists=$apt_dir/lists"
+    -o "Dir::Cache=$apt_dir/cache"
+    -o "Dir::State::status=/var/lib/dpkg/status"
+    -o "APT::Sandbox::User=root"
+  )
+  log "fetching $suite's package lists"
+  apt-get "${apt_opts[@]}" -q update >/dev/null
+  rm -f "$debs"/*.deb
+  log "downloading $suite's docker.io and containerd"
+  (cd "$debs" && apt-get "${apt_opts[@]}" -q download docker.io containerd >/dev/null)
+  x=$(mktemp -d)
+  trap 'rm -rf "$x"' EXIT
+  for deb in "$debs"/docker.io_*.deb "$debs"/containerd_*.deb; do
+    dpkg-deb -x "$deb" "$x"
+  done
+  for name in dockerd containerd; do
+    found=""
+    for dir in usr/sbin usr/bin sbin bin; do
+      if [ -x "$x/$dir/$name" ]; then
+        found="$x/$dir/$name"
+        break
+      fi
+    done
+    if [ -z "$found" ]; then
+      log "no $name in $suite's packages"
+      exit 1
+    fi
+    install -m 0755 "$found" "$bin/$name.tmp"
+    mv -f "$bin/$name.tmp" "$bin/$name"
+  done
+  rm -rf "$x" "$debs"
+  trap - EXIT
+  if ! have_dockerd; then
+    log "$bin/dockerd has no --validate"
+    exit 1
+  fi
+  if ! have_containerd; then
+    log "$bin/containerd does not run here"
+    exit 1
+  fi
+fi
+
+echo "shellcheck:      $(shellcheck --version | sed -n 's/^version: //p')"
+echo "systemd-analyze: $(systemd-analyze --version | head -n1)"
+echo "dockerd:         $("$bin/dockerd" --version) ($bin/dockerd)"
+echo "containerd:      $("$bin/containerd" --version) ($bin/containerd)"
