@@ -147,6 +147,15 @@ func (b *builder) script(name, desc string, body []byte, files []string) {
 		}
 	}
 	s.WriteString(strings.TrimLeft(strings.TrimRight(string(body), "\n")+"\n", "\n"))
+	if b.d.D.Family != recipes.FamilyFCOS && len(files) > 0 {
+		// Packages installed after our files leave their own defaults beside
+		// them; ours are the ones in force, so drop those copies.
+		s.WriteString("\n# The package's default copies of the files above are not in force.\n")
+		for _, p := range files {
+			q := ShellQuote(p)
+			fmt.Fprintf(&s, "rm -f %s.dpkg-dist %s.dpkg-new %s.rpmnew\n", q, q, q)
+		}
+	}
 	b.plan.Steps = append(b.plan.Steps, Step{
 		Name: name, Description: desc, Script: fmt.Sprintf("steps/%02d-%s.sh", n, name), Files: files,
 		Body: []byte(s.String()),

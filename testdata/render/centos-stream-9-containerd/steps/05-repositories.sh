@@ -11,3 +11,7 @@ DNF=(dnf -y -q)
 
 "${DNF[@]}" install ca-certificates curl 'dnf-command(versionlock)'
 "${DNF[@]}" makecache
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/yum.repos.d/kubernetes.repo.dpkg-dist /etc/yum.repos.d/kubernetes.repo.dpkg-new /etc/yum.repos.d/kubernetes.repo.rpmnew
+rm -f /etc/yum.repos.d/docker-ce.repo.dpkg-dist /etc/yum.repos.d/docker-ce.repo.dpkg-new /etc/yum.repos.d/docker-ce.repo.rpmnew

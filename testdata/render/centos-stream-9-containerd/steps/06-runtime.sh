@@ -10,3 +10,6 @@ DNF=(dnf -y -q)
 
 "${DNF[@]}" install containerd.io
 systemctl enable containerd.service
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/containerd/config.toml.dpkg-dist /etc/containerd/config.toml.dpkg-new /etc/containerd/config.toml.rpmnew

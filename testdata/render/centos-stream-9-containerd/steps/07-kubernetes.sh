@@ -14,3 +14,8 @@ DNF=(dnf -y -q)
 "${DNF[@]}" install --disableexcludes=kubernetes kubelet-1.37.1 kubeadm-1.37.1 kubectl-1.37.1 cri-tools
 "${DNF[@]}" versionlock add kubelet kubeadm kubectl cri-tools
 systemctl enable kubelet.service
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/sysconfig/kubelet.dpkg-dist /etc/sysconfig/kubelet.dpkg-new /etc/sysconfig/kubelet.rpmnew
+rm -f /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-dist /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-new /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.rpmnew
+rm -f /etc/crictl.yaml.dpkg-dist /etc/crictl.yaml.dpkg-new /etc/crictl.yaml.rpmnew

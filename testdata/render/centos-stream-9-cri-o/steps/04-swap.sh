@@ -20,3 +20,6 @@ if [ -f /etc/fstab ]; then
 fi
 # No swap unit may come back: neither from fstab, nor a generator, nor zram.
 systemctl mask swap.target
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/systemd/zram-generator.conf.dpkg-dist /etc/systemd/zram-generator.conf.dpkg-new /etc/systemd/zram-generator.conf.rpmnew

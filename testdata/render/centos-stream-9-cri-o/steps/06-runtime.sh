@@ -10,3 +10,6 @@ DNF=(dnf -y -q)
 
 "${DNF[@]}" install cri-o
 systemctl enable crio.service
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/crio/crio.conf.d/10-kubebake.conf.dpkg-dist /etc/crio/crio.conf.d/10-kubebake.conf.dpkg-new /etc/crio/crio.conf.d/10-kubebake.conf.rpmnew

@@ -15,3 +15,6 @@ if kb_live; then
   modprobe overlay
   modprobe br_netfilter
 fi
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/modules-load.d/kubernetes.conf.dpkg-dist /etc/modules-load.d/kubernetes.conf.dpkg-new /etc/modules-load.d/kubernetes.conf.rpmnew

@@ -14,3 +14,6 @@ kb_live() {
 if kb_live; then
   sysctl --quiet --load=/etc/sysctl.d/99-kubernetes-cri.conf
 fi
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/sysctl.d/99-kubernetes-cri.conf.dpkg-dist /etc/sysctl.d/99-kubernetes-cri.conf.dpkg-new /etc/sysctl.d/99-kubernetes-cri.conf.rpmnew

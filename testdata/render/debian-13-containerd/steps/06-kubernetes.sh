@@ -15,3 +15,10 @@ install -m 0755 "$KUBEBAKE_STAGE/inputs/kubelet" /usr/bin/kubelet
 install -m 0755 "$KUBEBAKE_STAGE/inputs/kubectl" /usr/bin/kubectl
 install -m 0755 "$KUBEBAKE_STAGE/inputs/crictl" /usr/bin/crictl
 systemctl enable kubelet.service
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/systemd/system/kubelet.service.dpkg-dist /etc/systemd/system/kubelet.service.dpkg-new /etc/systemd/system/kubelet.service.rpmnew
+rm -f /etc/systemd/system/kubelet.service.d/10-kubeadm.conf.dpkg-dist /etc/systemd/system/kubelet.service.d/10-kubeadm.conf.dpkg-new /etc/systemd/system/kubelet.service.d/10-kubeadm.conf.rpmnew
+rm -f /etc/default/kubelet.dpkg-dist /etc/default/kubelet.dpkg-new /etc/default/kubelet.rpmnew
+rm -f /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-dist /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-new /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.rpmnew
+rm -f /etc/crictl.yaml.dpkg-dist /etc/crictl.yaml.dpkg-new /etc/crictl.yaml.rpmnew

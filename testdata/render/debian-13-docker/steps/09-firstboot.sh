@@ -10,3 +10,7 @@ install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/kubebake/image.j
 install -D -m 0755 "$KUBEBAKE_STAGE/inputs/kubebake-firstboot" /usr/local/bin/kubebake-firstboot
 install -d -m 0755 /etc/kubebake/node.d /var/lib/kubebake
 systemctl enable kubebake-firstboot.service
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/systemd/system/kubebake-firstboot.service.dpkg-dist /etc/systemd/system/kubebake-firstboot.service.dpkg-new /etc/systemd/system/kubebake-firstboot.service.rpmnew
+rm -f /etc/kubebake/image.json.dpkg-dist /etc/kubebake/image.json.dpkg-new /etc/kubebake/image.json.rpmnew

@@ -16,3 +16,6 @@ if [ ! -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then
   mv -f /etc/apt/keyrings/kubernetes-apt-keyring.asc.tmp /etc/apt/keyrings/kubernetes-apt-keyring.asc
 fi
 "${APT[@]}" update
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/apt/sources.list.d/kubernetes.list.dpkg-dist /etc/apt/sources.list.d/kubernetes.list.dpkg-new /etc/apt/sources.list.d/kubernetes.list.rpmnew

@@ -11,3 +11,6 @@ APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force
 
 "${APT[@]}" install --no-install-recommends containerd
 systemctl enable containerd.service
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/containerd/config.toml.dpkg-dist /etc/containerd/config.toml.dpkg-new /etc/containerd/config.toml.rpmnew

@@ -22,3 +22,7 @@ if [ ! -s /etc/apt/keyrings/cri-o-apt-keyring.asc ]; then
   mv -f /etc/apt/keyrings/cri-o-apt-keyring.asc.tmp /etc/apt/keyrings/cri-o-apt-keyring.asc
 fi
 "${APT[@]}" update
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/apt/sources.list.d/kubernetes.list.dpkg-dist /etc/apt/sources.list.d/kubernetes.list.dpkg-new /etc/apt/sources.list.d/kubernetes.list.rpmnew
+rm -f /etc/apt/sources.list.d/cri-o.list.dpkg-dist /etc/apt/sources.list.d/cri-o.list.dpkg-new /etc/apt/sources.list.d/cri-o.list.rpmnew

@@ -11,3 +11,6 @@ APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force
 
 "${APT[@]}" install --no-install-recommends cri-o
 systemctl enable crio.service
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/crio/crio.conf.d/10-kubebake.conf.dpkg-dist /etc/crio/crio.conf.d/10-kubebake.conf.dpkg-new /etc/crio/crio.conf.d/10-kubebake.conf.rpmnew

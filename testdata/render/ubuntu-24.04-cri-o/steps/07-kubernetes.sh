@@ -15,3 +15,8 @@ apt-mark unhold kubelet kubeadm kubectl cri-tools >/dev/null 2>&1 || true
 "${APT[@]}" install --no-install-recommends --allow-downgrades --allow-change-held-packages kubelet=1.37.1-1.1 kubeadm=1.37.1-1.1 kubectl=1.37.1-1.1 cri-tools
 apt-mark hold kubelet kubeadm kubectl cri-tools
 systemctl enable kubelet.service
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/default/kubelet.dpkg-dist /etc/default/kubelet.dpkg-new /etc/default/kubelet.rpmnew
+rm -f /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-dist /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-new /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.rpmnew
+rm -f /etc/crictl.yaml.dpkg-dist /etc/crictl.yaml.dpkg-new /etc/crictl.yaml.rpmnew

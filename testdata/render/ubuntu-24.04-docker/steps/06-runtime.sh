@@ -44,3 +44,8 @@ if [ ! -x /usr/bin/cri-dockerd ] || ! /usr/bin/cri-dockerd --version 2>&1 | grep
   rm -rf "$tmp"
 fi
 systemctl enable containerd.service docker.service cri-docker.socket cri-docker.service
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/docker/daemon.json.dpkg-dist /etc/docker/daemon.json.dpkg-new /etc/docker/daemon.json.rpmnew
+rm -f /etc/systemd/system/cri-docker.service.dpkg-dist /etc/systemd/system/cri-docker.service.dpkg-new /etc/systemd/system/cri-docker.service.rpmnew
+rm -f /etc/systemd/system/cri-docker.socket.dpkg-dist /etc/systemd/system/cri-docker.socket.dpkg-new /etc/systemd/system/cri-docker.socket.rpmnew
