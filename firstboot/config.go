@@ -1,0 +1,119 @@
+package firstboot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/kubebake/kubebake/firstboot/kubeadm"
+	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/firstboot/source"
+)
+
+// ImageInfo is the part of /etc/kubebake/image.json firstboot reads.
+type ImageInfo struct {
+	Recipe            string `json:"recipe"`
+	KubernetesVersion string `json:"kubernetesVersion"`
+	CRISocket         string `json:"criSocket"`
+}
+
+// DefaultCRISocket is used when the image records none.
+const DefaultCRISocket = "unix:///run/containerd/containerd.sock"
+
+// configured is the outcome of the config phase.
+type configured struct {
+	cfg       *nodeconfig.NodeConfig
+	source    string
+	criSocket string
+}
+
+// errNoConfig means no source holds a NodeConfig: not a failure.
+var errNoConfig = errors.New("no NodeConfig")
+
+// configPhase finds, merges, defaults and validates the NodeConfig and
+// writes the kubeadm configuration (0600) and patches.
+func (a *agent) configPhase(ctx context.Context) (*configured, error) {
+	found, err := a.o.Finder.Find(ctx)
+	if errors.Is(err, source.ErrNotFound) {
+		return nil, errNoConfig
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := nodeconfig.Decode(found.Doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", found.Source, err)
+	}
+	dropIns, err := source.DropIns(a.p.Root, DropInDir)
+	if err != nil {
+		return nil, fmt.Errorf("drop-ins: %w", err)
+	}
+	for _, d := range dropIns {
+		if err := nodeconfig.MergeInto(cfg, d.Doc); err != nil {
+			return nil, fmt.Errorf("%s: %w", d.Source, err)
+		}
+	}
+	img, err := a.imageInfo()
+	if err != nil {
+		return nil, err
+	}
+	host, err := a.o.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("host name: %w", err)
+	}
+	a.red.Add(cfg.Bootstrap.Token, cfg.Bootstrap.CertificateKey)
+	if err := nodeconfig.SetDefaults(cfg, nodeconfig.Env{KubernetesVersion: img.KubernetesVersion, Hostname: host}); err != nil {
+		return nil, err
+	}
+	a.red.Add(cfg.Bootstrap.Token)
+	if err := nodeconfig.Validate(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", found.Source, err)
+	}
+	c := &configured{cfg: cfg, source: found.Source, criSocket: img.CRISocket}
+	if c.criSocket == "" {
+		c.criSocket = DefaultCRISocket
+	}
+	opts := kubeadm.Options{CRISocket: c.criSocket}
+	patch, err := kubeadm.KubeletPatch(cfg)
+	if err != nil {
+		return nil, err
+	}
+	patchPath := a.p.P(filepath.Join(PatchesDir, kubeadm.KubeletPatchFile))
+	if patch != nil {
+		opts.PatchesDir = PatchesDir
+		if err := writeFileAtomic(patchPath, append(patch, '\n'), 0o600); err != nil {
+			return nil, err
+		}
+	} else if err := os.Remove(patchPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	out, err := kubeadm.Render(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(a.p.P(KubeadmConfig), out, 0o600); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// imageInfo reads what the image was baked with; an image without it
+// (not baked by kubebake) gets an empty one.
+func (a *agent) imageInfo() (ImageInfo, error) {
+	var info ImageInfo
+	b, err := os.ReadFile(a.p.P(ImageJSON))
+	if errors.Is(err, fs.ErrNotExist) {
+		return info, nil
+	}
+	if err != nil {
+		return info, err
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		return info, fmt.Errorf("%s: %w", ImageJSON, err)
+	}
+	return info, nil
+}

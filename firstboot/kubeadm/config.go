@@ -1,0 +1,240 @@
+// Package kubeadm renders the kubeadm configuration of a NodeConfig:
+// InitConfiguration, ClusterConfiguration and KubeletConfiguration for init,
+// JoinConfiguration for join and control-plane, in the kubeadm API version
+// the Kubernetes version reads (v1beta4 from 1.31, v1beta3 before).
+package kubeadm
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+)
+
+// apiVersions maps the first Kubernetes minor of each kubeadm API version,
+// newest first.
+var apiVersions = []struct {
+	fromMinor int
+	version   string
+}{
+	{31, "kubeadm.k8s.io/v1beta4"},
+	{0, "kubeadm.k8s.io/v1beta3"},
+}
+
+// APIVersionFor returns the kubeadm API version for a Kubernetes version
+// such as v1.36.3.
+func APIVersionFor(kubernetesVersion string) (string, error) {
+	parts := strings.Split(strings.TrimPrefix(kubernetesVersion, "v"), ".")
+	if len(parts) < 2 || parts[0] != "1" {
+		return "", fmt.Errorf("kubernetes version %q: want v1.MINOR.PATCH", kubernetesVersion)
+	}
+	minor, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return "", fmt.Errorf("kubernetes version %q: want v1.MINOR.PATCH", kubernetesVersion)
+	}
+	for _, a := range apiVersions {
+		if minor >= a.fromMinor {
+			return a.version, nil
+		}
+	}
+	return "", fmt.Errorf("kubernetes version %q is too old", kubernetesVersion)
+}
+
+// Options are what the configuration needs beyond the NodeConfig.
+type Options struct {
+	// CRISocket is the runtime endpoint, e.g. unix:///run/containerd/containerd.sock.
+	CRISocket string
+	// PatchesDir holds kubeadm patches (the node.kubelet patch); empty when
+	// there are none.
+	PatchesDir string
+}
+
+// Render returns the kubeadm configuration for c, a defaulted and valid
+// NodeConfig. The result holds secrets: write it with mode 0600.
+func Render(c *nodeconfig.NodeConfig, o Options) ([]byte, error) {
+	api, err := APIVersionFor(c.Cluster.KubernetesVersion)
+	if err != nil {
+		return nil, err
+	}
+	v4 := api == "kubeadm.k8s.io/v1beta4"
+	nr := nodeReg(c, o, v4)
+	var p *patches
+	if o.PatchesDir != "" {
+		p = &patches{Directory: o.PatchesDir}
+	}
+	var docs []any
+	switch c.Role {
+	case nodeconfig.RoleInit:
+		ic := initConfiguration{
+			typeMeta: typeMeta{api, "InitConfiguration"},
+			BootstrapTokens: []bootstrapToken{{
+				Token: c.Bootstrap.Token, TTL: "24h0m0s", Usages: []string{"signing", "authentication"},
+				Groups: []string{"system:bootstrappers:kubeadm:default-node-token"},
+			}},
+			NodeRegistration: nr,
+			LocalAPIEndpoint: localEndpoint(c),
+			CertificateKey:   c.Bootstrap.CertificateKey,
+			Patches:          p,
+		}
+		cc := clusterConfiguration{
+			typeMeta:             typeMeta{api, "ClusterConfiguration"},
+			KubernetesVersion:    c.Cluster.KubernetesVersion,
+			ClusterName:          c.Cluster.ClusterName,
+			ControlPlaneEndpoint: controlPlaneEndpoint(c),
+			Networking:           networking{c.Cluster.PodSubnet, c.Cluster.ServiceSubnet, c.Cluster.DNSDomain},
+		}
+		if v4 {
+			ic.Timeouts = &timeouts{
+				ControlPlaneComponentHealthCheck: c.Timeouts.ControlPlaneComponentHealthCheck.String(),
+				KubeletHealthCheck:               c.Timeouts.KubeletHealthCheck.String(),
+				KubernetesAPICall:                c.Timeouts.KubernetesAPICall.String(),
+			}
+		} else {
+			cc.APIServer = &apiServer{TimeoutForControlPlane: c.Timeouts.ControlPlaneComponentHealthCheck.String()}
+		}
+		kc := kubeletConfiguration{typeMeta: typeMeta{"kubelet.config.k8s.io/v1beta1", "KubeletConfiguration"}, CgroupDriver: "systemd"}
+		docs = []any{ic, cc, kc}
+	default:
+		hashes, err := caHashes(c)
+		if err != nil {
+			return nil, err
+		}
+		jc := joinConfiguration{
+			typeMeta:         typeMeta{api, "JoinConfiguration"},
+			NodeRegistration: nr,
+			Discovery: discovery{
+				BootstrapToken: bootstrapTokenDiscovery{
+					Token: c.Bootstrap.Token, APIServerEndpoint: c.Cluster.ControlPlaneEndpoint,
+					CACertHashes: hashes, UnsafeSkipCAVerification: c.Bootstrap.UnsafeSkipCAVerification,
+				},
+				TLSBootstrapToken: c.Bootstrap.Token,
+			},
+			Patches: p,
+		}
+		if c.Role == nodeconfig.RoleControlPlane {
+			jc.ControlPlane = &joinControlPlane{LocalAPIEndpoint: *localEndpoint(c), CertificateKey: c.Bootstrap.CertificateKey}
+		}
+		if v4 {
+			jc.Timeouts = &timeouts{
+				KubeletHealthCheck: c.Timeouts.KubeletHealthCheck.String(),
+				KubernetesAPICall:  c.Timeouts.KubernetesAPICall.String(),
+				Discovery:          c.Timeouts.KubernetesAPICall.String(),
+				TLSBootstrap:       c.Timeouts.TLSBootstrap.String(),
+			}
+			if c.Role == nodeconfig.RoleControlPlane {
+				jc.Timeouts.ControlPlaneComponentHealthCheck = c.Timeouts.ControlPlaneComponentHealthCheck.String()
+			}
+		} else {
+			jc.Discovery.Timeout = c.Timeouts.KubernetesAPICall.String()
+		}
+		docs = []any{jc}
+	}
+	var out bytes.Buffer
+	out.WriteString("# kubeadm configuration written by kubebake-firstboot. It holds secrets: keep it 0600.\n")
+	for i, d := range docs {
+		b, err := yaml.Marshal(d)
+		if err != nil {
+			return nil, fmt.Errorf("render kubeadm config: %w", err)
+		}
+		if i > 0 {
+			out.WriteString("---\n")
+		}
+		out.Write(b)
+	}
+	return out.Bytes(), nil
+}
+
+// KubeletPatch returns the kubeadm patch (kubeletconfiguration+merge.json)
+// for node.kubelet, or nil when there is none.
+func KubeletPatch(c *nodeconfig.NodeConfig) ([]byte, error) {
+	if len(c.Node.Kubelet) == 0 {
+		return nil, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(c.Node.Kubelet, &m); err != nil {
+		return nil, fmt.Errorf("node.kubelet: %w", err)
+	}
+	return json.MarshalIndent(m, "", "  ")
+}
+
+// KubeletPatchFile is the patch's file name: target kubeletconfiguration,
+// JSON merge patch.
+const KubeletPatchFile = "kubeletconfiguration+merge.json"
+
+func nodeReg(c *nodeconfig.NodeConfig, o Options, v4 bool) nodeRegistration {
+	args := map[string]string{}
+	if c.Node.AdvertiseAddress != "" {
+		args["node-ip"] = c.Node.AdvertiseAddress
+	}
+	if len(c.Node.Labels) > 0 {
+		keys := make([]string, 0, len(c.Node.Labels))
+		for k := range c.Node.Labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var labels []string
+		for _, k := range keys {
+			labels = append(labels, k+"="+c.Node.Labels[k])
+		}
+		args["node-labels"] = strings.Join(labels, ",")
+	}
+	nr := nodeRegistration{
+		Name: c.Node.Name, CRISocket: o.CRISocket, IgnorePreflightErrors: c.Node.IgnorePreflightErrors,
+		ImagePullPolicy: "IfNotPresent",
+	}
+	if c.Node.Taints != nil {
+		ts := []taint{}
+		for _, t := range *c.Node.Taints {
+			ts = append(ts, taint(t))
+		}
+		nr.Taints = &ts
+	}
+	if len(args) > 0 {
+		if v4 {
+			names := make([]string, 0, len(args))
+			for k := range args {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			list := make([]arg, 0, len(args))
+			for _, k := range names {
+				list = append(list, arg{k, args[k]})
+			}
+			nr.KubeletExtraArgs = list
+		} else {
+			nr.KubeletExtraArgs = args
+		}
+	}
+	return nr
+}
+
+func localEndpoint(c *nodeconfig.NodeConfig) *apiEndpoint {
+	return &apiEndpoint{AdvertiseAddress: c.Node.AdvertiseAddress, BindPort: c.Node.BindPort}
+}
+
+// controlPlaneEndpoint defaults, for init, to the advertise address.
+func controlPlaneEndpoint(c *nodeconfig.NodeConfig) string {
+	if c.Cluster.ControlPlaneEndpoint != "" || c.Node.AdvertiseAddress == "" {
+		return c.Cluster.ControlPlaneEndpoint
+	}
+	return net.JoinHostPort(c.Node.AdvertiseAddress, strconv.Itoa(c.Node.BindPort))
+}
+
+func caHashes(c *nodeconfig.NodeConfig) ([]string, error) {
+	hashes := append([]string{}, c.Bootstrap.CACertHashes...)
+	if c.Bootstrap.CACert != "" {
+		h, err := nodeconfig.CACertHash(c.Bootstrap.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("bootstrap.caCert: %w", err)
+		}
+		hashes = append(hashes, h)
+	}
+	return hashes, nil
+}

@@ -1,0 +1,182 @@
+// Package nodeconfig is the NodeConfig API (kubebake.dev/v1alpha1): what
+// kubebake-firstboot needs to turn a booted image into a cluster node. It
+// decodes strictly, merges drop-ins, applies defaults and validates with
+// field paths. It imports nothing heavy: it is part of a small static binary.
+package nodeconfig
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// APIVersion and Kind of a NodeConfig document.
+const (
+	APIVersion = "kubebake.dev/v1alpha1"
+	Kind       = "NodeConfig"
+)
+
+// Roles a node can take.
+const (
+	RoleInit         = "init"
+	RoleJoin         = "join"
+	RoleControlPlane = "control-plane"
+)
+
+// NodeConfig says what a node becomes at first boot.
+type NodeConfig struct {
+	// APIVersion must be kubebake.dev/v1alpha1.
+	APIVersion string `json:"apiVersion"`
+	// Kind must be NodeConfig.
+	Kind string `json:"kind"`
+	// Role is init (the first control-plane node), join (a worker) or
+	// control-plane (an extra control-plane node).
+	Role string `json:"role"`
+	// Cluster describes the cluster the node creates or joins.
+	Cluster Cluster `json:"cluster,omitempty"`
+	// Bootstrap holds the credentials of the join.
+	Bootstrap Bootstrap `json:"bootstrap,omitempty"`
+	// Node describes this node.
+	Node Node `json:"node,omitempty"`
+	// CNI optionally applies a network add-on after init.
+	CNI CNI `json:"cni,omitempty"`
+	// Hooks run around kubeadm.
+	Hooks Hooks `json:"hooks,omitempty"`
+	// Timeouts bound the waits.
+	Timeouts Timeouts `json:"timeouts,omitempty"`
+}
+
+// Cluster describes the cluster.
+type Cluster struct {
+	// ControlPlaneEndpoint is HOST:PORT of the API server (a load balancer
+	// or the init node). Required for join and control-plane; for init it
+	// defaults to the advertise address and port 6443.
+	ControlPlaneEndpoint string `json:"controlPlaneEndpoint,omitempty"`
+	// ClusterName defaults to kubernetes.
+	ClusterName string `json:"clusterName,omitempty"`
+	// KubernetesVersion defaults to the version baked into the image
+	// (/etc/kubebake/image.json).
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// PodSubnet is the pod CIDR, e.g. 10.244.0.0/16 (init only).
+	PodSubnet string `json:"podSubnet,omitempty"`
+	// ServiceSubnet defaults to 10.96.0.0/12 (init only).
+	ServiceSubnet string `json:"serviceSubnet,omitempty"`
+	// DNSDomain defaults to cluster.local (init only).
+	DNSDomain string `json:"dnsDomain,omitempty"`
+}
+
+// Bootstrap holds the join credentials. These are secrets: they are written
+// only to /etc/kubebake/kubeadm.yaml (mode 0600) and never logged.
+type Bootstrap struct {
+	// Token is a bootstrap token, [a-z0-9]{6}.[a-z0-9]{16}. Generated for
+	// init when absent; required for join and control-plane.
+	Token string `json:"token,omitempty"`
+	// CACertHashes pin the cluster CA (sha256:<hex>), as kubeadm prints them.
+	CACertHashes []string `json:"caCertHashes,omitempty"`
+	// CACert is the cluster CA certificate in PEM; its hash is pinned like
+	// CACertHashes.
+	CACert string `json:"caCert,omitempty"`
+	// CertificateKey decrypts the control-plane certificates uploaded by
+	// init (64 hex digits). Required for control-plane; for init it is used
+	// with UploadCerts.
+	CertificateKey string `json:"certificateKey,omitempty"`
+	// UploadCerts makes init upload the control-plane certificates for
+	// control-plane joins.
+	UploadCerts bool `json:"uploadCerts,omitempty"`
+	// UnsafeSkipCAVerification joins without pinning the CA. Only when asked
+	// for explicitly.
+	UnsafeSkipCAVerification bool `json:"unsafeSkipCAVerification,omitempty"`
+}
+
+// Node describes this node.
+type Node struct {
+	// Name defaults to the host name, lower-cased.
+	Name string `json:"name,omitempty"`
+	// AdvertiseAddress is the IP the API server advertises (init and
+	// control-plane) and the kubelet's node IP.
+	AdvertiseAddress string `json:"advertiseAddress,omitempty"`
+	// BindPort of the API server, default 6443.
+	BindPort int `json:"bindPort,omitempty"`
+	// Labels for the node object.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Taints for the node object. For init and control-plane, leaving it
+	// empty keeps kubeadm's control-plane taint; set an empty list in a
+	// drop-in to remove it with `taints: []`.
+	Taints *[]Taint `json:"taints,omitempty"`
+	// Kubelet is extra KubeletConfiguration, merged into kubeadm's through a
+	// kubeadm patch (works for init and join).
+	Kubelet json.RawMessage `json:"kubelet,omitempty"`
+	// IgnorePreflightErrors are kubeadm preflight checks to ignore.
+	IgnorePreflightErrors []string `json:"ignorePreflightErrors,omitempty"`
+}
+
+// Taint is a node taint.
+type Taint struct {
+	Key    string `json:"key"`
+	Value  string `json:"value,omitempty"`
+	Effect string `json:"effect"`
+}
+
+// CNI applies a network add-on after init.
+type CNI struct {
+	// Manifest is an absolute path on the node of a manifest applied with
+	// kubectl after init.
+	Manifest string `json:"manifest,omitempty"`
+}
+
+// Hooks are commands run around kubeadm, each with bash -c.
+type Hooks struct {
+	Before []Hook `json:"before,omitempty"`
+	After  []Hook `json:"after,omitempty"`
+}
+
+// Hook is a named command.
+type Hook struct {
+	Name string `json:"name"`
+	Run  string `json:"run"`
+}
+
+// Timeouts bound the waits of the run phase.
+type Timeouts struct {
+	// Runtime is how long to wait for the container runtime's socket
+	// (default 5m).
+	Runtime *Duration `json:"runtime,omitempty"`
+	// ControlPlane is how long a join keeps retrying while the control plane
+	// is unreachable (default 20m).
+	ControlPlane *Duration `json:"controlPlane,omitempty"`
+	// ControlPlaneComponentHealthCheck is kubeadm's wait for the static
+	// pods (default 10m; kubeadm's own is 4m, too short for slow hosts).
+	ControlPlaneComponentHealthCheck *Duration `json:"controlPlaneComponentHealthCheck,omitempty"`
+	// KubeletHealthCheck is kubeadm's wait for the kubelet (default 5m).
+	KubeletHealthCheck *Duration `json:"kubeletHealthCheck,omitempty"`
+	// KubernetesAPICall bounds each kubeadm API call (default 1m).
+	KubernetesAPICall *Duration `json:"kubernetesAPICall,omitempty"`
+	// TLSBootstrap is kubeadm's wait for the kubelet's TLS bootstrap on
+	// join (default 5m).
+	TLSBootstrap *Duration `json:"tlsBootstrap,omitempty"`
+}
+
+// Duration is a time.Duration written as a string such as 5m or 90s.
+type Duration struct {
+	time.Duration
+}
+
+// D returns a *Duration.
+func D(d time.Duration) *Duration { return &Duration{d} }
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as 5m or 90s")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 5m or 90s", s)
+	}
+	d.Duration = v
+	return nil
+}

@@ -1,0 +1,26 @@
+package firstboot
+
+import "path/filepath"
+
+// Paths are the files firstboot reads and writes, all under Root.
+type Paths struct {
+	Root string
+}
+
+// P joins an absolute path to the root.
+func (p Paths) P(abs string) string { return filepath.Join(p.Root, abs) }
+
+// Well-known paths, relative to the root.
+const (
+	ImageJSON     = "/etc/kubebake/image.json"
+	DropInDir     = "/etc/kubebake/node.d"
+	KubeadmConfig = "/etc/kubebake/kubeadm.yaml"
+	PatchesDir    = "/etc/kubebake/patches"
+	StateDir      = "/var/lib/kubebake"
+	StatusFile    = "/var/lib/kubebake/status.json"
+	SuccessMarker = "/var/lib/kubebake/firstboot.success"
+	FailureMarker = "/var/lib/kubebake/firstboot.failed"
+	CAPISentinel  = "/run/cluster-api/bootstrap-success.complete"
+	Console       = "/dev/console"
+	AdminConf     = "/etc/kubernetes/admin.conf"
+)

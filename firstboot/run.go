@@ -1,0 +1,350 @@
+package firstboot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/firstboot/source"
+)
+
+// Options configure one run of the agent.
+type Options struct {
+	// Root prefixes every path the agent reads or writes (tests use a temp
+	// dir); commands still run on the real system.
+	Root string
+	// Finder finds the NodeConfig; its Root should equal Root.
+	Finder source.Finder
+	// SkipRun stops after the config phase.
+	SkipRun bool
+	// Runner runs kubeadm, kubectl and hooks.
+	Runner Runner
+	// Clock tells time and waits.
+	Clock Clock
+	// Log receives progress lines, redacted.
+	Log io.Writer
+	// ConsolePath gets the one result line (default /dev/console under
+	// Root); "-" writes it to Log only.
+	ConsolePath string
+	// Hostname returns the host name (default os.Hostname).
+	Hostname func() (string, error)
+	// Kubeadm and Kubectl name the binaries (default kubeadm and kubectl).
+	Kubeadm, Kubectl string
+	// JoinBackoff is the first wait between join attempts (default 10s),
+	// doubling up to JoinBackoffMax (default 60s).
+	JoinBackoff, JoinBackoffMax time.Duration
+}
+
+// ErrFailed is returned when the node did not become a cluster member; the
+// status file and console line say why.
+var ErrFailed = errors.New("kubebake-firstboot failed")
+
+type agent struct {
+	o      Options
+	p      Paths
+	red    *Redactor
+	status Status
+	start  time.Time
+}
+
+// Run runs the agent once: config phase, then run phase unless skipped.
+func Run(ctx context.Context, o Options) error {
+	if o.Runner == nil {
+		o.Runner = ExecRunner{}
+	}
+	if o.Clock == nil {
+		o.Clock = RealClock{}
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Hostname == nil {
+		o.Hostname = os.Hostname
+	}
+	if o.Kubeadm == "" {
+		o.Kubeadm = "kubeadm"
+	}
+	if o.Kubectl == "" {
+		o.Kubectl = "kubectl"
+	}
+	if o.JoinBackoff <= 0 {
+		o.JoinBackoff = 10 * time.Second
+	}
+	if o.JoinBackoffMax <= 0 {
+		o.JoinBackoffMax = 60 * time.Second
+	}
+	a := &agent{o: o, p: Paths{Root: o.Root}, red: &Redactor{}}
+	return a.run(ctx)
+}
+
+func (a *agent) logf(format string, args ...any) {
+	fmt.Fprintln(a.o.Log, a.red.String("kubebake-firstboot: "+fmt.Sprintf(format, args...)))
+}
+
+// logWriter streams command output to the log, redacted, line by line.
+type logWriter struct{ a *agent }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(w.a.o.Log, w.a.red.String(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (a *agent) run(ctx context.Context) error {
+	if _, err := os.Stat(a.p.P(SuccessMarker)); err == nil {
+		a.logf("this node already joined its cluster (%s exists); nothing to do", SuccessMarker)
+		return nil
+	}
+	prev, hadPrev := readStatus(a.p.P(StatusFile))
+	a.start = a.o.Clock.Now()
+	a.status = Status{Result: ResultRunning, Phase: "config", StartedAt: a.start.UTC(), Phases: []PhaseDuration{}, Attempt: prev.Attempt + 1}
+	if err := a.save(); err != nil {
+		return err
+	}
+
+	var c *configured
+	err := a.phase("config", func() error {
+		var err error
+		c, err = a.configPhase(ctx)
+		return err
+	})
+	if errors.Is(err, errNoConfig) {
+		a.logf("no NodeConfig found (looked in %s); nothing to do", strings.Join(a.o.Finder.Tried(), ", "))
+		a.status.Result = ResultNoConfig
+		a.status.Phases[len(a.status.Phases)-1].Result = ResultNoConfig
+		return a.finish()
+	}
+	if err != nil {
+		return a.fail(err, -1, "")
+	}
+	cfg := c.cfg
+	a.status.Role, a.status.Node, a.status.Source = cfg.Role, cfg.Node.Name, c.source
+	a.status.KubernetesVersion = cfg.Cluster.KubernetesVersion
+	a.logf("config: %s node %s, Kubernetes %s, from %s; wrote %s", cfg.Role, cfg.Node.Name, cfg.Cluster.KubernetesVersion, c.source, KubeadmConfig)
+	if a.o.SkipRun {
+		a.status.Result = ResultConfigured
+		return a.finish()
+	}
+
+	a.status.Phase = "preflight"
+	if err := a.phase("preflight", func() error { return a.preflight(ctx, c.criSocket, cfg.Timeouts.Runtime.Duration) }); err != nil {
+		return a.fail(err, -1, "")
+	}
+	_, failedBefore := os.Stat(a.p.P(FailureMarker))
+	if failedBefore == nil || (hadPrev && (prev.Result == ResultRunning || prev.Result == ResultFailure) && prev.Phase != "config") {
+		a.status.Phase = "reset"
+		if err := a.phase("reset", func() error { return a.reset(ctx, c.criSocket) }); err != nil {
+			return a.fail(fmt.Errorf("reset after the previous attempt: %w", err), -1, "")
+		}
+	}
+	a.status.Phase = "hooks-before"
+	if err := a.phase("hooks-before", func() error { return a.hooks(ctx, cfg.Hooks.Before) }); err != nil {
+		return a.fail(err, -1, "")
+	}
+	a.status.Phase = "kubeadm"
+	var kres Result
+	if err := a.phase("kubeadm", func() error {
+		var err error
+		kres, err = a.kubeadm(ctx, cfg, c.criSocket)
+		return err
+	}); err != nil {
+		return a.fail(err, kres.ExitCode, tail(kres.Output, 30))
+	}
+	if cfg.Role == nodeconfig.RoleInit {
+		a.status.Phase = "post-init"
+		if err := a.phase("post-init", func() error { return a.postInit(ctx, cfg) }); err != nil {
+			return a.fail(err, kres.ExitCode, "")
+		}
+	}
+	a.status.Phase = "hooks-after"
+	if err := a.phase("hooks-after", func() error { return a.hooks(ctx, cfg.Hooks.After) }); err != nil {
+		return a.fail(err, kres.ExitCode, "")
+	}
+	return a.succeed()
+}
+
+// phase runs f and records how long it took.
+func (a *agent) phase(name string, f func() error) error {
+	start := a.o.Clock.Now()
+	err := f()
+	res := ResultSuccess
+	if err != nil {
+		res = ResultFailure
+	}
+	a.status.Phases = append(a.status.Phases, PhaseDuration{Name: name, Seconds: seconds(a.o.Clock.Now().Sub(start)), Result: res})
+	if serr := a.save(); serr != nil && err == nil {
+		err = serr
+	}
+	return err
+}
+
+func seconds(d time.Duration) float64 { return float64(d.Milliseconds()) / 1000 }
+
+// reset undoes a failed or interrupted attempt.
+func (a *agent) reset(ctx context.Context, criSocket string) error {
+	a.logf("a previous attempt did not finish: kubeadm reset")
+	_, err := a.o.Runner.Run(ctx, Cmd{a.o.Kubeadm, []string{"reset", "--force", "--cri-socket", criSocket}}, logWriter{a})
+	_ = os.Remove(a.p.P(FailureMarker))
+	return err
+}
+
+func (a *agent) hooks(ctx context.Context, hooks []nodeconfig.Hook) error {
+	for _, h := range hooks {
+		a.logf("hook %s", h.Name)
+		if _, err := a.o.Runner.Run(ctx, Cmd{"bash", []string{"-c", h.Run}}, logWriter{a}); err != nil {
+			return fmt.Errorf("hook %s: %w", h.Name, err)
+		}
+	}
+	return nil
+}
+
+// kubeadm runs kubeadm init, or join with retries and backoff until the
+// control-plane timeout.
+func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSocket string) (Result, error) {
+	cfgPath := a.p.P(KubeadmConfig)
+	if cfg.Role == nodeconfig.RoleInit {
+		args := []string{"init", "--config", cfgPath}
+		if cfg.Bootstrap.UploadCerts {
+			args = append(args, "--upload-certs")
+		}
+		cmd := Cmd{a.o.Kubeadm, args}
+		a.logf("running %s", cmd)
+		res, err := a.o.Runner.Run(ctx, cmd, logWriter{a})
+		a.status.Kubeadm = &KubeadmResult{Command: cmd.String(), ExitCode: res.ExitCode, Attempts: 1, OutputTail: a.red.String(tail(res.Output, 30))}
+		if err != nil {
+			return res, fmt.Errorf("kubeadm init failed (exit code %d)", res.ExitCode)
+		}
+		return res, nil
+	}
+	cmd := Cmd{a.o.Kubeadm, []string{"join", "--config", cfgPath}}
+	deadline := a.o.Clock.Now().Add(cfg.Timeouts.ControlPlane.Duration)
+	backoff := a.o.JoinBackoff
+	for attempt := 1; ; attempt++ {
+		a.logf("running %s (attempt %d)", cmd, attempt)
+		res, err := a.o.Runner.Run(ctx, cmd, logWriter{a})
+		a.status.Kubeadm = &KubeadmResult{Command: cmd.String(), ExitCode: res.ExitCode, Attempts: attempt, OutputTail: a.red.String(tail(res.Output, 30))}
+		if err == nil {
+			return res, nil
+		}
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		if !a.o.Clock.Now().Add(backoff).Before(deadline) {
+			return res, fmt.Errorf("kubeadm join failed %d times over %s (last exit code %d)", attempt, cfg.Timeouts.ControlPlane.Duration, res.ExitCode)
+		}
+		a.logf("kubeadm join failed (exit code %d); the control plane may not be up yet: reset, retry in %s", res.ExitCode, backoff)
+		_ = a.save()
+		if _, err := a.o.Runner.Run(ctx, Cmd{a.o.Kubeadm, []string{"reset", "--force", "--cri-socket", criSocket}}, logWriter{a}); err != nil {
+			a.logf("kubeadm reset: %v", err)
+		}
+		if err := a.o.Clock.Sleep(ctx, backoff); err != nil {
+			return res, err
+		}
+		backoff *= 2
+		if backoff > a.o.JoinBackoffMax {
+			backoff = a.o.JoinBackoffMax
+		}
+	}
+}
+
+// postInit keeps the admin kubeconfig root-only and applies the CNI
+// manifest.
+func (a *agent) postInit(ctx context.Context, cfg *nodeconfig.NodeConfig) error {
+	admin := a.p.P(AdminConf)
+	if err := os.Chmod(admin, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	if cfg.CNI.Manifest == "" {
+		return nil
+	}
+	cmd := Cmd{a.o.Kubectl, []string{"--kubeconfig", admin, "apply", "-f", a.p.P(cfg.CNI.Manifest)}}
+	var err error
+	for attempt := 1; attempt <= 6; attempt++ {
+		a.logf("applying CNI manifest %s (attempt %d)", cfg.CNI.Manifest, attempt)
+		if _, err = a.o.Runner.Run(ctx, cmd, logWriter{a}); err == nil {
+			return nil
+		}
+		if serr := a.o.Clock.Sleep(ctx, 10*time.Second); serr != nil {
+			return serr
+		}
+	}
+	return fmt.Errorf("apply CNI manifest %s: %w", cfg.CNI.Manifest, err)
+}
+
+func (a *agent) save() error {
+	b, err := json.MarshalIndent(a.status, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = []byte(a.red.String(string(b)))
+	if err := writeFileAtomic(a.p.P(StatusFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	return nil
+}
+
+// finish stamps the end time and saves.
+func (a *agent) finish() error {
+	now := a.o.Clock.Now()
+	a.status.FinishedAt = &now
+	a.status.DurationSeconds = seconds(now.Sub(a.start))
+	return a.save()
+}
+
+func (a *agent) succeed() error {
+	a.status.Result = ResultSuccess
+	a.status.Phase = "done"
+	if err := a.finish(); err != nil {
+		return err
+	}
+	_ = os.Remove(a.p.P(FailureMarker))
+	for _, m := range []string{SuccessMarker, CAPISentinel} {
+		if err := writeFileAtomic(a.p.P(m), []byte(a.status.FinishedAt.UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	a.console(fmt.Sprintf("SUCCESS %s node %s joined Kubernetes %s in %.1fs", a.status.Role, a.status.Node, a.status.KubernetesVersion, a.status.DurationSeconds))
+	return nil
+}
+
+// fail records the failure everywhere and returns ErrFailed.
+func (a *agent) fail(err error, exitCode int, outTail string) error {
+	a.status.Result = ResultFailure
+	a.status.Error = err.Error()
+	if a.status.Kubeadm == nil && exitCode >= 0 {
+		a.status.Kubeadm = &KubeadmResult{ExitCode: exitCode, OutputTail: outTail}
+	}
+	if serr := a.finish(); serr != nil {
+		a.logf("status: %v", serr)
+	}
+	_ = writeFileAtomic(a.p.P(FailureMarker), []byte(a.red.String(err.Error())+"\n"), 0o644)
+	a.console(fmt.Sprintf("FAILED: %s phase: %v", a.status.Phase, err))
+	return fmt.Errorf("%w: %s", ErrFailed, a.red.String(err.Error()))
+}
+
+// console writes the one result line to the console and the log.
+func (a *agent) console(msg string) {
+	line := a.red.String("kubebake-firstboot: "+msg) + "\n"
+	io.WriteString(a.o.Log, line)
+	path := a.o.ConsolePath
+	if path == "-" {
+		return
+	}
+	if path == "" {
+		path = a.p.P(Console)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	io.WriteString(f, line)
+}
