@@ -3,7 +3,8 @@
 # rendered files through, on a Debian bookworm machine (root, or sudo-less
 # apt-get):
 #
-#   - shellcheck and systemd-analyze (systemd) from the system's apt sources;
+#   - shellcheck, systemd-analyze (systemd), cloud-init and isoinfo
+#     (genisoimage) from the system's apt sources;
 #   - dockerd (26.x, which has --validate) and containerd (1.7.x), taken from
 #     Debian trixie's docker.io and containerd packages and extracted into
 #     _build/validators/bin/. The system's apt sources are not changed: apt
@@ -34,6 +35,8 @@ sudo_if_needed() {
 missing=()
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
+command -v isoinfo >/dev/null 2>&1 || missing+=(genisoimage)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -103,5 +106,7 @@ fi
 
 echo "shellcheck:      $(shellcheck --version | sed -n 's/^version: //p')"
 echo "systemd-analyze: $(systemd-analyze --version | head -n1)"
+echo "cloud-init:      $(cloud-init --version 2>&1)"
+echo "isoinfo:         $(isoinfo -version 2>&1 | head -n1)"
 echo "dockerd:         $("$bin/dockerd" --version) ($bin/dockerd)"
 echo "containerd:      $("$bin/containerd" --version) ($bin/containerd)"

@@ -125,14 +125,14 @@ func Render(c *nodeconfig.NodeConfig, o Options) ([]byte, error) {
 			jc.Timeouts = &timeouts{
 				KubeletHealthCheck: c.Timeouts.KubeletHealthCheck.String(),
 				KubernetesAPICall:  c.Timeouts.KubernetesAPICall.String(),
-				Discovery:          c.Timeouts.KubernetesAPICall.String(),
+				Discovery:          c.Timeouts.Discovery.String(),
 				TLSBootstrap:       c.Timeouts.TLSBootstrap.String(),
 			}
 			if c.Role == nodeconfig.RoleControlPlane {
 				jc.Timeouts.ControlPlaneComponentHealthCheck = c.Timeouts.ControlPlaneComponentHealthCheck.String()
 			}
 		} else {
-			jc.Discovery.Timeout = c.Timeouts.KubernetesAPICall.String()
+			jc.Discovery.Timeout = c.Timeouts.Discovery.String()
 		}
 		docs = []any{jc}
 	}

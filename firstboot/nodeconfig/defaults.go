@@ -54,6 +54,7 @@ func SetDefaults(c *NodeConfig, env Env) error {
 	setD(&c.Timeouts.KubeletHealthCheck, 5*time.Minute)
 	setD(&c.Timeouts.KubernetesAPICall, time.Minute)
 	setD(&c.Timeouts.TLSBootstrap, 5*time.Minute)
+	setD(&c.Timeouts.Discovery, 5*time.Minute)
 	if c.Role == RoleInit && c.Bootstrap.Token == "" {
 		tok, err := GenerateToken()
 		if err != nil {

@@ -154,6 +154,9 @@ type Timeouts struct {
 	// TLSBootstrap is kubeadm's wait for the kubelet's TLS bootstrap on
 	// join (default 5m).
 	TLSBootstrap *Duration `json:"tlsBootstrap,omitempty"`
+	// Discovery is kubeadm's wait to discover and validate the cluster on
+	// join (default 5m).
+	Discovery *Duration `json:"discovery,omitempty"`
 }
 
 // Duration is a time.Duration written as a string such as 5m or 90s.

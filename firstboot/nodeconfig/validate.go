@@ -106,7 +106,7 @@ func Validate(c *NodeConfig) error {
 		{"runtime", t.Runtime}, {"controlPlane", t.ControlPlane},
 		{"controlPlaneComponentHealthCheck", t.ControlPlaneComponentHealthCheck},
 		{"kubeletHealthCheck", t.KubeletHealthCheck}, {"kubernetesAPICall", t.KubernetesAPICall},
-		{"tlsBootstrap", t.TLSBootstrap},
+		{"tlsBootstrap", t.TLSBootstrap}, {"discovery", t.Discovery},
 	} {
 		if d.d != nil && d.d.Duration <= 0 {
 			v.errorf("timeouts."+d.name, "must be positive")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/recipelist"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/render"
+	"github.com/kubebake/kubebake/cmd/kubebake/cmd/userdata"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/validate"
 	versioncmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/version"
 	"github.com/kubebake/kubebake/internal/cli"
@@ -63,6 +64,7 @@ func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
 		render.NewCommand(stdout, stderr),
 		validate.NewCommand(stdout, stderr),
 		recipelist.NewCommand(stdout),
+		userdata.NewCommand(stdout),
 		versioncmd.NewCommand(version, stdout),
 	)
 	for _, c := range cmd.Commands() {

@@ -1,0 +1,66 @@
+// Package userdata is `kubebake userdata`: print the user data that boots a
+// kubebake image into the node a NodeConfig describes.
+package userdata
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubebake/kubebake/internal/cli"
+	"github.com/kubebake/kubebake/internal/userdata"
+	"github.com/kubebake/kubebake/recipes"
+)
+
+type flags struct {
+	format     string
+	kubernetes string
+}
+
+// NewCommand returns the userdata command.
+func NewCommand(stdout io.Writer) *cobra.Command {
+	f := &flags{}
+	cmd := &cobra.Command{
+		Use:   "userdata NODECONFIG",
+		Short: "Print the user data that boots a kubebake image into the node a NodeConfig describes",
+		Long: "userdata validates a NodeConfig (kubebake.dev/v1alpha1) and wraps it as a #cloud-config\n" +
+			"(write_files /etc/kubebake/node.yaml, 0600), a MIME multipart document with a part of type\n" +
+			"application/vnd.kubebake.node+yaml, a Butane config or Ignition for Fedora CoreOS.",
+		Example: "  kubebake userdata node.yaml > user-data\n  kubebake userdata node.yaml --format ignition > config.ign",
+		Args:    cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return Run(stdout, args[0], f.format, f.kubernetes)
+		},
+	}
+	cmd.Flags().StringVar(&f.format, "format", "cloud-config", "output format: "+strings.Join(userdata.Formats(), ", "))
+	cmd.Flags().StringVar(&f.kubernetes, "kubernetes-version", recipes.DefaultKubernetesVersion(),
+		"the image's Kubernetes version, used to validate a NodeConfig that leaves it to the image")
+	return cmd
+}
+
+// Run validates the NodeConfig in path and prints it in format.
+func Run(stdout io.Writer, path, format, imageVersion string) error {
+	valid := false
+	for _, f := range userdata.Formats() {
+		valid = valid || f == format
+	}
+	if !valid {
+		return cli.Usage(fmt.Errorf("unknown format %q (want %s)", format, strings.Join(userdata.Formats(), ", ")))
+	}
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read NodeConfig: %w", err)
+	}
+	if err := userdata.Check(doc, imageVersion); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	out, err := userdata.Generate(doc, format)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
+}

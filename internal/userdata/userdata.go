@@ -1,0 +1,138 @@
+// Package userdata turns a NodeConfig into the user data that boots a
+// kubebake image into that node: a #cloud-config, a MIME multipart document,
+// a Butane config or Ignition for Fedora CoreOS.
+package userdata
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"mime/multipart"
+	"net/textproto"
+	"strings"
+
+	butane "github.com/coreos/butane/config"
+	"github.com/coreos/butane/config/common"
+	ignition "github.com/coreos/ignition/v2/config/v3_5"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/firstboot/source"
+)
+
+// Formats lists the supported output formats.
+func Formats() []string { return []string{"cloud-config", "mime", "butane", "ignition"} }
+
+// Check decodes and validates a NodeConfig as the node would, with the
+// image's Kubernetes version standing in where the config leaves it to the
+// image.
+func Check(doc []byte, imageVersion string) error {
+	c, err := nodeconfig.Decode(doc)
+	if err != nil {
+		return err
+	}
+	if err := nodeconfig.SetDefaults(c, nodeconfig.Env{KubernetesVersion: imageVersion, Hostname: "node"}); err != nil {
+		return err
+	}
+	return nodeconfig.Validate(c)
+}
+
+// Generate wraps the NodeConfig document doc in the given format. The
+// document is carried byte for byte; the file it becomes on the node is
+// /etc/kubebake/node.yaml, mode 0600 (it may hold a bootstrap token).
+func Generate(doc []byte, format string) ([]byte, error) {
+	switch format {
+	case "cloud-config":
+		return cloudConfig(doc)
+	case "mime":
+		return mimeDoc(doc)
+	case "butane":
+		return butaneDoc(doc)
+	case "ignition":
+		bu, err := butaneDoc(doc)
+		if err != nil {
+			return nil, err
+		}
+		ign, rep, err := butane.TranslateBytes(bu, common.TranslateBytesOptions{Pretty: true})
+		if err != nil {
+			return nil, fmt.Errorf("translate to Ignition: %w: %s", err, rep.String())
+		}
+		if _, irep, err := ignition.Parse(ign); err != nil || irep.IsFatal() {
+			return nil, fmt.Errorf("ignition rejects the config: %v %s", err, irep.String())
+		}
+		return append(ign, '\n'), nil
+	}
+	return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats(), ", "))
+}
+
+type writeFile struct {
+	Path        string `json:"path"`
+	Owner       string `json:"owner"`
+	Permissions string `json:"permissions"`
+	Encoding    string `json:"encoding"`
+	Content     string `json:"content"`
+}
+
+func cloudConfig(doc []byte) ([]byte, error) {
+	body, err := yaml.Marshal(struct {
+		WriteFiles []writeFile `json:"write_files"`
+	}{[]writeFile{{
+		Path: source.NodeConfigPath, Owner: "root:root", Permissions: "0600",
+		Encoding: "b64", Content: base64.StdEncoding.EncodeToString(doc),
+	}}})
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte("#cloud-config\n# kubebake NodeConfig for kubebake-firstboot.\n"), body...), nil
+}
+
+func mimeDoc(doc []byte) ([]byte, error) {
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Type", source.MediaType+`; charset="utf-8"`)
+	h.Set("Content-Transfer-Encoding", "base64")
+	h.Set("Content-Disposition", `attachment; filename="kubebake-node.yaml"`)
+	p, err := w.CreatePart(h)
+	if err != nil {
+		return nil, err
+	}
+	enc := base64.StdEncoding.EncodeToString(doc)
+	for len(enc) > 76 {
+		fmt.Fprintln(p, enc[:76])
+		enc = enc[76:]
+	}
+	fmt.Fprintln(p, enc)
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "Content-Type: multipart/mixed; boundary=\"%s\"\nMIME-Version: 1.0\n\n", w.Boundary())
+	out.Write(body.Bytes())
+	return out.Bytes(), nil
+}
+
+type butaneFile struct {
+	Path      string `json:"path"`
+	Mode      int    `json:"mode"`
+	Overwrite bool   `json:"overwrite"`
+	Contents  struct {
+		Inline string `json:"inline"`
+	} `json:"contents"`
+}
+
+func butaneDoc(doc []byte) ([]byte, error) {
+	f := butaneFile{Path: source.NodeConfigPath, Mode: 0o600, Overwrite: true}
+	f.Contents.Inline = string(doc)
+	body, err := yaml.Marshal(struct {
+		Storage struct {
+			Files []butaneFile `json:"files"`
+		} `json:"storage"`
+	}{Storage: struct {
+		Files []butaneFile `json:"files"`
+	}{Files: []butaneFile{f}}})
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte("# kubebake NodeConfig for kubebake-firstboot on Fedora CoreOS.\nvariant: fcos\nversion: 1.6.0\n"), body...), nil
+}
