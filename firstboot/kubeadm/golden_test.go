@@ -28,7 +28,7 @@ func config(role, version string) *nodeconfig.NodeConfig {
 	taints := []nodeconfig.Taint{}
 	c := &nodeconfig.NodeConfig{
 		APIVersion: nodeconfig.APIVersion, Kind: nodeconfig.Kind, Role: role,
-		Cluster: nodeconfig.Cluster{KubernetesVersion: version, ControlPlaneEndpoint: "10.0.0.10:6443"},
+		Cluster:   nodeconfig.Cluster{KubernetesVersion: version, ControlPlaneEndpoint: "10.0.0.10:6443"},
 		Bootstrap: nodeconfig.Bootstrap{Token: testToken},
 		Node: nodeconfig.Node{
 			Name: "node-" + role, AdvertiseAddress: "10.0.0.11",
