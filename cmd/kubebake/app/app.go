@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/recipelist"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/render"
+	"github.com/kubebake/kubebake/cmd/kubebake/cmd/seed"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/userdata"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/validate"
 	versioncmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/version"
@@ -65,6 +66,7 @@ func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
 		validate.NewCommand(stdout, stderr),
 		recipelist.NewCommand(stdout),
 		userdata.NewCommand(stdout),
+		seed.NewCommand(stdout, stderr),
 		versioncmd.NewCommand(version, stdout),
 	)
 	for _, c := range cmd.Commands() {
