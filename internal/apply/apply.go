@@ -1,0 +1,223 @@
+// Package apply applies a rendered plan to a target — a chroot, or a
+// machine reached through a Packer communicator or SSH: it stages the plan's
+// files, step scripts and inputs, runs the steps in order with their names
+// and streamed output, and stops at the first failing step with that step's
+// name and the tail of its output.
+package apply
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubebake/kubebake/recipes/render"
+)
+
+// Target is where a plan is applied.
+type Target interface {
+	// Upload writes a file on the target, creating its directories.
+	Upload(ctx context.Context, dst string, content io.Reader, size int64, mode os.FileMode) error
+	// Run runs a bash script on the target as root, streaming its combined
+	// output to out, and returns its exit code.
+	Run(ctx context.Context, script string, out io.Writer) (exitCode int, err error)
+}
+
+// Options configure Apply.
+type Options struct {
+	// Stage is the staging directory on the target (default render.Stage).
+	Stage string
+	// Inputs maps input names to host files; it overrides the plan's
+	// HostPath and must supply inputs without one (kubebake-firstboot).
+	Inputs map[string]string
+	// Progress receives one line per step with its elapsed time, and the
+	// steps' output prefixed with their names.
+	Progress io.Writer
+	// KeepStage leaves the staging directory on the target.
+	KeepStage bool
+	// Now tells time (default time.Now).
+	Now func() time.Time
+}
+
+// StepResult is what one step did.
+type StepResult struct {
+	Name     string        `json:"name"`
+	Duration time.Duration `json:"duration"`
+	ExitCode int           `json:"exitCode"`
+}
+
+// StepError is a step that failed, with the tail of its output.
+type StepError struct {
+	Step     string
+	ExitCode int
+	Tail     string
+	Err      error
+}
+
+func (e *StepError) Error() string {
+	msg := fmt.Sprintf("step %s failed", e.Step)
+	if e.ExitCode >= 0 {
+		msg += fmt.Sprintf(" with exit code %d", e.ExitCode)
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	if e.Tail != "" {
+		msg += "\n--- last lines of its output ---\n" + e.Tail
+	}
+	return msg
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Apply stages p on t and runs its steps in order.
+func Apply(ctx context.Context, t Target, p *render.Plan, o Options) ([]StepResult, error) {
+	if o.Stage == "" {
+		o.Stage = render.Stage
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	start := o.Now()
+	if err := stage(ctx, t, p, o); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Progress, "kubebake: staged %d files, %d steps and %d inputs in %s (%s)\n",
+		len(p.Files), len(p.Steps), len(p.Inputs), o.Stage, o.Now().Sub(start).Round(time.Millisecond))
+	var results []StepResult
+	for i, s := range p.Steps {
+		fmt.Fprintf(o.Progress, "kubebake: [%d/%d] %s: %s\n", i+1, len(p.Steps), s.Name, s.Description)
+		tail := &tailWriter{max: 40}
+		out := io.MultiWriter(&prefixWriter{w: o.Progress, prefix: "  " + s.Name + " | "}, tail)
+		stepStart := o.Now()
+		script := "KUBEBAKE_STAGE=" + render.ShellQuote(o.Stage) + " exec bash " + render.ShellQuote(path.Join(o.Stage, s.Script))
+		code, err := t.Run(ctx, script, out)
+		d := o.Now().Sub(stepStart)
+		results = append(results, StepResult{Name: s.Name, Duration: d, ExitCode: code})
+		if err != nil || code != 0 {
+			return results, &StepError{Step: s.Name, ExitCode: code, Tail: tail.String(), Err: err}
+		}
+		fmt.Fprintf(o.Progress, "kubebake: [%d/%d] %s done in %s\n", i+1, len(p.Steps), s.Name, d.Round(time.Millisecond))
+	}
+	if !o.KeepStage {
+		if code, err := t.Run(ctx, "rm -rf "+render.ShellQuote(o.Stage), io.Discard); err != nil || code != 0 {
+			return results, fmt.Errorf("remove %s on the target: exit code %d: %v", o.Stage, code, err)
+		}
+	}
+	fmt.Fprintf(o.Progress, "kubebake: %d steps done in %s\n", len(p.Steps), o.Now().Sub(start).Round(time.Millisecond))
+	return results, nil
+}
+
+// stage uploads the plan's files, steps and inputs.
+func stage(ctx context.Context, t Target, p *render.Plan, o Options) error {
+	for _, f := range p.Files {
+		mode, err := strconv.ParseUint(f.Mode, 8, 32)
+		if err != nil {
+			return fmt.Errorf("stage %s: mode %q: %w", f.Path, f.Mode, err)
+		}
+		if err := t.Upload(ctx, path.Join(o.Stage, "rootfs", f.Path), bytes.NewReader(f.Content), int64(len(f.Content)), os.FileMode(mode)); err != nil {
+			return fmt.Errorf("stage %s: %w", f.Path, err)
+		}
+	}
+	for _, s := range p.Steps {
+		if err := t.Upload(ctx, path.Join(o.Stage, s.Script), bytes.NewReader(s.Body), int64(len(s.Body)), 0o755); err != nil {
+			return fmt.Errorf("stage step %s: %w", s.Name, err)
+		}
+	}
+	for _, in := range p.Inputs {
+		host := in.HostPath
+		if h, ok := o.Inputs[in.Name]; ok {
+			host = h
+		}
+		if host == "" {
+			return fmt.Errorf("input %s: no file given for it", in.Name)
+		}
+		if err := uploadFile(ctx, t, host, path.Join(o.Stage, "inputs", in.Name), in.Mode); err != nil {
+			return fmt.Errorf("input %s: %w", in.Name, err)
+		}
+	}
+	return nil
+}
+
+func uploadFile(ctx context.Context, t Target, host, dst, mode string) error {
+	f, err := os.Open(host)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", host)
+	}
+	m, err := strconv.ParseUint(mode, 8, 32)
+	if err != nil {
+		return fmt.Errorf("mode %q: %w", mode, err)
+	}
+	return t.Upload(ctx, dst, f, info.Size(), os.FileMode(m))
+}
+
+// prefixWriter prefixes every line.
+type prefixWriter struct {
+	w       io.Writer
+	prefix  string
+	midLine bool
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	var out bytes.Buffer
+	for _, c := range b {
+		if !p.midLine {
+			out.WriteString(p.prefix)
+			p.midLine = true
+		}
+		out.WriteByte(c)
+		if c == '\n' {
+			p.midLine = false
+		}
+	}
+	if _, err := p.w.Write(out.Bytes()); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// tailWriter keeps the last max lines.
+type tailWriter struct {
+	max   int
+	lines []string
+	cur   strings.Builder
+}
+
+func (t *tailWriter) Write(b []byte) (int, error) {
+	for _, c := range b {
+		if c == '\n' {
+			t.lines = append(t.lines, t.cur.String())
+			t.cur.Reset()
+			if len(t.lines) > t.max {
+				t.lines = t.lines[1:]
+			}
+			continue
+		}
+		t.cur.WriteByte(c)
+	}
+	return len(b), nil
+}
+
+func (t *tailWriter) String() string {
+	lines := t.lines
+	if t.cur.Len() > 0 {
+		lines = append(append([]string{}, lines...), t.cur.String())
+	}
+	return strings.Join(lines, "\n")
+}

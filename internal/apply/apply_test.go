@@ -1,0 +1,125 @@
+package apply_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubebake/kubebake/internal/apply"
+	"github.com/kubebake/kubebake/recipes"
+	"github.com/kubebake/kubebake/recipes/render"
+)
+
+// fakeTarget records uploads and runs; a script whose step name is in
+// fail exits with code 7 after printing some lines.
+type fakeTarget struct {
+	files map[string][]byte
+	modes map[string]os.FileMode
+	runs  []string
+	fail  string
+}
+
+func (f *fakeTarget) Upload(_ context.Context, dst string, r io.Reader, size int64, mode os.FileMode) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if int64(len(b)) != size {
+		return errors.New("size mismatch")
+	}
+	f.files[dst], f.modes[dst] = b, mode
+	return nil
+}
+
+func (f *fakeTarget) Run(_ context.Context, script string, out io.Writer) (int, error) {
+	f.runs = append(f.runs, script)
+	if f.fail != "" && strings.Contains(script, "-"+f.fail+".sh") {
+		for i := 0; i < 60; i++ {
+			io.WriteString(out, "line "+string(rune('a'+i%26))+"\n")
+		}
+		io.WriteString(out, "E: Unable to locate package nope")
+		return 7, nil
+	}
+	io.WriteString(out, "ok\n")
+	return 0, nil
+}
+
+func plan(t *testing.T, name string) *render.Plan {
+	t.Helper()
+	l, err := recipes.Load(name)
+	require.NoError(t, err)
+	rn, err := render.New()
+	require.NoError(t, err)
+	p, err := rn.Render(l)
+	require.NoError(t, err)
+	return p
+}
+
+func inputs(t *testing.T, p *render.Plan) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	m := map[string]string{}
+	for _, in := range p.Inputs {
+		f := filepath.Join(dir, in.Name)
+		require.NoError(t, os.WriteFile(f, []byte("#!/bin/sh\necho "+in.Name+"\n"), 0o755))
+		m[in.Name] = f
+	}
+	return m
+}
+
+func TestApplyStagesAndRunsInOrder(t *testing.T) {
+	p := plan(t, "debian-13-containerd")
+	ft := &fakeTarget{files: map[string][]byte{}, modes: map[string]os.FileMode{}}
+	var progress bytes.Buffer
+	res, err := apply.Apply(context.Background(), ft, p, apply.Options{Inputs: inputs(t, p), Progress: &progress})
+	require.NoError(t, err)
+	require.Len(t, res, len(p.Steps))
+	for _, f := range p.Files {
+		assert.Equal(t, f.Content, ft.files["/var/tmp/kubebake/rootfs"+f.Path], f.Path)
+	}
+	for i, s := range p.Steps {
+		assert.Equal(t, s.Body, ft.files["/var/tmp/kubebake/"+s.Script])
+		assert.Equal(t, os.FileMode(0o755), ft.modes["/var/tmp/kubebake/"+s.Script])
+		assert.Equal(t, "KUBEBAKE_STAGE=/var/tmp/kubebake exec bash /var/tmp/kubebake/"+s.Script, ft.runs[i])
+		assert.Contains(t, progress.String(), s.Name+" done in")
+	}
+	for _, in := range p.Inputs {
+		assert.Contains(t, ft.files, "/var/tmp/kubebake/inputs/"+in.Name)
+	}
+	assert.Equal(t, "rm -rf /var/tmp/kubebake", ft.runs[len(ft.runs)-1], "the stage is removed at the end")
+	assert.Contains(t, progress.String(), "  prepare | ok\n")
+}
+
+func TestApplyStopsAtFirstFailingStep(t *testing.T) {
+	p := plan(t, "debian-13-containerd")
+	ft := &fakeTarget{files: map[string][]byte{}, modes: map[string]os.FileMode{}, fail: "runtime"}
+	res, err := apply.Apply(context.Background(), ft, p, apply.Options{Inputs: inputs(t, p)})
+	var se *apply.StepError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "runtime", se.Step)
+	assert.Equal(t, 7, se.ExitCode)
+	assert.Contains(t, se.Error(), "step runtime failed with exit code 7")
+	assert.Contains(t, se.Tail, "E: Unable to locate package nope")
+	assert.LessOrEqual(t, strings.Count(se.Tail, "\n"), 40, "only the tail")
+	assert.Equal(t, "runtime", res[len(res)-1].Name)
+	for _, r := range ft.runs {
+		assert.NotContains(t, r, "-kubernetes.sh", "no step after the failing one runs")
+		assert.NotContains(t, r, "rm -rf", "the stage is kept for debugging")
+	}
+}
+
+func TestApplyNeedsEveryInput(t *testing.T) {
+	p := plan(t, "ubuntu-24.04-containerd")
+	ft := &fakeTarget{files: map[string][]byte{}, modes: map[string]os.FileMode{}}
+	_, err := apply.Apply(context.Background(), ft, p, apply.Options{})
+	require.ErrorContains(t, err, "input kubebake-firstboot: no file given for it")
+	assert.Empty(t, ft.runs, "nothing runs when staging fails")
+}

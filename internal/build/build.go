@@ -1,0 +1,280 @@
+// Package build bakes a node image from a recipe and a base image, with the
+// same plan and applier the Packer provisioner uses: in chroot mode the
+// base's root filesystem is provisioned directly on this machine (the fast
+// path without KVM); the result is a compressed qcow2 and a manifest,
+// both written atomically.
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubebake/kubebake/internal/apply"
+	"github.com/kubebake/kubebake/recipes"
+	"github.com/kubebake/kubebake/recipes/render"
+)
+
+// Modes of a build.
+const (
+	ModeChroot = "chroot"
+	ModeVM     = "vm"
+)
+
+// Options configure a build.
+type Options struct {
+	// Recipe is a built-in name or a recipe file.
+	Recipe string
+	// Base is the base image (qcow2 or raw).
+	Base string
+	// OutDir receives NAME.qcow2 and manifest.json.
+	OutDir string
+	// Mode is chroot (default) or vm.
+	Mode string
+	// WorkDir holds temporary files (default: beside OutDir).
+	WorkDir string
+	// Inputs supply plan inputs by name (kubebake-firstboot, and overrides
+	// of the recipe's local directories).
+	Inputs map[string]string
+	// KubernetesDir, when set, replaces kubernetes.local.dir.
+	KubernetesDir string
+	// CriDockerdDir, when set, replaces runtime.criDockerd.dir.
+	CriDockerdDir string
+	// Progress receives progress lines with elapsed times.
+	Progress io.Writer
+	// Runner runs host commands (default: os/exec).
+	Runner Runner
+}
+
+// Result is what a build produced.
+type Result struct {
+	Image    string
+	Manifest string
+	M        Manifest
+}
+
+// Build bakes the image.
+func Build(ctx context.Context, o Options) (*Result, error) {
+	start := time.Now()
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Runner == nil {
+		o.Runner = ExecRunner{}
+	}
+	if o.Mode == "" {
+		o.Mode = ModeChroot
+	}
+	if o.Mode != ModeChroot {
+		return nil, fmt.Errorf("build mode %q is not available yet (use chroot)", o.Mode)
+	}
+	p, err := Plan(o.Recipe, o.KubernetesDir, o.CriDockerdDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	work := o.WorkDir
+	if work == "" {
+		work = o.OutDir
+	}
+	tmp, err := os.MkdirTemp(work, ".kubebake-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	st := stageTimer{w: o.Progress, start: start}
+
+	raw := filepath.Join(tmp, "disk.raw")
+	if err := o.Runner.Run(ctx, "qemu-img", "convert", "-O", "raw", o.Base, raw); err != nil {
+		return nil, err
+	}
+	st.done("base image unpacked")
+	root, err := FindRoot(raw)
+	if err != nil {
+		return nil, err
+	}
+	results, err := provisionChroot(ctx, o, p, raw, root, filepath.Join(tmp, "root"))
+	if err != nil {
+		return nil, err
+	}
+	st.done("provisioned in chroot")
+	name := p.Recipe
+	image := filepath.Join(o.OutDir, name+".qcow2")
+	tmpImage := filepath.Join(o.OutDir, "."+name+".qcow2.tmp")
+	defer os.Remove(tmpImage)
+	if err := o.Runner.Run(ctx, "qemu-img", "convert", "-c", "-O", "qcow2", raw, tmpImage); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmpImage, image); err != nil {
+		return nil, err
+	}
+	st.done("compressed qcow2 written")
+
+	sum, size, err := fileSHA256(image)
+	if err != nil {
+		return nil, err
+	}
+	baseSum, _, err := fileSHA256(o.Base)
+	if err != nil {
+		return nil, err
+	}
+	m := Manifest{
+		Name: name, Image: filepath.Base(image), Format: "qcow2", SHA256: sum, Size: size, VirtualSize: root.Offset + root.Size,
+		Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
+		KubernetesVersion: p.Kubernetes.Version, Runtime: p.Runtime, Images: p.Images,
+		Base: filepath.Base(o.Base), BaseSHA256: baseSum, Mode: o.Mode, BuiltAt: time.Now().UTC(),
+		BuildSeconds: time.Since(start).Seconds(),
+	}
+	if fi, err := os.Stat(raw); err == nil {
+		m.VirtualSize = fi.Size()
+	}
+	for _, r := range results {
+		m.Steps = append(m.Steps, StepTiming{Name: r.Name, Seconds: r.Duration.Seconds()})
+	}
+	manifest := filepath.Join(o.OutDir, "manifest.json")
+	if err := writeJSONAtomic(manifest, m); err != nil {
+		return nil, err
+	}
+	st.done("manifest written")
+	return &Result{Image: image, Manifest: manifest, M: m}, nil
+}
+
+// Plan loads and renders a recipe, with local directories overridden.
+func Plan(ref, kubernetesDir, criDockerdDir string) (*render.Plan, error) {
+	l, err := recipes.Load(ref)
+	if err != nil {
+		return nil, err
+	}
+	if kubernetesDir != "" || criDockerdDir != "" {
+		if kubernetesDir != "" {
+			l.Recipe.Kubernetes.Local.Dir = kubernetesDir
+		}
+		if criDockerdDir != "" {
+			l.Recipe.Runtime.CriDockerd.Dir = criDockerdDir
+		}
+		rep := recipes.Validate(l.Recipe)
+		if rep.IsFatal() {
+			return nil, &recipes.InvalidError{Report: rep}
+		}
+	}
+	rn, err := render.New()
+	if err != nil {
+		return nil, err
+	}
+	return rn.Render(l)
+}
+
+// provisionChroot loop-mounts the root partition, applies the plan in a
+// chroot, and unmounts and checks the filesystem.
+func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string, root RootPartition, mnt string) ([]apply.StepResult, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("chroot mode needs root (it loop-mounts the image and runs chroot); use --mode vm otherwise")
+	}
+	loop, err := o.Runner.Output(ctx, "losetup", "--find", "--show", "--offset", strconv.FormatInt(root.Offset, 10),
+		"--sizelimit", strconv.FormatInt(root.Size, 10), raw)
+	if err != nil {
+		return nil, err
+	}
+	dev := strings.TrimSpace(loop)
+	defer o.Runner.Run(context.Background(), "losetup", "--detach", dev)
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		return nil, err
+	}
+	if err := o.Runner.Run(ctx, "mount", dev, mnt); err != nil {
+		return nil, err
+	}
+	mounted := true
+	defer func() {
+		if mounted {
+			o.Runner.Run(context.Background(), "umount", "--recursive", mnt)
+		}
+	}()
+	ch := &apply.Chroot{Root: mnt}
+	if err := ch.Open(ctx); err != nil {
+		return nil, err
+	}
+	results, err := apply.Apply(ctx, ch, p, apply.Options{Inputs: o.Inputs, Progress: o.Progress})
+	if cerr := ch.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return results, err
+	}
+	if err := o.Runner.Run(ctx, "umount", mnt); err != nil {
+		return results, err
+	}
+	mounted = false
+	// e2fsck exits 1 when it corrected something: still a clean filesystem.
+	if err := o.Runner.Run(ctx, "e2fsck", "-fy", dev); err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+// stageTimer prints a progress line per build stage.
+type stageTimer struct {
+	w     io.Writer
+	start time.Time
+	last  time.Time
+}
+
+func (s *stageTimer) done(what string) {
+	now := time.Now()
+	if s.last.IsZero() {
+		s.last = s.start
+	}
+	fmt.Fprintf(s.w, "kubebake: %s in %s (total %s)\n", what, now.Sub(s.last).Round(100*time.Millisecond), now.Sub(s.start).Round(100*time.Millisecond))
+	s.last = now
+}
+
+// Runner runs host commands; errors carry the command and its output.
+type Runner interface {
+	Run(ctx context.Context, name string, args ...string) error
+	Output(ctx context.Context, name string, args ...string) (string, error)
+}
+
+// ExecRunner runs commands with os/exec.
+type ExecRunner struct{}
+
+// CmdError is a failed command with its output.
+type CmdError struct {
+	Cmd    string
+	Output string
+	Err    error
+}
+
+func (e *CmdError) Error() string {
+	return fmt.Sprintf("%s: %v\n%s", e.Cmd, e.Err, strings.TrimSpace(e.Output))
+}
+
+func (e *CmdError) Unwrap() error { return e.Err }
+
+// Run runs a command.
+func (r ExecRunner) Run(ctx context.Context, name string, args ...string) error {
+	_, err := r.Output(ctx, name, args...)
+	return err
+}
+
+// Output runs a command and returns its standard output.
+func (ExecRunner) Output(ctx context.Context, name string, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), &CmdError{Cmd: strings.Join(append([]string{name}, args...), " "), Output: stderr.String() + stdout.String(), Err: err}
+	}
+	return stdout.String(), nil
+}
