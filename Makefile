@@ -4,21 +4,28 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin
+K8S_VERSION ?= v1.36.3
 
-.PHONY: help build test check-generate generate bench render clean
+.PHONY: help build k8s-bin test generate bench render clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-build: ## build the kubebake CLI into bin/
+build: ## build kubebake and kubebake-firstboot (static) into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubebake ./cmd/kubebake
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubebake-firstboot ./cmd/kubebake-firstboot
 
-test: ## install the validators, then gofmt, vet, generated files and every test
+k8s-bin: ## build kubeadm, kubelet, kubectl, crictl $(K8S_VERSION) from Go modules into _build/k8s (cached)
+	bash hack/k8s-bin.sh -v $(K8S_VERSION)
+
+test: ## install the validators and kubeadm (cached), then gofmt, vet, generated files and every test
 	bash hack/validators.sh
+	bash hack/k8s-bin.sh -v v1.36.3 kubeadm
+	bash hack/k8s-bin.sh -v v1.35.4 kubeadm
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	PATH="$(CURDIR)/_build/validators/bin:$$PATH" KUBEBAKE_REQUIRE_VALIDATORS=1 $(GO) test -count=1 ./...
+	PATH="$(CURDIR)/_build/validators/bin:$$PATH" KUBEBAKE_REQUIRE_VALIDATORS=1 KUBEBAKE_REQUIRE_KUBEADM=1 $(GO) test -count=1 ./...
 
 generate: ## regenerate docs/recipe-reference.md and the golden plans
 	$(GO) run ./hack/recipedoc recipes/types.go docs/recipe-reference.md

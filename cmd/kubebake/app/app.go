@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	buildcmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/build"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/recipelist"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/render"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/seed"
@@ -67,6 +68,7 @@ func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
 		recipelist.NewCommand(stdout),
 		userdata.NewCommand(stdout),
 		seed.NewCommand(stdout, stderr),
+		buildcmd.NewCommand(stdout, stderr),
 		versioncmd.NewCommand(version, stdout),
 	)
 	for _, c := range cmd.Commands() {
