@@ -1,6 +1,7 @@
 package firstboot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
@@ -88,14 +90,52 @@ func (a *agent) logf(format string, args ...any) {
 	fmt.Fprintln(a.o.Log, a.red.String("kubebake-firstboot: "+fmt.Sprintf(format, args...)))
 }
 
-// logWriter streams command output to the log, redacted, line by line.
-type logWriter struct{ a *agent }
+// logWriter streams command output to the log, redacted, line by line:
+// output comes in chunks that may split a secret, so it keeps the last
+// partial line until its end (or until flush).
+type logWriter struct {
+	a   *agent
+	mu  sync.Mutex
+	buf []byte
+}
 
-func (w logWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(w.a.o.Log, w.a.red.String(string(p))); err != nil {
-		return 0, err
+// maxPartialLine bounds what logWriter keeps of a line without its end.
+const maxPartialLine = 64 << 10
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	n := bytes.LastIndexByte(w.buf, '\n') + 1
+	if n == 0 && len(w.buf) > maxPartialLine {
+		n = len(w.buf)
+	}
+	if n > 0 {
+		line := string(w.buf[:n])
+		w.buf = append(w.buf[:0], w.buf[n:]...)
+		if _, err := io.WriteString(w.a.o.Log, w.a.red.String(line)); err != nil {
+			return 0, err
+		}
 	}
 	return len(p), nil
+}
+
+// flush writes what is left of the last line.
+func (w *logWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		io.WriteString(w.a.o.Log, w.a.red.String(string(w.buf)))
+		w.buf = nil
+	}
+}
+
+// runCmd runs c with its output streamed to the log, redacted.
+func (a *agent) runCmd(ctx context.Context, c Cmd) (Result, error) {
+	w := &logWriter{a: a}
+	res, err := a.o.Runner.Run(ctx, c, w)
+	w.flush()
+	return res, err
 }
 
 func (a *agent) run(ctx context.Context) error {
@@ -191,7 +231,7 @@ func seconds(d time.Duration) float64 { return float64(d.Milliseconds()) / 1000 
 // reset undoes a failed or interrupted attempt.
 func (a *agent) reset(ctx context.Context, criSocket string) error {
 	a.logf("a previous attempt did not finish: kubeadm reset")
-	_, err := a.o.Runner.Run(ctx, Cmd{a.o.Kubeadm, []string{"reset", "--force", "--cri-socket", criSocket}}, logWriter{a})
+	_, err := a.runCmd(ctx, Cmd{a.o.Kubeadm, []string{"reset", "--force", "--cri-socket", criSocket}})
 	_ = os.Remove(a.p.P(FailureMarker))
 	return err
 }
@@ -199,7 +239,7 @@ func (a *agent) reset(ctx context.Context, criSocket string) error {
 func (a *agent) hooks(ctx context.Context, hooks []nodeconfig.Hook) error {
 	for _, h := range hooks {
 		a.logf("hook %s", h.Name)
-		if _, err := a.o.Runner.Run(ctx, Cmd{"bash", []string{"-c", h.Run}}, logWriter{a}); err != nil {
+		if _, err := a.runCmd(ctx, Cmd{"bash", []string{"-c", h.Run}}); err != nil {
 			return fmt.Errorf("hook %s: %w", h.Name, err)
 		}
 	}
@@ -217,7 +257,7 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 		}
 		cmd := Cmd{a.o.Kubeadm, args}
 		a.logf("running %s", cmd)
-		res, err := a.o.Runner.Run(ctx, cmd, logWriter{a})
+		res, err := a.runCmd(ctx, cmd)
 		a.status.Kubeadm = &KubeadmResult{Command: cmd.String(), ExitCode: res.ExitCode, Attempts: 1, OutputTail: a.red.String(tail(res.Output, 30))}
 		if err != nil {
 			return res, fmt.Errorf("kubeadm init failed (exit code %d)", res.ExitCode)
@@ -229,7 +269,7 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 	backoff := a.o.JoinBackoff
 	for attempt := 1; ; attempt++ {
 		a.logf("running %s (attempt %d)", cmd, attempt)
-		res, err := a.o.Runner.Run(ctx, cmd, logWriter{a})
+		res, err := a.runCmd(ctx, cmd)
 		a.status.Kubeadm = &KubeadmResult{Command: cmd.String(), ExitCode: res.ExitCode, Attempts: attempt, OutputTail: a.red.String(tail(res.Output, 30))}
 		if err == nil {
 			return res, nil
@@ -242,7 +282,7 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 		}
 		a.logf("kubeadm join failed (exit code %d); the control plane may not be up yet: reset, retry in %s", res.ExitCode, backoff)
 		_ = a.save()
-		if _, err := a.o.Runner.Run(ctx, Cmd{a.o.Kubeadm, []string{"reset", "--force", "--cri-socket", criSocket}}, logWriter{a}); err != nil {
+		if _, err := a.runCmd(ctx, Cmd{a.o.Kubeadm, []string{"reset", "--force", "--cri-socket", criSocket}}); err != nil {
 			a.logf("kubeadm reset: %v", err)
 		}
 		if err := a.o.Clock.Sleep(ctx, backoff); err != nil {
@@ -269,8 +309,11 @@ func (a *agent) postInit(ctx context.Context, cfg *nodeconfig.NodeConfig) error 
 	var err error
 	for attempt := 1; attempt <= 6; attempt++ {
 		a.logf("applying CNI manifest %s (attempt %d)", cfg.CNI.Manifest, attempt)
-		if _, err = a.o.Runner.Run(ctx, cmd, logWriter{a}); err == nil {
+		if _, err = a.runCmd(ctx, cmd); err == nil {
 			return nil
+		}
+		if attempt == 6 {
+			break // no wait after the last attempt
 		}
 		if serr := a.o.Clock.Sleep(ctx, 10*time.Second); serr != nil {
 			return serr

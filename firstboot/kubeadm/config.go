@@ -161,6 +161,11 @@ func KubeletPatch(c *nodeconfig.NodeConfig) ([]byte, error) {
 	if err := json.Unmarshal(c.Node.Kubelet, &m); err != nil {
 		return nil, fmt.Errorf("node.kubelet: %w", err)
 	}
+	if m == nil {
+		// kubelet: null; as a merge patch it would erase the whole
+		// KubeletConfiguration.
+		return nil, nil
+	}
 	return json.MarshalIndent(m, "", "  ")
 }
 

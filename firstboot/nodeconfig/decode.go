@@ -2,6 +2,7 @@ package nodeconfig
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -21,10 +22,44 @@ func Decode(data []byte) (*NodeConfig, error) {
 // MergeInto decodes a drop-in document on top of c: the fields it sets
 // replace c's (lists replace, maps merge). Unknown fields are errors.
 func MergeInto(c *NodeConfig, data []byte) error {
+	// node.kubelet is a map kept as raw JSON, which decoding would replace
+	// whole (and may overwrite in place): keep a copy to merge it.
+	kubelet := append(json.RawMessage(nil), c.Node.Kubelet...)
 	if err := yaml.UnmarshalStrict(data, c); err != nil {
 		return fmt.Errorf("decode NodeConfig drop-in: %s", cleanYAMLError(err))
 	}
+	if len(kubelet) > 0 && len(c.Node.Kubelet) > 0 {
+		var base, over any
+		if decodeJSON(kubelet, &base) == nil && decodeJSON(c.Node.Kubelet, &over) == nil {
+			merged, err := json.Marshal(mergeMaps(base, over))
+			if err != nil {
+				return fmt.Errorf("decode NodeConfig drop-in: node.kubelet: %v", err)
+			}
+			c.Node.Kubelet = merged
+		}
+	}
 	return nil
+}
+
+// decodeJSON decodes keeping numbers as they are written.
+func decodeJSON(data []byte, v *any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+// mergeMaps merges over into base when both are mappings, recursively;
+// otherwise over replaces base.
+func mergeMaps(base, over any) any {
+	b, ok1 := base.(map[string]any)
+	o, ok2 := over.(map[string]any)
+	if !ok1 || !ok2 {
+		return over
+	}
+	for k, v := range o {
+		b[k] = mergeMaps(b[k], v)
+	}
+	return b
 }
 
 // LooksLike reports whether data is a NodeConfig document (apiVersion and

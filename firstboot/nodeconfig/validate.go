@@ -10,6 +10,7 @@ import (
 	"net"
 	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -205,7 +206,13 @@ func (v *validator) node(c *NodeConfig) {
 	if n.BindPort < 1 || n.BindPort > 65535 {
 		v.errorf("node.bindPort", "%d is not a port", n.BindPort)
 	}
-	for k, val := range n.Labels {
+	keys := make([]string, 0, len(n.Labels))
+	for k := range n.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // report in a stable order
+	for _, k := range keys {
+		val := n.Labels[k]
 		p := "node.labels[" + k + "]"
 		if !labelKey(k) {
 			v.errorf(p, "%q is not a label key", k)

@@ -45,7 +45,7 @@ func FromUserData(data []byte) (doc []byte, ok bool, err error) {
 		return nil, false, nil
 	case isMIME(trimmed):
 		return fromMIME(trimmed, 0)
-	case bytes.HasPrefix(trimmed, []byte("#cloud-config")):
+	case isCloudConfig(trimmed):
 		return fromCloudConfig(trimmed)
 	case nodeconfig.LooksLike(trimmed):
 		return trimmed, true, nil
@@ -69,6 +69,12 @@ func gunzip(data []byte) ([]byte, error) {
 	return out, nil
 }
 
+// isCloudConfig reports whether data starts with the #cloud-config header,
+// not that of cloud-init's #cloud-config-archive or #cloud-config-jsonp.
+func isCloudConfig(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("#cloud-config")) && !bytes.HasPrefix(data, []byte("#cloud-config-"))
+}
+
 // isMIME reports whether data starts with MIME headers naming a
 // Content-Type.
 func isMIME(data []byte) bool {
@@ -87,13 +93,19 @@ func fromMIME(data []byte, depth int) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("user data: MIME message: %w", err)
 	}
-	return fromPart(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, depth)
+	doc, _, ok, err := fromPart(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, depth)
+	return doc, ok, err
 }
 
-func fromPart(contentType, encoding string, body io.Reader, depth int) ([]byte, bool, error) {
+// fromPart returns the NodeConfig of a part; own tells it came from a part
+// of MediaType (at any depth), which wins over a cloud-config part.
+func fromPart(contentType, encoding string, body io.Reader, depth int) (doc []byte, own, ok bool, err error) {
+	if depth > 4 {
+		return nil, false, false, fmt.Errorf("user data: MIME parts nested too deep")
+	}
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return nil, false, fmt.Errorf("user data: Content-Type %q: %w", contentType, err)
+		return nil, false, false, fmt.Errorf("user data: Content-Type %q: %w", contentType, err)
 	}
 	if strings.HasPrefix(mt, "multipart/") {
 		mr := multipart.NewReader(body, params["boundary"])
@@ -104,40 +116,41 @@ func fromPart(contentType, encoding string, body io.Reader, depth int) ([]byte, 
 				break
 			}
 			if err != nil {
-				return nil, false, fmt.Errorf("user data: multipart: %w", err)
+				return nil, false, false, fmt.Errorf("user data: multipart: %w", err)
 			}
-			doc, ok, err := fromPart(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, depth+1)
+			doc, own, ok, err := fromPart(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, depth+1)
 			if err != nil {
-				return nil, false, err
+				return nil, false, false, err
 			}
 			if ok {
-				if mtp, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); mtp == MediaType {
-					return doc, true, nil // our own part wins
+				if own {
+					return doc, true, true, nil // our own part wins
 				}
 				if cloudConfig == nil {
 					cloudConfig = doc
 				}
 			}
 		}
-		return cloudConfig, cloudConfig != nil, nil
+		return cloudConfig, false, cloudConfig != nil, nil
 	}
 	raw, err := io.ReadAll(io.LimitReader(body, maxUserData))
 	if err != nil {
-		return nil, false, fmt.Errorf("user data: part %s: %w", mt, err)
+		return nil, false, false, fmt.Errorf("user data: part %s: %w", mt, err)
 	}
 	if strings.EqualFold(strings.TrimSpace(encoding), "base64") {
 		raw, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(raw)), ""))
 		if err != nil {
-			return nil, false, fmt.Errorf("user data: part %s: base64: %w", mt, err)
+			return nil, false, false, fmt.Errorf("user data: part %s: base64: %w", mt, err)
 		}
 	}
 	switch mt {
 	case MediaType:
-		return raw, true, nil
+		return raw, true, true, nil
 	case "text/cloud-config":
-		return fromCloudConfig(raw)
+		doc, ok, err := fromCloudConfig(raw)
+		return doc, false, ok, err
 	}
-	return nil, false, nil
+	return nil, false, false, nil
 }
 
 // cloudConfig is the part of #cloud-config kubebake reads.

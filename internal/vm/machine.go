@@ -1,0 +1,122 @@
+package vm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Machine is a running QEMU process.
+type Machine struct {
+	cmd    *exec.Cmd
+	serial string
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+	once   sync.Once
+}
+
+// Start runs qemu with args; serialLog is the file given in Config.SerialLog.
+func Start(qemu string, args []string, serialLog string) (*Machine, error) {
+	if qemu == "" {
+		qemu = "qemu-system-x86_64"
+	}
+	m := &Machine{serial: serialLog, done: make(chan struct{})}
+	m.cmd = exec.Command(qemu, args...)
+	m.cmd.Stdout = &m.stderr
+	m.cmd.Stderr = &m.stderr
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := m.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", qemu, err)
+	}
+	go func() {
+		m.err = m.cmd.Wait()
+		close(m.done)
+	}()
+	return m, nil
+}
+
+// Exited reports whether QEMU has exited.
+func (m *Machine) Exited() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Wait waits up to timeout for QEMU to exit (the guest powered off).
+func (m *Machine) Wait(ctx context.Context, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-m.done:
+		if m.err != nil {
+			return fmt.Errorf("qemu: %v: %s", m.err, bytes.TrimSpace(m.stderr.Bytes()))
+		}
+		return nil
+	case <-t.C:
+		return fmt.Errorf("the machine did not power off within %s", timeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stop ends QEMU: SIGTERM, then SIGKILL after grace. Safe to call twice.
+func (m *Machine) Stop(grace time.Duration) {
+	m.once.Do(func() {
+		if m.Exited() {
+			return
+		}
+		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-m.done:
+		case <-time.After(grace):
+			_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+			<-m.done
+		}
+	})
+}
+
+// Serial returns the serial console so far.
+func (m *Machine) Serial() []byte {
+	b, _ := os.ReadFile(m.serial)
+	return b
+}
+
+// ErrExited means QEMU exited while a marker was awaited.
+var ErrExited = errors.New("the machine exited")
+
+// WaitSerial waits until the serial console matches re and returns the
+// match, polling every interval. It fails when QEMU exits first or the
+// timeout passes.
+func (m *Machine) WaitSerial(ctx context.Context, re *regexp.Regexp, timeout time.Duration) ([]byte, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if match := re.Find(m.Serial()); match != nil {
+			return match, nil
+		}
+		if m.Exited() {
+			if match := re.Find(m.Serial()); match != nil {
+				return match, nil
+			}
+			return nil, fmt.Errorf("%w before %q appeared on the serial console: %s", ErrExited, re, bytes.TrimSpace(m.stderr.Bytes()))
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%q did not appear on the serial console within %s", re, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
