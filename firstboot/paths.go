@@ -20,7 +20,10 @@ const (
 	StatusFile    = "/var/lib/kubebake/status.json"
 	SuccessMarker = "/var/lib/kubebake/firstboot.success"
 	FailureMarker = "/var/lib/kubebake/firstboot.failed"
-	CAPISentinel  = "/run/cluster-api/bootstrap-success.complete"
-	Console       = "/dev/console"
-	AdminConf     = "/etc/kubernetes/admin.conf"
+	// KubeadmDoneMarker records that kubeadm init or join succeeded, so a
+	// later attempt resumes after it instead of resetting a member node.
+	KubeadmDoneMarker = "/var/lib/kubebake/kubeadm.done"
+	CAPISentinel      = "/run/cluster-api/bootstrap-success.complete"
+	Console           = "/dev/console"
+	AdminConf         = "/etc/kubernetes/admin.conf"
 )

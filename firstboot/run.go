@@ -178,6 +178,13 @@ func (a *agent) run(ctx context.Context) error {
 	if err := a.phase("preflight", func() error { return a.preflight(ctx, c.criSocket, cfg.Timeouts.Runtime.Duration) }); err != nil {
 		return a.fail(err, -1, "")
 	}
+	// kubeadm may have succeeded in an earlier attempt that failed later
+	// (CNI, hooks): never reset a node that is already a cluster member.
+	if _, err := os.Stat(a.p.P(KubeadmDoneMarker)); err == nil {
+		a.logf("kubeadm already succeeded in an earlier attempt; resuming after it")
+		a.status.Kubeadm = prev.Kubeadm
+		return a.afterKubeadm(ctx, cfg, 0)
+	}
 	_, failedBefore := os.Stat(a.p.P(FailureMarker))
 	if failedBefore == nil || (hadPrev && (prev.Result == ResultRunning || prev.Result == ResultFailure) && prev.Phase != "config") {
 		a.status.Phase = "reset"
@@ -198,6 +205,16 @@ func (a *agent) run(ctx context.Context) error {
 	}); err != nil {
 		return a.fail(err, kres.ExitCode, tail(kres.Output, 30))
 	}
+	if err := writeFileAtomic(a.p.P(KubeadmDoneMarker), []byte(a.o.Clock.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return a.fail(err, kres.ExitCode, "")
+	}
+	return a.afterKubeadm(ctx, cfg, kres.ExitCode)
+}
+
+// afterKubeadm runs what follows a successful kubeadm: post-init and the
+// after hooks.
+func (a *agent) afterKubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, exitCode int) error {
+	kres := Result{ExitCode: exitCode}
 	if cfg.Role == nodeconfig.RoleInit {
 		a.status.Phase = "post-init"
 		if err := a.phase("post-init", func() error { return a.postInit(ctx, cfg) }); err != nil {

@@ -1019,3 +1019,26 @@ func TestRedactor(t *testing.T) {
 func b64(s string) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
+
+// TestRunResumesAfterKubeadm: when kubeadm init succeeded but a later phase
+// failed, the next boot must not reset the member node nor run kubeadm
+// again; it resumes with the phases after kubeadm.
+func TestRunResumesAfterKubeadm(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, withCertKey(initConfig))
+	n.runner.kubectlExit = 1
+	require.ErrorIs(t, n.run(), firstboot.ErrFailed)
+	assert.True(t, n.exists(firstboot.KubeadmDoneMarker))
+
+	n.runner = &fakeRunner{root: n.root}
+	require.NoError(t, n.run())
+	assert.Equal(t, []string{
+		"kubectl --kubeconfig ROOT/etc/kubernetes/admin.conf apply -f ROOT/etc/kubebake/cni.yaml",
+		"bash -c echo third",
+	}, n.runner.commands(n.root), "no reset, no second kubeadm init")
+	s := n.status()
+	assert.Equal(t, firstboot.ResultSuccess, s.Result)
+	assert.Equal(t, 2, s.Attempt)
+	assert.True(t, n.exists(firstboot.SuccessMarker))
+	assert.False(t, n.exists(firstboot.FailureMarker))
+}

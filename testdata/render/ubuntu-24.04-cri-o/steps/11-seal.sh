@@ -20,4 +20,6 @@ rm -f /root/.bash_history /root/.lesshst /root/.viminfo
 for home in /home/*; do
   [ -d "$home" ] && rm -f "$home/.bash_history" "$home/.lesshst" "$home/.viminfo"
 done
-rm -rf /var/lib/kubelet/pki /etc/kubernetes/pki /var/lib/kubebake/status.json
+rm -rf /var/lib/kubelet/pki /etc/kubernetes/pki
+# No first-boot result may be baked in.
+rm -f /var/lib/kubebake/status.json /var/lib/kubebake/firstboot.success /var/lib/kubebake/firstboot.failed /var/lib/kubebake/kubeadm.done /etc/kubebake/kubeadm.yaml /etc/kubebake/node.yaml
