@@ -14,6 +14,7 @@ import (
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/recipelist"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/render"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/seed"
+	"github.com/kubebake/kubebake/cmd/kubebake/cmd/testcmd"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/userdata"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/validate"
 	versioncmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/version"
@@ -69,6 +70,7 @@ func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
 		userdata.NewCommand(stdout),
 		seed.NewCommand(stdout, stderr),
 		buildcmd.NewCommand(stdout, stderr),
+		testcmd.NewCommand(stdout, stderr),
 		versioncmd.NewCommand(version, stdout),
 	)
 	for _, c := range cmd.Commands() {

@@ -1,0 +1,90 @@
+// Package testcmd is `kubebake test`: boot a baked image and check it.
+package testcmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubebake/kubebake/internal/cli"
+	"github.com/kubebake/kubebake/internal/imagetest"
+)
+
+type flags struct {
+	userData, output, accel, serial string
+	timeout                         time.Duration
+}
+
+// NewCommand returns the test command.
+func NewCommand(stdout, stderr io.Writer) *cobra.Command {
+	f := &flags{}
+	cmd := &cobra.Command{
+		Use:   "test IMAGE",
+		Short: "Boot a baked image under QEMU and check that it is ready for kubeadm",
+		Long: "test checks the disk first (no SSH host keys, build user, machine-id, cloud-init state, shell\n" +
+			"history or package caches baked in), then boots the image with a NoCloud seed and checks from\n" +
+			"inside: kernel modules, sysctls, swap, the runtime and its systemd cgroup driver, crictl\n" +
+			"RuntimeReady, kubelet/kubeadm/kubectl versions, pre-loaded images and their pins, kubebake-firstboot,\n" +
+			"and kubeadm's own preflight. It prints a table (or -o json), exits 1 when a check fails and\n" +
+			"always shuts the machine down. With --user-data (e.g. from kubebake userdata) it waits for\n" +
+			"kubebake-firstboot's result instead of running the preflight.",
+		Example: "  kubebake test out/debian-13-containerd.qcow2\n  kubebake test out/debian-13-containerd.qcow2 --user-data init.yaml -o json",
+		Args:    cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cli.CheckOutput(f.output, "text", "json"); err != nil {
+				return err
+			}
+			rep, err := imagetest.Run(cmd.Context(), imagetest.Options{
+				Image: args[0], UserData: f.userData, Accel: f.accel, Timeout: f.timeout,
+				KeepSerial: f.serial, Progress: stderr,
+			})
+			if err != nil {
+				return err
+			}
+			return Print(stdout, rep, f.output)
+		},
+	}
+	cmd.Flags().StringVar(&f.userData, "user-data", "", "extra user data for the machine (cloud-config, MIME or a NodeConfig)")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&f.accel, "accel", "auto", "accelerator: auto (KVM when it works, else TCG), kvm or tcg")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 15*time.Minute, "how long the boot and the checks may take")
+	cmd.Flags().StringVar(&f.serial, "serial-log", "", "keep the machine's serial console in this file")
+	return cmd
+}
+
+// Print writes the report and returns an exit error when a check failed.
+func Print(w io.Writer, rep *imagetest.Report, output string) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CHECK\tWHERE\tRESULT\tDETAIL")
+		for _, c := range rep.Checks {
+			res := "PASS"
+			if !c.Passed {
+				res = "FAIL"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, c.Where, res, c.Detail)
+		}
+		tw.Flush()
+		failed := 0
+		for _, c := range rep.Checks {
+			if !c.Passed {
+				failed++
+			}
+		}
+		fmt.Fprintf(w, "%d checks, %d failed; accelerator %s; boot to checks done %.0fs\n", len(rep.Checks), failed, rep.Accel, rep.BootSeconds)
+	}
+	if !rep.Passed {
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%s failed its checks", rep.Image)}
+	}
+	return nil
+}

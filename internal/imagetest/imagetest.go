@@ -1,0 +1,406 @@
+// Package imagetest is `kubebake test`: it checks a baked image offline
+// (hygiene, read from the disk with debugfs, no mount) and then boots it
+// under QEMU with a NoCloud seed whose script checks the node from inside
+// (kernel modules, sysctls, swap, runtime and cgroup driver, CRI readiness,
+// versions, pre-loaded images, firstboot) and runs kubeadm's own preflight.
+// The machine is always shut down.
+package imagetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/mail"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/firstboot/source"
+	"github.com/kubebake/kubebake/internal/build"
+	"github.com/kubebake/kubebake/internal/nocloud"
+	"github.com/kubebake/kubebake/internal/vm"
+	"github.com/kubebake/kubebake/recipes/render"
+)
+
+// Options configure a test run.
+type Options struct {
+	// Image is the baked image (qcow2 or raw).
+	Image string
+	// UserData, when set, is given to the machine too (e.g. a NodeConfig
+	// from kubebake userdata); the checks then wait for firstboot's result
+	// instead of running kubeadm's preflight.
+	UserData string
+	// Accel is auto, kvm or tcg; QEMU names the binary.
+	Accel string
+	QEMU  string
+	// OVMFCode and OVMFVars are the UEFI firmware (default: Debian's ovmf).
+	OVMFCode, OVMFVars string
+	// Timeout bounds the boot and the checks (default 15m).
+	Timeout time.Duration
+	// WorkDir holds temporary files (default: a temp dir).
+	WorkDir string
+	// KeepSerial, when set, copies the serial log there.
+	KeepSerial string
+	// Progress receives progress lines.
+	Progress io.Writer
+	// Runner runs host commands.
+	Runner build.Runner
+}
+
+// Check is one check's verdict.
+type Check struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
+	Where  string `json:"where"` // disk or guest
+}
+
+// Report is the outcome of a test.
+type Report struct {
+	Image           string          `json:"image"`
+	Accel           string          `json:"accel"`
+	Checks          []Check         `json:"checks"`
+	Passed          bool            `json:"passed"`
+	BootSeconds     float64         `json:"bootToChecksSeconds"`
+	FirstbootStatus json.RawMessage `json:"firstbootStatus,omitempty"`
+}
+
+var (
+	checkRE  = regexp.MustCompile(`(?m)^KUBEBAKE-CHECK (PASS|FAIL) (\S+) ?(.*?)\r?$`)
+	statusRE = regexp.MustCompile(`(?m)^KUBEBAKE-STATUS (.*?)\r?$`)
+	doneRE   = regexp.MustCompile(`KUBEBAKE-TEST-DONE`)
+)
+
+// Run tests the image.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Runner == nil {
+		o.Runner = build.ExecRunner{}
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 15 * time.Minute
+	}
+	work := o.WorkDir
+	if work == "" {
+		d, err := os.MkdirTemp("", "kubebake-test-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		work = d
+	}
+	rep := &Report{Image: o.Image}
+
+	// 1. Offline: read the disk.
+	raw := filepath.Join(work, "disk.raw")
+	if err := o.Runner.Run(ctx, "qemu-img", "convert", "-O", "raw", o.Image, raw); err != nil {
+		return nil, err
+	}
+	fs, err := openRootFS(raw, o.Runner)
+	if err != nil {
+		return nil, err
+	}
+	info, data, err := expectations(ctx, fs)
+	if err != nil {
+		return nil, err
+	}
+	hyg, err := hygiene(ctx, fs)
+	if err != nil {
+		return nil, err
+	}
+	rep.Checks = append(rep.Checks, hyg...)
+	hasESP, err := hasESP(raw)
+	if err != nil {
+		return nil, err
+	}
+	_ = os.Remove(raw)
+	fmt.Fprintf(o.Progress, "kubebake: %d disk checks done; booting %s (recipe %s, Kubernetes %s, %s)\n",
+		len(hyg), filepath.Base(o.Image), info.Recipe, info.KubernetesVersion, info.Runtime)
+
+	// 2. Boot with the checks as user data.
+	data.ExpectNode = o.UserData != ""
+	data.FirstbootWaitSeconds = int((o.Timeout / 2).Seconds())
+	data.RuntimeWaitSeconds = 120
+	data.PowerOff = true
+	script, err := checkScript(data)
+	if err != nil {
+		return nil, err
+	}
+	var userData []byte
+	if o.UserData != "" {
+		if userData, err = os.ReadFile(o.UserData); err != nil {
+			return nil, fmt.Errorf("--user-data: %w", err)
+		}
+	}
+	ud, err := mimeUserData(userData, script)
+	if err != nil {
+		return nil, err
+	}
+	seed := filepath.Join(work, "seed.iso")
+	if err := nocloud.WriteSeed(seed, nocloud.Seed{UserData: ud, MetaData: nocloud.DefaultMetaData("", "kubebake-test")}); err != nil {
+		return nil, err
+	}
+	accel, why, err := vm.ResolveAccel(ctx, o.Accel, o.QEMU)
+	if err != nil {
+		return nil, err
+	}
+	rep.Accel = accel
+	fmt.Fprintf(o.Progress, "kubebake: accelerator %s (%s)\n", accel, why)
+	cfg := vm.Config{
+		Accel: accel, Snapshot: true, SerialLog: filepath.Join(work, "serial.log"), UUID: newUUID(),
+		Disks: []vm.Disk{{Path: o.Image, Format: formatOf(o.Image)}, {Path: seed, Format: "raw", ReadOnly: true}},
+	}
+	if hasESP {
+		code, vars, err := firmware(o, work)
+		if err != nil {
+			return nil, err
+		}
+		cfg.OVMFCode, cfg.OVMFVars = code, vars
+	}
+	args, err := vm.Args(cfg)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	m, err := vm.Start(o.QEMU, args, cfg.SerialLog)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Stop(10 * time.Second)
+	defer func() {
+		if o.KeepSerial != "" {
+			_ = os.WriteFile(o.KeepSerial, m.Serial(), 0o644)
+		}
+	}()
+	_, waitErr := m.WaitSerial(ctx, doneRE, o.Timeout)
+	rep.BootSeconds = time.Since(start).Seconds()
+	serial := m.Serial()
+	for _, c := range checkRE.FindAllSubmatch(serial, -1) {
+		rep.Checks = append(rep.Checks, Check{Name: string(c[2]), Passed: string(c[1]) == "PASS", Detail: string(c[3]), Where: "guest"})
+	}
+	if s := statusRE.FindSubmatch(serial); s != nil && json.Valid(s[1]) {
+		rep.FirstbootStatus = json.RawMessage(s[1])
+	}
+	if waitErr != nil {
+		rep.Checks = append(rep.Checks, Check{Name: "guest-checks-finished", Passed: false, Detail: waitErr.Error(), Where: "guest"})
+	} else if err := m.Wait(ctx, 3*time.Minute); err != nil {
+		rep.Checks = append(rep.Checks, Check{Name: "power-off", Passed: false, Detail: err.Error(), Where: "guest"})
+	}
+	rep.Passed = len(rep.Checks) > 0
+	for _, c := range rep.Checks {
+		rep.Passed = rep.Passed && c.Passed
+	}
+	return rep, nil
+}
+
+// expectations reads what the image says it holds.
+func expectations(ctx context.Context, fs *rootFS) (render.ImageInfo, scriptData, error) {
+	var info render.ImageInfo
+	b, ok, err := fs.cat(ctx, "/etc/kubebake/image.json")
+	if err != nil {
+		return info, scriptData{}, err
+	}
+	if !ok {
+		return info, scriptData{}, fmt.Errorf("the image has no /etc/kubebake/image.json: was it baked by kubebake?")
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		return info, scriptData{}, fmt.Errorf("/etc/kubebake/image.json: %w", err)
+	}
+	mods, _, err := fs.cat(ctx, "/etc/modules-load.d/kubernetes.conf")
+	if err != nil {
+		return info, scriptData{}, err
+	}
+	sysctls, _, err := fs.cat(ctx, "/etc/sysctl.d/99-kubernetes-cri.conf")
+	if err != nil {
+		return info, scriptData{}, err
+	}
+	d := scriptData{
+		Endpoint: info.CRISocket, Runtime: info.Runtime, Version: info.KubernetesVersion,
+		Services: servicesFor(info.Runtime), Modules: parseModules(mods), Sysctls: parseSysctls(sysctls),
+		Images: info.Images, IgnoreImagePull: len(info.Images) == 0,
+	}
+	return info, d, nil
+}
+
+// hygiene checks, on the disk itself, that nothing of the build is baked
+// in: the first boot would otherwise mask it (sshd makes host keys, systemd
+// a machine-id).
+func hygiene(ctx context.Context, fs *rootFS) ([]Check, error) {
+	var out []Check
+	add := func(name string, ok bool, detail string) {
+		out = append(out, Check{Name: name, Passed: ok, Detail: detail, Where: "disk"})
+	}
+	ssh, _, err := fs.ls(ctx, "/etc/ssh")
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, e := range ssh {
+		if strings.HasPrefix(e.name, "ssh_host_") {
+			keys = append(keys, e.name)
+		}
+	}
+	add("no-ssh-host-keys", len(keys) == 0, "no SSH host keys baked in"+list(keys))
+	size, ok, err := fs.stat(ctx, "/etc/machine-id")
+	if err != nil {
+		return nil, err
+	}
+	add("empty-machine-id", ok && size == 0, fmt.Sprintf("/etc/machine-id exists and is empty (size %d)", size))
+	_, instance, err := fs.stat(ctx, "/var/lib/cloud/instance")
+	if err != nil {
+		return nil, err
+	}
+	instances, _, err := fs.ls(ctx, "/var/lib/cloud/instances")
+	if err != nil {
+		return nil, err
+	}
+	add("cloud-init-clean", !instance && len(instances) == 0, "no cloud-init instance state")
+	var hist []string
+	for _, p := range []string{"/root/.bash_history"} {
+		if _, ok, err := fs.stat(ctx, p); err != nil {
+			return nil, err
+		} else if ok {
+			hist = append(hist, p)
+		}
+	}
+	homes, _, err := fs.ls(ctx, "/home")
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	for _, h := range homes {
+		users = append(users, h.name)
+		if _, ok, err := fs.stat(ctx, "/home/"+h.name+"/.bash_history"); err != nil {
+			return nil, err
+		} else if ok {
+			hist = append(hist, "/home/"+h.name+"/.bash_history")
+		}
+	}
+	add("no-shell-history", len(hist) == 0, "no shell history"+list(hist))
+	passwd, _, err := fs.cat(ctx, "/etc/passwd")
+	if err != nil {
+		return nil, err
+	}
+	var build []string
+	for _, line := range strings.Split(string(passwd), "\n") {
+		name, _, _ := strings.Cut(line, ":")
+		if name == "kubebake-build" || name == "packer" {
+			build = append(build, name)
+		}
+	}
+	add("no-build-user", len(build) == 0 && len(users) == 0, "no build user or home directory baked in"+list(append(build, users...)))
+	lists, _, err := fs.ls(ctx, "/var/lib/apt/lists")
+	if err != nil {
+		return nil, err
+	}
+	var cached []string
+	for _, e := range lists {
+		if e.name != "lock" && e.name != "partial" && e.name != "auxfiles" {
+			cached = append(cached, e.name)
+		}
+	}
+	debs, _, err := fs.ls(ctx, "/var/cache/apt/archives")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range debs {
+		if strings.HasSuffix(e.name, ".deb") {
+			cached = append(cached, e.name)
+		}
+	}
+	add("no-package-caches", len(cached) == 0, "package lists and caches cleaned"+list(cached))
+	_, staged, err := fs.stat(ctx, render.Stage)
+	if err != nil {
+		return nil, err
+	}
+	add("no-bake-stage", !staged, render.Stage+" removed")
+	return out, nil
+}
+
+func list(items []string) string {
+	if len(items) == 0 {
+		return ""
+	}
+	sort.Strings(items)
+	if len(items) > 5 {
+		items = append(items[:5], "...")
+	}
+	return ": found " + strings.Join(items, ", ")
+}
+
+// mimeUserData combines the user's user data with the check script.
+func mimeUserData(user, script []byte) ([]byte, error) {
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	part := func(contentType, name string, content []byte) error {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Type", contentType)
+		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		p, err := w.CreatePart(h)
+		if err != nil {
+			return err
+		}
+		_, err = p.Write(content)
+		return err
+	}
+	if len(user) > 0 {
+		ct, content := `text/cloud-config; charset="utf-8"`, user
+		switch {
+		case bytes.HasPrefix(user, []byte("Content-Type:")) || bytes.HasPrefix(user, []byte("MIME-Version:")):
+			// A MIME document of its own: nest it, as cloud-init allows.
+			msg, err := mail.ReadMessage(bytes.NewReader(user))
+			if err != nil {
+				return nil, fmt.Errorf("--user-data: MIME: %w", err)
+			}
+			if content, err = io.ReadAll(msg.Body); err != nil {
+				return nil, err
+			}
+			ct = msg.Header.Get("Content-Type")
+		case bytes.HasPrefix(user, []byte("#!")):
+			ct = `text/x-shellscript; charset="utf-8"`
+		case nodeconfig.LooksLike(user):
+			ct = source.MediaType
+		}
+		if err := part(ct, "user-data", content); err != nil {
+			return nil, err
+		}
+	}
+	if err := part(`text/x-shellscript; charset="utf-8"`, "kubebake-test.sh", script); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "Content-Type: multipart/mixed; boundary=\"%s\"\nMIME-Version: 1.0\n\n", w.Boundary())
+	out.Write(body.Bytes())
+	return out.Bytes(), nil
+}
+
+func formatOf(image string) string {
+	if strings.HasSuffix(image, ".raw") || strings.HasSuffix(image, ".img") {
+		return "raw"
+	}
+	return "qcow2"
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

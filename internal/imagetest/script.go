@@ -1,0 +1,92 @@
+package imagetest
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"github.com/kubebake/kubebake/recipes/render"
+)
+
+//go:embed templates/check.sh.tmpl
+var templateFS embed.FS
+
+// scriptData is what the in-guest checks expect of the image.
+type scriptData struct {
+	Endpoint             string
+	Runtime              string
+	Version              string
+	Services             []string
+	Modules              []string
+	Sysctls              []kv
+	Images               []render.Image
+	IgnoreImagePull      bool
+	ExpectNode           bool
+	FirstbootWaitSeconds int
+	RuntimeWaitSeconds   int
+	PowerOff             bool
+}
+
+type kv struct{ Key, Value string }
+
+// servicesFor lists the units a runtime runs as.
+func servicesFor(runtime string) []string {
+	switch runtime {
+	case "cri-o":
+		return []string{"crio.service"}
+	case "docker":
+		return []string{"containerd.service", "docker.service", "cri-docker.socket", "cri-docker.service"}
+	}
+	return []string{"containerd.service"}
+}
+
+// parseModules reads a modules-load.d file.
+func parseModules(b []byte) []string {
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// parseSysctls reads a sysctl.d file.
+func parseSysctls(b []byte) []kv {
+	var out []kv
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if ok {
+			out = append(out, kv{strings.TrimSpace(k), strings.TrimSpace(v)})
+		}
+	}
+	return out
+}
+
+// checkScript renders the in-guest check script.
+func checkScript(d scriptData) ([]byte, error) {
+	t, err := template.New("check").Funcs(template.FuncMap{
+		"q": render.ShellQuote,
+		"pinnedExpr": func(pinned bool) string {
+			if pinned {
+				return "s.get('pinned') is True"
+			}
+			return "True"
+		},
+	}).ParseFS(templateFS, "templates/check.sh.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "check.sh.tmpl", d); err != nil {
+		return nil, fmt.Errorf("render check script: %w", err)
+	}
+	return b.Bytes(), nil
+}
