@@ -36,16 +36,18 @@ func hasESP(raw string) (bool, error) {
 }
 
 // firmwareCandidates are where Debian's ovmf package puts OVMF.
-var firmwareCandidates = [][2]string{
-	{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"},
-	{"/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"},
+func firmwareCandidates() [][2]string {
+	return [][2]string{
+		{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"},
+		{"/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"},
+	}
 }
 
 // firmware finds OVMF and makes a writable copy of its variables in work.
 func firmware(o Options, work string) (string, string, error) {
 	code, vars := o.OVMFCode, o.OVMFVars
 	if code == "" {
-		for _, c := range firmwareCandidates {
+		for _, c := range firmwareCandidates() {
 			if _, err := os.Stat(c[0]); err == nil {
 				code, vars = c[0], c[1]
 				break
