@@ -8,6 +8,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,8 @@ type Options struct {
 	Progress io.Writer
 	// Runner runs host commands (default: os/exec).
 	Runner Runner
+	// VM tunes the vm mode.
+	VM VMOptions
 }
 
 // Result is what a build produced.
@@ -73,8 +76,8 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if o.Mode == "" {
 		o.Mode = ModeChroot
 	}
-	if o.Mode != ModeChroot {
-		return nil, fmt.Errorf("build mode %q is not available yet (use chroot)", o.Mode)
+	if o.Mode != ModeChroot && o.Mode != ModeVM {
+		return nil, fmt.Errorf("build mode %q: want chroot or vm", o.Mode)
 	}
 	p, err := Plan(o.Recipe, o.KubernetesDir, o.CriDockerdDir)
 	if err != nil {
@@ -94,25 +97,38 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	defer os.RemoveAll(tmp)
 	st := stageTimer{w: o.Progress, start: start}
 
-	raw := filepath.Join(tmp, "disk.raw")
-	if err := o.Runner.Run(ctx, "qemu-img", "convert", "-O", "raw", o.Base, raw); err != nil {
-		return nil, err
+	var disk string
+	var results []apply.StepResult
+	switch o.Mode {
+	case ModeChroot:
+		disk = filepath.Join(tmp, "disk.raw")
+		if err := o.Runner.Run(ctx, "qemu-img", "convert", "-O", "raw", o.Base, disk); err != nil {
+			return nil, err
+		}
+		st.done("base image unpacked")
+		root, err := FindRoot(disk)
+		if err != nil {
+			return nil, err
+		}
+		if results, err = provisionChroot(ctx, o, p, disk, root, filepath.Join(tmp, "root")); err != nil {
+			return nil, err
+		}
+		st.done("provisioned in chroot")
+	case ModeVM:
+		disk = filepath.Join(tmp, "overlay.qcow2")
+		if err := vmOverlay(ctx, o.Runner, o.Base, disk); err != nil {
+			return nil, err
+		}
+		if results, err = provisionVM(ctx, o, p, disk, tmp); err != nil {
+			return nil, err
+		}
+		st.done("provisioned in a QEMU machine over SSH")
 	}
-	st.done("base image unpacked")
-	root, err := FindRoot(raw)
-	if err != nil {
-		return nil, err
-	}
-	results, err := provisionChroot(ctx, o, p, raw, root, filepath.Join(tmp, "root"))
-	if err != nil {
-		return nil, err
-	}
-	st.done("provisioned in chroot")
 	name := p.Recipe
 	image := filepath.Join(o.OutDir, name+".qcow2")
 	tmpImage := filepath.Join(o.OutDir, "."+name+".qcow2.tmp")
 	defer os.Remove(tmpImage)
-	if err := o.Runner.Run(ctx, "qemu-img", "convert", "-c", "-O", "qcow2", raw, tmpImage); err != nil {
+	if err := o.Runner.Run(ctx, "qemu-img", "convert", "-c", "-O", "qcow2", disk, tmpImage); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmpImage, image); err != nil {
@@ -129,14 +145,14 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	m := Manifest{
-		Name: name, Image: filepath.Base(image), Format: "qcow2", SHA256: sum, Size: size, VirtualSize: root.Offset + root.Size,
+		Name: name, Image: filepath.Base(image), Format: "qcow2", SHA256: sum, Size: size,
 		Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
 		KubernetesVersion: p.Kubernetes.Version, Runtime: p.Runtime, Images: p.Images,
 		Base: filepath.Base(o.Base), BaseSHA256: baseSum, Mode: o.Mode, BuiltAt: time.Now().UTC(),
 		BuildSeconds: time.Since(start).Seconds(),
 	}
-	if fi, err := os.Stat(raw); err == nil {
-		m.VirtualSize = fi.Size()
+	if vs, err := virtualSize(ctx, o.Runner, image); err == nil {
+		m.VirtualSize = vs
 	}
 	for _, r := range results {
 		m.Steps = append(m.Steps, StepTiming{Name: r.Name, Seconds: r.Duration.Seconds()})
@@ -147,6 +163,21 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	st.done("manifest written")
 	return &Result{Image: image, Manifest: manifest, M: m}, nil
+}
+
+// virtualSize asks qemu-img for an image's virtual size.
+func virtualSize(ctx context.Context, r Runner, image string) (int64, error) {
+	out, err := r.Output(ctx, "qemu-img", "info", "--output=json", image)
+	if err != nil {
+		return 0, err
+	}
+	var info struct {
+		VirtualSize int64 `json:"virtual-size"`
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		return 0, fmt.Errorf("qemu-img info: %w", err)
+	}
+	return info.VirtualSize, nil
 }
 
 // Plan loads and renders a recipe, with local directories overridden.

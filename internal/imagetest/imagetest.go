@@ -163,7 +163,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Disks: []vm.Disk{{Path: o.Image, Format: formatOf(o.Image)}, {Path: seed, Format: "raw", ReadOnly: true}},
 	}
 	if hasESP {
-		code, vars, err := firmware(o, work)
+		code, vars, err := vm.Firmware(o.OVMFCode, o.OVMFVars, work)
 		if err != nil {
 			return nil, err
 		}

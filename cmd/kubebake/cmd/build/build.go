@@ -20,6 +20,7 @@ type flags struct {
 	out, base, mode, workDir     string
 	kubernetesDir, criDockerdDir string
 	firstboot                    string
+	accel, serialLog             string
 }
 
 // NewCommand returns the build command.
@@ -29,8 +30,10 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "build RECIPE -o OUTDIR --base IMAGE",
 		Short: "Bake a node image from a recipe and a base image",
 		Long: "build applies a recipe's plan to a copy of a base image — in chroot mode directly on this\n" +
-			"machine's filesystem (needs root), the fast path without KVM — and writes OUTDIR/NAME.qcow2\n" +
-			"(compressed) and OUTDIR/manifest.json, both atomically, printing each step with its time.",
+			"machine's filesystem (needs root; the fast path without KVM), in vm mode by booting the base\n" +
+			"under QEMU and provisioning it over SSH as an ephemeral build user (the path for any cloud\n" +
+			"image) — and writes OUTDIR/NAME.qcow2 (compressed) and OUTDIR/manifest.json, both atomically,\n" +
+			"printing each step with its time.",
 		Example: "  kubebake build debian-13-containerd --base base.qcow2 -o out/ \\\n" +
 			"      --kubernetes-binaries-dir _build/k8s/v1.36.3/bin --firstboot-binary bin/kubebake-firstboot",
 		Args: cli.ExactArgs(1),
@@ -51,6 +54,8 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&f.kubernetesDir, "kubernetes-binaries-dir", "", "directory of kubeadm, kubelet, kubectl, crictl for kubernetes.source local")
 	cmd.Flags().StringVar(&f.criDockerdDir, "cri-dockerd-dir", "", "directory of cri-dockerd for runtime.criDockerd.source local")
 	cmd.Flags().StringVar(&f.firstboot, "firstboot-binary", "", "kubebake-firstboot for the image (default: beside this kubebake)")
+	cmd.Flags().StringVar(&f.accel, "accel", "auto", "vm mode: accelerator auto (KVM when it works, else TCG), kvm or tcg")
+	cmd.Flags().StringVar(&f.serialLog, "serial-log", "", "vm mode: keep the machine's serial console in this file")
 	return cmd
 }
 
@@ -85,6 +90,7 @@ func Run(ctx context.Context, stdout io.Writer, recipe string, f *flags) error {
 		KubernetesDir: abs(f.kubernetesDir), CriDockerdDir: abs(f.criDockerdDir),
 		Inputs:   map[string]string{"kubebake-firstboot": fb},
 		Progress: stdout,
+		VM:       build.VMOptions{Accel: f.accel, SerialLog: abs(f.serialLog)},
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,181 @@
+package build
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/kubebake/kubebake/internal/apply"
+	"github.com/kubebake/kubebake/internal/nocloud"
+	"github.com/kubebake/kubebake/internal/vm"
+	"github.com/kubebake/kubebake/recipes/render"
+)
+
+// BuildUser is the user the vm mode creates for the bake, with an
+// ephemeral key, and removes before the image is written.
+const BuildUser = "kubebake-build"
+
+// VMOptions tune the vm mode.
+type VMOptions struct {
+	// Accel is auto, kvm or tcg; QEMU names the binary.
+	Accel, QEMU string
+	// OVMFCode and OVMFVars are the UEFI firmware (default: Debian's ovmf).
+	OVMFCode, OVMFVars string
+	// BootTimeout bounds the wait for SSH (default 15m).
+	BootTimeout time.Duration
+	// SerialLog keeps the machine's console when set.
+	SerialLog string
+}
+
+// buildUserData creates the build user with the public key and sudo.
+func buildUserData(pub ssh.PublicKey) []byte {
+	return []byte("#cloud-config\n" +
+		"users:\n" +
+		"  - name: " + BuildUser + "\n" +
+		"    sudo: ALL=(ALL) NOPASSWD:ALL\n" +
+		"    shell: /bin/bash\n" +
+		"    lock_passwd: true\n" +
+		"    ssh_authorized_keys:\n" +
+		"      - " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) + "\n" +
+		"ssh_pwauth: false\n")
+}
+
+// finalCleanup runs detached after the steps: the build user cannot remove
+// itself while logged in, so it goes once the session has closed, with the
+// state its login and the boot left, and the machine powers off.
+func finalCleanup() string {
+	return `nohup setsid bash -c '
+sleep 2
+pkill -KILL -u ` + BuildUser + ` || true
+userdel --remove --force ` + BuildUser + ` || true
+rm -f /etc/sudoers.d/90-cloud-init-users
+if command -v cloud-init >/dev/null; then cloud-init clean --logs --seed; fi
+rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub /root/.bash_history
+truncate -s 0 /etc/machine-id
+find /var/log -type f -exec truncate -s 0 {} +
+rm -rf /var/log/journal/*
+systemctl poweroff
+' >/dev/null 2>&1 &`
+}
+
+// provisionVM boots the overlay under QEMU, applies the plan over SSH as an
+// ephemeral build user, removes that user and powers the machine off.
+func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work string) ([]apply.StepResult, error) {
+	v := o.VM
+	if v.BootTimeout == 0 {
+		v.BootTimeout = 15 * time.Minute
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	seed := filepath.Join(work, "seed.iso")
+	if err := nocloud.WriteSeed(seed, nocloud.Seed{
+		UserData: buildUserData(signer.PublicKey()), MetaData: nocloud.DefaultMetaData("", "kubebake-build"),
+	}); err != nil {
+		return nil, err
+	}
+	accel, why, err := vm.ResolveAccel(ctx, v.Accel, v.QEMU)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Progress, "kubebake: booting the base under QEMU (accelerator %s: %s)\n", accel, why)
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	serial := v.SerialLog
+	if serial == "" {
+		serial = filepath.Join(work, "serial.log")
+	}
+	cfg := vm.Config{
+		Accel: accel, SSHPort: port, SerialLog: serial,
+		Disks: []vm.Disk{{Path: disk, Format: "qcow2"}, {Path: seed, Format: "raw", ReadOnly: true}},
+	}
+	// Boot with UEFI when OVMF is here (kubebake base images need it; cloud
+	// images boot either way), else with the BIOS.
+	if code, vars, err := vm.Firmware(v.OVMFCode, v.OVMFVars, work); err == nil {
+		cfg.OVMFCode, cfg.OVMFVars = code, vars
+	} else {
+		fmt.Fprintf(o.Progress, "kubebake: %v; booting with the BIOS\n", err)
+	}
+	args, err := vm.Args(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m, err := vm.Start(v.QEMU, args, serial)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Stop(10 * time.Second)
+	start := time.Now()
+	target, err := apply.DialSSH(ctx, "127.0.0.1:"+strconv.Itoa(port), BuildUser, signer, v.BootTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n--- last lines of the console ---\n%s", err, lastLines(m.Serial(), 20))
+	}
+	fmt.Fprintf(o.Progress, "kubebake: SSH up after %s\n", time.Since(start).Round(time.Second))
+	// cloud-init may still be installing the build user's environment or
+	// holding the package lock: let it finish first.
+	if code, err := target.Run(ctx, "cloud-init status --wait >/dev/null 2>&1 || true", io.Discard); err != nil || code != 0 {
+		target.Close()
+		return nil, fmt.Errorf("waiting for cloud-init: exit code %d: %v", code, err)
+	}
+	results, err := apply.Apply(ctx, target, p, apply.Options{Inputs: o.Inputs, Progress: o.Progress})
+	if err != nil {
+		target.Close()
+		return results, err
+	}
+	if code, err := target.Run(ctx, finalCleanup(), io.Discard); err != nil || code != 0 {
+		target.Close()
+		return results, fmt.Errorf("final cleanup: exit code %d: %v", code, err)
+	}
+	target.Close()
+	if err := m.Wait(ctx, 5*time.Minute); err != nil {
+		return results, fmt.Errorf("power off: %w", err)
+	}
+	fmt.Fprintf(o.Progress, "kubebake: machine powered off after %s\n", time.Since(start).Round(time.Second))
+	return results, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// vmOverlay creates a copy-on-write overlay of the base for the bake.
+func vmOverlay(ctx context.Context, r Runner, base, overlay string) error {
+	abs, err := filepath.Abs(base)
+	if err != nil {
+		return err
+	}
+	format := "qcow2"
+	if strings.HasSuffix(base, ".raw") || strings.HasSuffix(base, ".img") {
+		format = "raw"
+	}
+	return r.Run(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-F", format, "-b", abs, overlay)
+}
