@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin
 K8S_VERSION ?= v1.36.3
 
-.PHONY: help build k8s-bin test generate bench render clean
+.PHONY: help build k8s-bin test generate bench image e2e render clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -33,6 +33,12 @@ generate: ## regenerate docs/recipe-reference.md and the golden plans
 
 bench: ## print rendering figures
 	$(GO) test ./recipes/render -run '^$$' -bench . -benchmem -count=1
+
+image: ## the main job: bake debian-13-containerd from Debian packages into out/ (root; installs QEMU etc.)
+	bash hack/image.sh
+
+e2e: ## base -> bake (chroot and vm) -> kubebake test, and a NodeConfig init boot; prints figures (root)
+	bash hack/e2e.sh
 
 render: build ## render the default recipe's plan to out/plan
 	$(BIN)/kubebake render debian-13-containerd -o out/plan

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs, with apt, what baking and booting images needs when missing:
+# qemu-system-x86, qemu-utils, ovmf, debootstrap, e2fsprogs, dosfstools,
+# mtools, shellcheck. Idempotent; quiet when everything is there.
+set -euo pipefail
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+need qemu-system-x86_64 qemu-system-x86
+need qemu-img qemu-utils
+need debootstrap debootstrap
+need mkfs.ext4 e2fsprogs
+need debugfs e2fsprogs
+need mkfs.vfat dosfstools
+need mcopy mtools
+need shellcheck shellcheck
+[ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] || missing+=(ovmf)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing ${missing[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
