@@ -241,6 +241,11 @@ func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string,
 	if err != nil {
 		return results, err
 	}
+	// Give the blocks of deleted files (package caches, lists) back to the
+	// sparse image, so the compressed qcow2 does not carry them.
+	if err := o.Runner.Run(ctx, "fstrim", mnt); err != nil {
+		fmt.Fprintf(o.Progress, "kubebake: fstrim: %v (the image will be larger)\n", err)
+	}
 	if err := o.Runner.Run(ctx, "umount", mnt); err != nil {
 		return results, err
 	}

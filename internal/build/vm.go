@@ -63,6 +63,7 @@ rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub /root/.bash_history
 truncate -s 0 /etc/machine-id
 find /var/log -type f -exec truncate -s 0 {} +
 rm -rf /var/log/journal/*
+fstrim --all || true
 systemctl poweroff
 ' >/dev/null 2>&1 &`
 }

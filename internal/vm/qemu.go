@@ -99,6 +99,8 @@ func Args(c Config) ([]string, error) {
 		drive := fmt.Sprintf("if=virtio,index=%d,format=%s,file=%s", i, format, escape(d.Path))
 		if d.ReadOnly {
 			drive += ",readonly=on"
+		} else {
+			drive += ",discard=unmap" // the guest's fstrim frees image space
 		}
 		args = append(args, "-drive", drive)
 	}

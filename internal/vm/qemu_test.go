@@ -23,7 +23,7 @@ func TestArgs(t *testing.T) {
 			name: "tcg defaults",
 			cfg:  vm.Config{Accel: vm.AccelTCG, Disks: []vm.Disk{{Path: "/img/a.qcow2"}}},
 			want: []string{"-machine q35", "-accel tcg", "-cpu qemu64,-cx16,-svm", "-smp 2", "-m 2048",
-				"-drive if=virtio,index=0,format=qcow2,file=/img/a.qcow2", "-netdev user,id=net0", "-serial none"},
+				"-drive if=virtio,index=0,format=qcow2,file=/img/a.qcow2,discard=unmap", "-netdev user,id=net0", "-serial none"},
 		},
 		{
 			name: "kvm uses the host CPU",
