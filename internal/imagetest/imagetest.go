@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,7 +79,7 @@ type Report struct {
 var (
 	checkRE  = regexp.MustCompile(`(?m)^KUBEBAKE-CHECK (PASS|FAIL) (\S+) ?(.*?)\r?$`)
 	statusRE = regexp.MustCompile(`(?m)^KUBEBAKE-STATUS (.*?)\r?$`)
-	doneRE   = regexp.MustCompile(`KUBEBAKE-TEST-DONE`)
+	doneRE   = regexp.MustCompile(`KUBEBAKE-TEST-DONE (\d+)`)
 )
 
 // Run tests the image.
@@ -160,7 +161,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	fmt.Fprintf(o.Progress, "kubebake: accelerator %s (%s)\n", accel, why)
 	cfg := vm.Config{
 		Accel: accel, Snapshot: true, SerialLog: filepath.Join(work, "serial.log"), UUID: newUUID(),
-		Disks: []vm.Disk{{Path: o.Image, Format: formatOf(o.Image)}, {Path: seed, Format: "raw", ReadOnly: true}},
+		Serial2Log: filepath.Join(work, "results.log"),
+		Disks:      []vm.Disk{{Path: o.Image, Format: formatOf(o.Image)}, {Path: seed, Format: "raw", ReadOnly: true}},
 	}
 	if hasESP {
 		code, vars, err := vm.Firmware(o.OVMFCode, o.OVMFVars, work)
@@ -184,17 +186,23 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			_ = os.WriteFile(o.KeepSerial, m.Serial(), 0o644)
 		}
 	}()
-	_, waitErr := m.WaitSerial(ctx, doneRE, o.Timeout)
+	done, waitErr := m.WaitFile(ctx, cfg.Serial2Log, doneRE, o.Timeout)
 	rep.BootSeconds = time.Since(start).Seconds()
-	serial := m.Serial()
-	for _, c := range checkRE.FindAllSubmatch(serial, -1) {
+	results, _ := os.ReadFile(cfg.Serial2Log)
+	guest := 0
+	for _, c := range checkRE.FindAllSubmatch(results, -1) {
+		guest++
 		rep.Checks = append(rep.Checks, Check{Name: string(c[2]), Passed: string(c[1]) == "PASS", Detail: string(c[3]), Where: "guest"})
 	}
-	if s := statusRE.FindSubmatch(serial); s != nil && json.Valid(s[1]) {
+	if s := statusRE.FindSubmatch(results); s != nil && json.Valid(s[1]) {
 		rep.FirstbootStatus = json.RawMessage(s[1])
 	}
 	if waitErr != nil {
-		rep.Checks = append(rep.Checks, Check{Name: "guest-checks-finished", Passed: false, Detail: waitErr.Error(), Where: "guest"})
+		rep.Checks = append(rep.Checks, Check{Name: "guest-checks-finished", Passed: false,
+			Detail: waitErr.Error() + "; console tail: " + lastLine(m.Serial()), Where: "guest"})
+	} else if want := string(doneRE.FindSubmatch(done)[1]); want != strconv.Itoa(guest) {
+		rep.Checks = append(rep.Checks, Check{Name: "guest-results-complete", Passed: false,
+			Detail: fmt.Sprintf("the guest ran %s checks, %d results arrived", want, guest), Where: "guest"})
 	} else if err := m.Wait(ctx, 3*time.Minute); err != nil {
 		rep.Checks = append(rep.Checks, Check{Name: "power-off", Passed: false, Detail: err.Error(), Where: "guest"})
 	}
@@ -387,6 +395,12 @@ func mimeUserData(user, script []byte) ([]byte, error) {
 	fmt.Fprintf(&out, "Content-Type: multipart/mixed; boundary=\"%s\"\nMIME-Version: 1.0\n\n", w.Boundary())
 	out.Write(body.Bytes())
 	return out.Bytes(), nil
+}
+
+// lastLine is the last non-empty line of the console.
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 func formatOf(image string) string {

@@ -92,6 +92,12 @@ func (m *Machine) Serial() []byte {
 	return b
 }
 
+// WaitFile is WaitSerial for another file the machine writes (a second
+// serial port).
+func (m *Machine) WaitFile(ctx context.Context, path string, re *regexp.Regexp, timeout time.Duration) ([]byte, error) {
+	return m.waitIn(ctx, path, re, timeout)
+}
+
 // ErrExited means QEMU exited while a marker was awaited.
 var ErrExited = errors.New("the machine exited")
 
@@ -99,13 +105,21 @@ var ErrExited = errors.New("the machine exited")
 // match, polling every interval. It fails when QEMU exits first or the
 // timeout passes.
 func (m *Machine) WaitSerial(ctx context.Context, re *regexp.Regexp, timeout time.Duration) ([]byte, error) {
+	return m.waitIn(ctx, m.serial, re, timeout)
+}
+
+func (m *Machine) waitIn(ctx context.Context, path string, re *regexp.Regexp, timeout time.Duration) ([]byte, error) {
+	read := func() []byte {
+		b, _ := os.ReadFile(path)
+		return b
+	}
 	deadline := time.Now().Add(timeout)
 	for {
-		if match := re.Find(m.Serial()); match != nil {
+		if match := re.Find(read()); match != nil {
 			return match, nil
 		}
 		if m.Exited() {
-			if match := re.Find(m.Serial()); match != nil {
+			if match := re.Find(read()); match != nil {
 				return match, nil
 			}
 			return nil, fmt.Errorf("%w before %q appeared on the serial console: %s", ErrExited, re, bytes.TrimSpace(m.stderr.Bytes()))

@@ -44,8 +44,11 @@ type Config struct {
 	Disks []Disk
 	// Snapshot discards every write to the disks.
 	Snapshot bool
-	// SerialLog receives the serial console.
+	// SerialLog receives the serial console (ttyS0).
 	SerialLog string
+	// Serial2Log, when set, receives a second serial port (ttyS1) that the
+	// kernel's console does not write to.
+	Serial2Log string
 	// UUID and MAC give each machine its own identity.
 	UUID, MAC string
 	// Net is "user" (NAT, default), "none", or a full -netdev value.
@@ -123,6 +126,9 @@ func Args(c Config) ([]string, error) {
 		args = append(args, "-serial", "file:"+c.SerialLog)
 	} else {
 		args = append(args, "-serial", "none")
+	}
+	if c.Serial2Log != "" {
+		args = append(args, "-serial", "file:"+c.Serial2Log)
 	}
 	if c.UUID != "" {
 		args = append(args, "-uuid", c.UUID)

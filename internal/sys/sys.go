@@ -1,0 +1,145 @@
+// Package sys runs host commands behind an interface, so code that drives
+// debootstrap, mkfs.ext4 or qemu-img can be tested with a fake runner. A
+// failed command comes back as a *RunError that names the command and holds
+// its output, so the user sees why it failed.
+package sys
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Cmd is a command to run.
+type Cmd struct {
+	// Name is the program, looked up in PATH when it has no slash.
+	Name string
+	// Args are the arguments after Name.
+	Args []string
+	// Env holds KEY=VALUE pairs added to the process's own environment.
+	Env []string
+}
+
+// Command returns the Cmd that runs name with args.
+func Command(name string, args ...string) Cmd {
+	return Cmd{Name: name, Args: args}
+}
+
+// String is the command as a shell would read it, environment first.
+func (c Cmd) String() string {
+	words := make([]string, 0, len(c.Env)+1+len(c.Args))
+	for _, e := range c.Env {
+		words = append(words, Quote(e))
+	}
+	words = append(words, Quote(c.Name))
+	for _, a := range c.Args {
+		words = append(words, Quote(a))
+	}
+	return strings.Join(words, " ")
+}
+
+// Quote returns s quoted for a POSIX shell, unchanged when it needs no
+// quoting.
+func Quote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Runner runs commands to completion.
+type Runner interface {
+	// Run runs c and returns its combined standard output and error. When c
+	// fails to start or exits with an error, the error is a *RunError.
+	Run(ctx context.Context, c Cmd) ([]byte, error)
+}
+
+// RunError is a command that failed: the command line, what it printed and
+// why it failed (an exit status, a signal, or a start failure).
+type RunError struct {
+	Command string
+	Output  []byte
+	Inner   error
+}
+
+// errorTailLines is how many of the last output lines Error shows.
+const errorTailLines = 25
+
+// Error names the command and shows the end of its output.
+func (e *RunError) Error() string {
+	msg := fmt.Sprintf("command failed: %s: %v", e.Command, e.Inner)
+	if tail := Tail(e.Output, errorTailLines); tail != "" {
+		msg += "\noutput:\n" + tail
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *RunError) Unwrap() error { return e.Inner }
+
+// Tail returns the last n lines of out, without a trailing newline, and with
+// a first line saying how many were left out, if any.
+func Tail(out []byte, n int) string {
+	s := strings.TrimRight(string(out), "\n")
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) <= n {
+		return s
+	}
+	return fmt.Sprintf("[... %d lines before ...]\n", len(lines)-n) + strings.Join(lines[len(lines)-n:], "\n")
+}
+
+// Exec runs commands on the host.
+type Exec struct {
+	// Stream, when not nil, also receives the output as the command runs.
+	Stream io.Writer
+}
+
+// killGrace is how long a cancelled command's process group has between
+// SIGTERM and SIGKILL.
+const killGrace = 10 * time.Second
+
+// Run runs c. The command gets its own process group, and a cancelled ctx
+// ends the whole group (debootstrap's dpkg, say), not only the first process.
+func (x Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
+	if len(c.Env) > 0 {
+		cmd.Env = append(os.Environ(), c.Env...)
+	}
+	var out bytes.Buffer
+	var w io.Writer = &out
+	if x.Stream != nil {
+		w = io.MultiWriter(&out, x.Stream)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = killGrace
+	err := cmd.Run()
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return out.Bytes(), &RunError{Command: c.String(), Output: out.Bytes(), Inner: err}
+	}
+	return out.Bytes(), nil
+}
