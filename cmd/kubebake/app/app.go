@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubebake/kubebake/cmd/kubebake/cmd/base"
 	buildcmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/build"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/recipelist"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/render"
@@ -69,6 +70,7 @@ func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
 		recipelist.NewCommand(stdout),
 		userdata.NewCommand(stdout),
 		seed.NewCommand(stdout, stderr),
+		base.NewCommand(stdout, stderr),
 		buildcmd.NewCommand(stdout, stderr),
 		testcmd.NewCommand(stdout, stderr),
 		versioncmd.NewCommand(version, stdout),

@@ -36,6 +36,12 @@ type flags struct {
 
 // NewCommand returns the base command.
 func NewCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd, _ := newCommand(stdout, stderr)
+	return cmd
+}
+
+// newCommand returns the base command and the flags it fills in.
+func newCommand(stdout, stderr io.Writer) (*cobra.Command, *flags) {
 	f := &flags{size: base.DefaultDiskSize, espSize: base.DefaultESPSize}
 	cmd := &cobra.Command{
 		Use:   "base DISTRO -o OUT.qcow2",
@@ -77,7 +83,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	fl.StringArrayVar(&f.kernelArgs, "kernel-arg", nil, "argument to add to the kernel command line (repeat)")
 	fl.StringVar(&f.hostname, "hostname", base.DefaultHostname, "/etc/hostname placeholder (cloud-init sets the real one)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show the output of debootstrap, mkfs.ext4 and qemu-img")
-	return cmd
+	return cmd, f
 }
 
 // isDistro reports whether name is a supported distro.
