@@ -68,18 +68,22 @@ type Check struct {
 
 // Report is the outcome of a test.
 type Report struct {
-	Image           string          `json:"image"`
-	Accel           string          `json:"accel"`
-	Checks          []Check         `json:"checks"`
-	Passed          bool            `json:"passed"`
-	BootSeconds     float64         `json:"bootToChecksSeconds"`
-	FirstbootStatus json.RawMessage `json:"firstbootStatus,omitempty"`
+	Image       string  `json:"image"`
+	Accel       string  `json:"accel"`
+	Checks      []Check `json:"checks"`
+	Passed      bool    `json:"passed"`
+	BootSeconds float64 `json:"bootToChecksSeconds"`
+	// Metrics are figures the guest measured, such as
+	// firstboot-start-seconds (kernel start to kubebake-firstboot start).
+	Metrics         map[string]float64 `json:"metrics,omitempty"`
+	FirstbootStatus json.RawMessage    `json:"firstbootStatus,omitempty"`
 }
 
 var (
 	checkRE  = regexp.MustCompile(`(?m)^KUBEBAKE-CHECK (PASS|FAIL) (\S+) ?(.*?)\r?$`)
 	statusRE = regexp.MustCompile(`(?m)^KUBEBAKE-STATUS (.*?)\r?$`)
 	doneRE   = regexp.MustCompile(`KUBEBAKE-TEST-DONE (\d+)`)
+	metricRE = regexp.MustCompile(`(?m)^KUBEBAKE-METRIC (\S+) ([0-9.]+)\r?$`)
 )
 
 // Run tests the image.
@@ -193,6 +197,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for _, c := range checkRE.FindAllSubmatch(results, -1) {
 		guest++
 		rep.Checks = append(rep.Checks, Check{Name: string(c[2]), Passed: string(c[1]) == "PASS", Detail: string(c[3]), Where: "guest"})
+	}
+	for _, mm := range metricRE.FindAllSubmatch(results, -1) {
+		if v, err := strconv.ParseFloat(string(mm[2]), 64); err == nil {
+			if rep.Metrics == nil {
+				rep.Metrics = map[string]float64{}
+			}
+			rep.Metrics[string(mm[1])] = v
+		}
 	}
 	if s := statusRE.FindSubmatch(results); s != nil && json.Valid(s[1]) {
 		rep.FirstbootStatus = json.RawMessage(s[1])

@@ -82,6 +82,9 @@ func Print(w io.Writer, rep *imagetest.Report, output string) error {
 			}
 		}
 		fmt.Fprintf(w, "%d checks, %d failed; accelerator %s; boot to checks done %.0fs\n", len(rep.Checks), failed, rep.Accel, rep.BootSeconds)
+		if v, ok := rep.Metrics["firstboot-start-seconds"]; ok {
+			fmt.Fprintf(w, "kubebake-firstboot started %.1fs after the kernel\n", v)
+		}
 	}
 	if !rep.Passed {
 		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%s failed its checks", rep.Image)}
