@@ -31,8 +31,8 @@ generate: ## regenerate docs/recipe-reference.md and the golden plans
 	$(GO) run ./hack/recipedoc recipes/types.go docs/recipe-reference.md
 	$(GO) test ./recipes/render -run TestGolden -update -count=1
 
-bench: ## print rendering figures
-	$(GO) test ./recipes/render -run '^$$' -bench . -benchmem -count=1
+bench: ## print figures: Go benchmarks, base build, bake per mode, the plain-apt floor, sizes, boot (root)
+	bash hack/bench.sh
 
 image: ## the main job: bake debian-13-containerd from Debian packages into out/ (root; installs QEMU etc.)
 	bash hack/image.sh
