@@ -6,7 +6,6 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kubebake/kubebake/internal/apply"
+	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"
 )
@@ -51,8 +51,8 @@ type Options struct {
 	CriDockerdDir string
 	// Progress receives progress lines with elapsed times.
 	Progress io.Writer
-	// Runner runs host commands (default: os/exec).
-	Runner Runner
+	// Runner runs host commands (default: sys.Exec).
+	Runner sys.Runner
 	// VM tunes the vm mode.
 	VM VMOptions
 }
@@ -71,7 +71,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		o.Progress = io.Discard
 	}
 	if o.Runner == nil {
-		o.Runner = ExecRunner{}
+		o.Runner = sys.Exec{}
 	}
 	if o.Mode == "" {
 		o.Mode = ModeChroot
@@ -102,7 +102,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	switch o.Mode {
 	case ModeChroot:
 		disk = filepath.Join(tmp, "disk.raw")
-		if err := o.Runner.Run(ctx, "qemu-img", "convert", "-O", "raw", o.Base, disk); err != nil {
+		if err := run(ctx, o.Runner, "qemu-img", "convert", "-O", "raw", o.Base, disk); err != nil {
 			return nil, err
 		}
 		st.done("base image unpacked")
@@ -128,7 +128,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	image := filepath.Join(o.OutDir, name+".qcow2")
 	tmpImage := filepath.Join(o.OutDir, "."+name+".qcow2.tmp")
 	defer os.Remove(tmpImage)
-	if err := o.Runner.Run(ctx, "qemu-img", "convert", "-c", "-O", "qcow2", disk, tmpImage); err != nil {
+	if err := run(ctx, o.Runner, "qemu-img", "convert", "-c", "-O", "qcow2", disk, tmpImage); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmpImage, image); err != nil {
@@ -166,8 +166,8 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 }
 
 // virtualSize asks qemu-img for an image's virtual size.
-func virtualSize(ctx context.Context, r Runner, image string) (int64, error) {
-	out, err := r.Output(ctx, "qemu-img", "info", "--output=json", image)
+func virtualSize(ctx context.Context, r sys.Runner, image string) (int64, error) {
+	out, err := output(ctx, r, "qemu-img", "info", "--output=json", image)
 	if err != nil {
 		return 0, err
 	}
@@ -211,23 +211,23 @@ func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string,
 	if os.Geteuid() != 0 {
 		return nil, errors.New("chroot mode needs root (it loop-mounts the image and runs chroot); use --mode vm otherwise")
 	}
-	loop, err := o.Runner.Output(ctx, "losetup", "--find", "--show", "--offset", strconv.FormatInt(root.Offset, 10),
+	loop, err := output(ctx, o.Runner, "losetup", "--find", "--show", "--offset", strconv.FormatInt(root.Offset, 10),
 		"--sizelimit", strconv.FormatInt(root.Size, 10), raw)
 	if err != nil {
 		return nil, err
 	}
 	dev := strings.TrimSpace(loop)
-	defer o.Runner.Run(context.Background(), "losetup", "--detach", dev)
+	defer run(context.Background(), o.Runner, "losetup", "--detach", dev)
 	if err := os.MkdirAll(mnt, 0o755); err != nil {
 		return nil, err
 	}
-	if err := o.Runner.Run(ctx, "mount", dev, mnt); err != nil {
+	if err := run(ctx, o.Runner, "mount", dev, mnt); err != nil {
 		return nil, err
 	}
 	mounted := true
 	defer func() {
 		if mounted {
-			o.Runner.Run(context.Background(), "umount", "--recursive", mnt)
+			run(context.Background(), o.Runner, "umount", "--recursive", mnt)
 		}
 	}()
 	ch := &apply.Chroot{Root: mnt}
@@ -243,15 +243,15 @@ func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string,
 	}
 	// Give the blocks of deleted files (package caches, lists) back to the
 	// sparse image, so the compressed qcow2 does not carry them.
-	if err := o.Runner.Run(ctx, "fstrim", mnt); err != nil {
+	if err := run(ctx, o.Runner, "fstrim", mnt); err != nil {
 		fmt.Fprintf(o.Progress, "kubebake: fstrim: %v (the image will be larger)\n", err)
 	}
-	if err := o.Runner.Run(ctx, "umount", mnt); err != nil {
+	if err := run(ctx, o.Runner, "umount", mnt); err != nil {
 		return results, err
 	}
 	mounted = false
 	// e2fsck exits 1 when it corrected something: still a clean filesystem.
-	if err := o.Runner.Run(ctx, "e2fsck", "-fy", dev); err != nil {
+	if err := run(ctx, o.Runner, "e2fsck", "-fy", dev); err != nil {
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 			return results, err
@@ -276,41 +276,16 @@ func (s *stageTimer) done(what string) {
 	s.last = now
 }
 
-// Runner runs host commands; errors carry the command and its output.
-type Runner interface {
-	Run(ctx context.Context, name string, args ...string) error
-	Output(ctx context.Context, name string, args ...string) (string, error)
-}
-
-// ExecRunner runs commands with os/exec.
-type ExecRunner struct{}
-
-// CmdError is a failed command with its output.
-type CmdError struct {
-	Cmd    string
-	Output string
-	Err    error
-}
-
-func (e *CmdError) Error() string {
-	return fmt.Sprintf("%s: %v\n%s", e.Cmd, e.Err, strings.TrimSpace(e.Output))
-}
-
-func (e *CmdError) Unwrap() error { return e.Err }
-
-// Run runs a command.
-func (r ExecRunner) Run(ctx context.Context, name string, args ...string) error {
-	_, err := r.Output(ctx, name, args...)
+// run runs a command for its effect.
+func run(ctx context.Context, r sys.Runner, name string, args ...string) error {
+	_, err := r.Run(ctx, sys.Command(name, args...))
 	return err
 }
 
-// Output runs a command and returns its standard output.
-func (ExecRunner) Output(ctx context.Context, name string, args ...string) (string, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), &CmdError{Cmd: strings.Join(append([]string{name}, args...), " "), Output: stderr.String() + stdout.String(), Err: err}
-	}
-	return stdout.String(), nil
+// output runs a command and returns its standard output.
+func output(ctx context.Context, r sys.Runner, name string, args ...string) (string, error) {
+	c := sys.Command(name, args...)
+	c.StdoutOnly = true
+	out, err := r.Run(ctx, c)
+	return string(out), err
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubebake/kubebake/internal/apply"
 	"github.com/kubebake/kubebake/internal/nocloud"
+	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/internal/vm"
 	"github.com/kubebake/kubebake/recipes/render"
 )
@@ -169,7 +170,7 @@ func lastLines(b []byte, n int) string {
 }
 
 // vmOverlay creates a copy-on-write overlay of the base for the bake.
-func vmOverlay(ctx context.Context, r Runner, base, overlay string) error {
+func vmOverlay(ctx context.Context, r sys.Runner, base, overlay string) error {
 	abs, err := filepath.Abs(base)
 	if err != nil {
 		return err
@@ -178,5 +179,5 @@ func vmOverlay(ctx context.Context, r Runner, base, overlay string) error {
 	if strings.HasSuffix(base, ".raw") || strings.HasSuffix(base, ".img") {
 		format = "raw"
 	}
-	return r.Run(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-F", format, "-b", abs, overlay)
+	return run(ctx, r, "qemu-img", "create", "-q", "-f", "qcow2", "-F", format, "-b", abs, overlay)
 }

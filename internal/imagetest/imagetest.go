@@ -27,8 +27,8 @@ import (
 
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 	"github.com/kubebake/kubebake/firstboot/source"
-	"github.com/kubebake/kubebake/internal/build"
 	"github.com/kubebake/kubebake/internal/nocloud"
+	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/internal/vm"
 	"github.com/kubebake/kubebake/recipes/render"
 )
@@ -55,7 +55,7 @@ type Options struct {
 	// Progress receives progress lines.
 	Progress io.Writer
 	// Runner runs host commands.
-	Runner build.Runner
+	Runner sys.Runner
 }
 
 // Check is one check's verdict.
@@ -92,7 +92,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		o.Progress = io.Discard
 	}
 	if o.Runner == nil {
-		o.Runner = build.ExecRunner{}
+		o.Runner = sys.Exec{}
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 15 * time.Minute
@@ -110,7 +110,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// 1. Offline: read the disk.
 	raw := filepath.Join(work, "disk.raw")
-	if err := o.Runner.Run(ctx, "qemu-img", "convert", "-O", "raw", o.Image, raw); err != nil {
+	if _, err := o.Runner.Run(ctx, sys.Command("qemu-img", "convert", "-O", "raw", o.Image, raw)); err != nil {
 		return nil, err
 	}
 	fs, err := openRootFS(raw, o.Runner)

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubebake/kubebake/firstboot/source"
-	"github.com/kubebake/kubebake/internal/build"
+	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -150,7 +150,7 @@ func TestHygieneOnDisk(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			raw := makeDisk(t, tc.files)
-			fs, err := openRootFS(raw, build.ExecRunner{})
+			fs, err := openRootFS(raw, sys.Exec{})
 			require.NoError(t, err)
 			checks, err := hygiene(context.Background(), fs)
 			require.NoError(t, err)

@@ -6,16 +6,17 @@ import (
 	"strings"
 
 	"github.com/kubebake/kubebake/internal/build"
+	"github.com/kubebake/kubebake/internal/sys"
 )
 
 // rootFS reads files of an ext4 root partition inside a raw disk image with
 // debugfs, without mounting it.
 type rootFS struct {
 	spec string // raw?offset=N
-	run  build.Runner
+	run  sys.Runner
 }
 
-func openRootFS(raw string, run build.Runner) (*rootFS, error) {
+func openRootFS(raw string, run sys.Runner) (*rootFS, error) {
 	root, err := build.FindRoot(raw)
 	if err != nil {
 		return nil, err
@@ -24,11 +25,13 @@ func openRootFS(raw string, run build.Runner) (*rootFS, error) {
 }
 
 func (r *rootFS) debugfs(ctx context.Context, req string) (string, error) {
-	out, err := r.run.Output(ctx, "debugfs", "-R", req, r.spec)
+	c := sys.Command("debugfs", "-R", req, r.spec)
+	c.StdoutOnly = true // debugfs prints its banner on stderr
+	out, err := r.run.Run(ctx, c)
 	if err != nil {
 		return "", err
 	}
-	return out, nil
+	return string(out), nil
 }
 
 // cat returns a file's content; ok is false when it does not exist.

@@ -25,6 +25,9 @@ type Cmd struct {
 	Args []string
 	// Env holds KEY=VALUE pairs added to the process's own environment.
 	Env []string
+	// StdoutOnly makes Run return standard output alone (a failure's
+	// RunError still holds both), for commands whose output is data.
+	StdoutOnly bool
 }
 
 // Command returns the Cmd that runs name with args.
@@ -125,12 +128,15 @@ func (x Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	if len(c.Env) > 0 {
 		cmd.Env = append(os.Environ(), c.Env...)
 	}
-	var out bytes.Buffer
+	var out, stdout bytes.Buffer
 	var w io.Writer = &out
 	if x.Stream != nil {
 		w = io.MultiWriter(&out, x.Stream)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
+	if c.StdoutOnly {
+		cmd.Stdout = io.MultiWriter(w, &stdout)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = killGrace
@@ -140,6 +146,9 @@ func (x Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
 		return out.Bytes(), &RunError{Command: c.String(), Output: out.Bytes(), Inner: err}
+	}
+	if c.StdoutOnly {
+		return stdout.Bytes(), nil
 	}
 	return out.Bytes(), nil
 }
