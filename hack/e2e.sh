@@ -21,21 +21,22 @@ fig "image size compressed (bytes)" "$(stat -c %s "$out/chroot/debian-13-contain
 fig "image virtual size (bytes)" "$(qemu-img info --output=json "$out/chroot/debian-13-containerd.qcow2" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p' | head -n1)"
 
 t=$SECONDS
-bin/kubebake test "$out/chroot/debian-13-containerd.qcow2" --serial-log "$out/chroot/test-serial.log" -o json >"$out/chroot/test.json" || true
-bin/kubebake test "$out/chroot/debian-13-containerd.qcow2" --serial-log "$out/chroot/test-serial.log" | tee "$out/chroot/test.txt"
+bin/kubebake test "$out/chroot/debian-13-containerd.qcow2" --serial-log "$out/chroot/test-serial.log" \
+  --report "$out/chroot/test.json" | tee "$out/chroot/test.txt"
 fig "kubebake test, chroot image (s)" "$((SECONDS - t))"
 
 t=$SECONDS
 OUT="$out/vm" BASE="$base" MODE=vm bash hack/image.sh
 fig "vm-mode bake (s)" "$((SECONDS - t))"
 t=$SECONDS
-bin/kubebake test "$out/vm/debian-13-containerd.qcow2" --serial-log "$out/vm/test-serial.log" | tee "$out/vm/test.txt"
+bin/kubebake test "$out/vm/debian-13-containerd.qcow2" --serial-log "$out/vm/test-serial.log" \
+  --report "$out/vm/test.json" | tee "$out/vm/test.txt"
 fig "kubebake test, vm image (s)" "$((SECONDS - t))"
 
 t=$SECONDS
 bin/kubebake userdata testdata/e2e/init.yaml --kubernetes-version v1.36.3 >"$out/init-user-data"
 bin/kubebake test "$out/chroot/debian-13-containerd.qcow2" --user-data "$out/init-user-data" \
-  --serial-log "$out/init-serial.log" -o json | tee "$out/init.json" || true
+  --serial-log "$out/init-serial.log" --report "$out/init.json" | tee "$out/init.txt"
 fig "boot with NodeConfig init (s)" "$((SECONDS - t))"
 grep -E 'kubebake-firstboot: (SUCCESS|FAILED)' "$out/init-serial.log" | tail -n1 || echo "no firstboot result line on the console"
 echo

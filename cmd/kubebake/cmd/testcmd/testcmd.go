@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 type flags struct {
 	userData, output, accel, serial string
+	report                          string
 	timeout                         time.Duration
 }
 
@@ -45,6 +47,11 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if f.report != "" {
+				if err := writeReport(f.report, rep); err != nil {
+					return err
+				}
+			}
 			return Print(stdout, rep, f.output)
 		},
 	}
@@ -53,7 +60,21 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&f.accel, "accel", "auto", "accelerator: auto (KVM when it works, else TCG), kvm or tcg")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 15*time.Minute, "how long the boot and the checks may take")
 	cmd.Flags().StringVar(&f.serial, "serial-log", "", "keep the machine's serial console in this file")
+	cmd.Flags().StringVar(&f.report, "report", "", "also write the JSON report to this file")
 	return cmd
+}
+
+// writeReport writes the JSON report atomically.
+func writeReport(path string, rep *imagetest.Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--report: %w", err)
+	}
+	return os.Rename(tmp, path)
 }
 
 // Print writes the report and returns an exit error when a check failed.
