@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubebake/kubebake/internal/nocloud"
+	"github.com/kubebake/kubebake/internal/vm"
 )
 
 const (
@@ -96,8 +97,6 @@ func TestBootE2E(t *testing.T) {
 	}
 	qemu, err := exec.LookPath("qemu-system-x86_64")
 	require.NoError(t, err, "apt-get install qemu-system-x86 qemu-utils ovmf")
-	fw, err := FindOVMF(func(p string) bool { _, err := os.Stat(p); return err == nil })
-	require.NoError(t, err)
 	cache, err := filepath.Abs(filepath.Join("..", "..", DefaultCacheDir))
 	require.NoError(t, err)
 	names := strings.Fields(os.Getenv("KUBEBAKE_E2E_DISTROS"))
@@ -112,13 +111,13 @@ func TestBootE2E(t *testing.T) {
 			}
 			out = filepath.Join(out, name)
 			require.NoError(t, os.MkdirAll(out, 0o755))
-			bootE2E(t, qemu, fw.Code, fw.Vars, cache, name, out)
+			bootE2E(t, qemu, cache, name, out)
 		})
 	}
 }
 
 // bootE2E builds distro into out, boots it and checks what cloud-init did.
-func bootE2E(t *testing.T, qemu, ovmfCode, ovmfVars, cache, distro, out string) {
+func bootE2E(t *testing.T, qemu, cache, distro, out string) {
 	ctx := context.Background()
 	image := filepath.Join(out, distro+".qcow2")
 	var log bytes.Buffer
@@ -132,15 +131,14 @@ func bootE2E(t *testing.T, qemu, ovmfCode, ovmfVars, cache, distro, out string) 
 	overlay := filepath.Join(out, "overlay.qcow2")
 	_ = os.Remove(overlay)
 	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-b", image, "-F", "qcow2", overlay, e2eDiskSize)
-	vars := filepath.Join(out, "OVMF_VARS.fd")
-	b, err := os.ReadFile(ovmfVars)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(vars, b, 0o644))
-	vm := VM{Image: overlay, Firmware: OVMF{Code: ovmfCode, Vars: vars}}
+	code, vars, err := vm.Firmware("", "", out)
+	require.NoError(t, err, "apt-get install ovmf")
+	// TCG: KVM does not work everywhere these images are tested.
+	machine := vm.Config{Accel: vm.AccelTCG, OVMFCode: code, OVMFVars: vars, Disks: []vm.Disk{{Path: overlay, Format: "qcow2"}}}
 
 	// First boot: a fresh instance; its runcmd rebuilds the UKI with a mark
 	// on the kernel command line.
-	first := bootOnce(t, qemu, vm, out, "boot1", e2eUserData)
+	first := bootOnce(t, qemu, machine, out, "boot1", e2eUserData)
 	fields := markerFields(t, first.marker)
 	assert.Equal(t, e2eHostname, fields["host"], first.marker)
 	assert.Equal(t, "10.0.2.15/24", fields["ip"], first.marker)
@@ -154,7 +152,7 @@ func bootE2E(t *testing.T, qemu, ovmfCode, ovmfVars, cache, distro, out string) 
 
 	// Second boot, another instance: the firmware boots the UKI the image's
 	// hook rebuilt on the ESP.
-	second := bootOnce(t, qemu, vm, out, "boot2", e2eUserDataReport)
+	second := bootOnce(t, qemu, machine, out, "boot2", e2eUserDataReport)
 	fields = markerFields(t, second.marker)
 	assert.Equal(t, "kubebake.e2e=rebuilt", fields["mark"], "booted the UKI rebuilt in the guest: %s", second.marker)
 	seen := first.seen
@@ -208,13 +206,14 @@ type bootResult struct {
 // instance, so cloud-init runs it even on a disk booted before) until
 // cloud-init has finished and powered off. name names the seed and serial
 // log files in out.
-func bootOnce(t *testing.T, qemu string, vm VM, out, name, userData string) bootResult {
+func bootOnce(t *testing.T, qemu string, machine vm.Config, out, name, userData string) bootResult {
 	t.Helper()
-	vm.Seed = filepath.Join(out, name+"-seed.iso")
-	require.NoError(t, nocloud.WriteSeed(vm.Seed, nocloud.Seed{
+	seed := filepath.Join(out, name+"-seed.iso")
+	require.NoError(t, nocloud.WriteSeed(seed, nocloud.Seed{
 		UserData: []byte(userData), MetaData: nocloud.DefaultMetaData("", e2eHostname)}))
-	vm.SerialLog = filepath.Join(out, name+"-serial.log")
-	_ = os.Remove(vm.SerialLog)
+	machine.Disks = append(append([]vm.Disk{}, machine.Disks...), vm.Disk{Path: seed, Format: "raw", ReadOnly: true})
+	machine.SerialLog = filepath.Join(out, name+"-serial.log")
+	_ = os.Remove(machine.SerialLog)
 
 	timeout := 6 * time.Minute
 	if s := os.Getenv("KUBEBAKE_E2E_BOOT_TIMEOUT"); s != "" {
@@ -224,7 +223,8 @@ func bootOnce(t *testing.T, qemu string, vm VM, out, name, userData string) boot
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+2*time.Minute)
 	defer cancel()
-	args := QEMUArgs(vm)
+	args, err := vm.Args(machine)
+	require.NoError(t, err)
 	t.Logf("%s: %s %s", name, qemu, strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, qemu, args...)
 	var qemuOut bytes.Buffer
@@ -248,7 +248,7 @@ poll:
 			break poll
 		case <-time.After(time.Second):
 		}
-		text, _ := os.ReadFile(vm.SerialLog)
+		text, _ := os.ReadFile(machine.SerialLog)
 		for _, ms := range e2eMilestones {
 			if _, ok := seen[ms.name]; !ok && ms.re.Match(text) {
 				seen[ms.name] = time.Since(start).Seconds()
@@ -274,11 +274,11 @@ poll:
 	} else {
 		seen["qemu exit"] = time.Since(start).Seconds()
 	}
-	text, _ := os.ReadFile(vm.SerialLog)
+	text, _ := os.ReadFile(machine.SerialLog)
 	t.Logf("%s: serial log, the lines that matter:\n%s", name, interestingLines(string(text)))
-	require.True(t, done, "%s: QEMU still running after cloud-init finished (or after %s); serial log %s", name, timeout, vm.SerialLog)
+	require.True(t, done, "%s: QEMU still running after cloud-init finished (or after %s); serial log %s", name, timeout, machine.SerialLog)
 	require.NoError(t, exitErr, "%s: QEMU: %s", name, qemuOut.String())
-	require.Contains(t, seen, "cloud-init done", "%s: QEMU exited before cloud-init finished; serial log %s", name, vm.SerialLog)
+	require.Contains(t, seen, "cloud-init done", "%s: QEMU exited before cloud-init finished; serial log %s", name, machine.SerialLog)
 	require.Contains(t, seen, "marker")
 	return bootResult{seen: seen, marker: regexp.MustCompile(e2eMarker + ` .*`).FindString(string(text)), log: string(text)}
 }
