@@ -30,6 +30,7 @@ import (
 	"github.com/kubebake/kubebake/internal/nocloud"
 	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/internal/vm"
+	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -249,9 +250,33 @@ func expectations(ctx context.Context, fs *rootFS) (render.ImageInfo, scriptData
 	d := scriptData{
 		Endpoint: info.CRISocket, Runtime: info.Runtime, Version: info.KubernetesVersion,
 		Services: servicesFor(info.Runtime), Modules: parseModules(mods), Sysctls: parseSysctls(sysctls),
-		Images: info.Images, IgnoreImagePull: len(info.Images) == 0,
+		Images: info.Images, IgnoreImagePull: !kubeadmImagesPreloaded(info),
 	}
 	return info, d, nil
+}
+
+// kubeadmImagesPreloaded reports whether every image kubeadm pulls for the
+// image's Kubernetes version was pre-loaded; only then may its preflight
+// pull check run here, where no registry need be reachable.
+func kubeadmImagesPreloaded(info render.ImageInfo) bool {
+	v, err := recipes.ParseVersion(info.KubernetesVersion)
+	if err != nil {
+		return false
+	}
+	rel, _, ok := recipes.ReleaseFor(v)
+	if !ok {
+		return false
+	}
+	have := map[string]bool{}
+	for _, img := range info.Images {
+		have[img.Name] = true
+	}
+	for _, img := range rel.KubeadmImages() {
+		if !have[img] {
+			return false
+		}
+	}
+	return true
 }
 
 // hygiene checks, on the disk itself, that nothing of the build is baked

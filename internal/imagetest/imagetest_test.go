@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubebake/kubebake/firstboot/source"
 	"github.com/kubebake/kubebake/internal/sys"
+	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -200,4 +201,22 @@ func makeDisk(t *testing.T, files map[string]string) string {
 	require.NoError(t, err)
 	require.NoError(t, d.Close())
 	return raw
+}
+
+func TestKubeadmImagesPreloaded(t *testing.T) {
+	t.Parallel()
+	rel, _, ok := recipes.ReleaseFor(recipes.Version{Major: 1, Minor: 36, Patch: 3})
+	require.True(t, ok)
+	var all []render.Image
+	for _, n := range rel.KubeadmImages() {
+		all = append(all, render.Image{Name: n, Pinned: true})
+	}
+	info := render.ImageInfo{KubernetesVersion: "v1.36.3"}
+	assert.False(t, kubeadmImagesPreloaded(info), "none")
+	info.Images = []render.Image{{Name: "registry.example.com/agent:1"}}
+	assert.False(t, kubeadmImagesPreloaded(info), "only an extra image")
+	info.Images = all[1:]
+	assert.False(t, kubeadmImagesPreloaded(info), "one missing")
+	info.Images = append(all, render.Image{Name: "registry.example.com/agent:1"})
+	assert.True(t, kubeadmImagesPreloaded(info), "all of kubeadm's, and more")
 }
