@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kubebake/kubebake/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -329,13 +331,7 @@ func TestUKIHook(t *testing.T) {
 // TestUKIHookShellcheck checks both hooks with shellcheck, when installed.
 func TestUKIHookShellcheck(t *testing.T) {
 	t.Parallel()
-	sc, err := exec.LookPath("shellcheck")
-	if err != nil {
-		if os.Getenv("KUBEBAKE_REQUIRE_VALIDATORS") == "1" {
-			t.Fatal("shellcheck not found (bash hack/validators.sh installs it)")
-		}
-		t.Skip("shellcheck not found")
-	}
+	sc := testutil.Tool(t, "shellcheck")
 	for _, tool := range []ukiTool{ukify, objcopyStub} {
 		cmd := exec.Command(sc, "-s", "sh", "-")
 		cmd.Stdin = strings.NewReader(ukiHook(tool))

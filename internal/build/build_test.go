@@ -2,6 +2,8 @@ package build
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"os"
 	"os/exec"
@@ -15,10 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
-	"crypto/ed25519"
-	"crypto/rand"
-
 	"github.com/kubebake/kubebake/internal/sys"
+	"github.com/kubebake/kubebake/internal/testutil"
 )
 
 func gptDisk(t *testing.T, parts ...*gpt.Partition) string {
@@ -114,13 +114,7 @@ func TestBuildFailureLeavesNothing(t *testing.T) {
 // cloud-config.
 func TestBuildUserDataSchema(t *testing.T) {
 	t.Parallel()
-	bin, err := exec.LookPath("cloud-init")
-	if err != nil {
-		if os.Getenv("KUBEBAKE_REQUIRE_VALIDATORS") == "1" {
-			t.Fatal("cloud-init not found: run hack/validators.sh")
-		}
-		t.Skip("cloud-init not found: run hack/validators.sh")
-	}
+	bin := testutil.Tool(t, "cloud-init")
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	signer, err := ssh.NewSignerFromKey(priv)

@@ -16,19 +16,14 @@ import (
 
 	"github.com/kubebake/kubebake/firstboot/source"
 	"github.com/kubebake/kubebake/internal/sys"
+	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
 func TestCheckScriptShellcheck(t *testing.T) {
 	t.Parallel()
-	sc, err := exec.LookPath("shellcheck")
-	if err != nil {
-		if os.Getenv("KUBEBAKE_REQUIRE_VALIDATORS") == "1" {
-			t.Fatal("shellcheck not found: run hack/validators.sh")
-		}
-		t.Skip("shellcheck not found: run hack/validators.sh")
-	}
+	sc := testutil.Tool(t, "shellcheck")
 	for _, runtime := range []string{"containerd", "cri-o", "docker"} {
 		for _, node := range []bool{false, true} {
 			d := scriptData{

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubebake/kubebake/firstboot/source"
+	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/kubebake/kubebake/internal/userdata"
 )
 
@@ -93,13 +94,7 @@ func TestIgnition(t *testing.T) {
 
 // TestCloudInitSchema has Debian's cloud-init validate the #cloud-config.
 func TestCloudInitSchema(t *testing.T) {
-	bin, err := exec.LookPath("cloud-init")
-	if err != nil {
-		if os.Getenv("KUBEBAKE_REQUIRE_VALIDATORS") == "1" {
-			t.Fatal("cloud-init not found: run hack/validators.sh")
-		}
-		t.Skip("cloud-init not found: run hack/validators.sh")
-	}
+	bin := testutil.Tool(t, "cloud-init")
 	out, err := userdata.Generate([]byte(doc), "cloud-config")
 	require.NoError(t, err)
 	f := filepath.Join(t.TempDir(), "user-data")
