@@ -53,9 +53,39 @@ func Load(ref string) (*Loaded, error) {
 	return Decode(ref, data)
 }
 
+// Overlay is a partial recipe document laid over a recipe before defaults
+// and validation: its scalars and lists replace, its maps merge. The Packer
+// provisioner's overrides arrive this way.
+type Overlay struct {
+	// Source names the overlay in messages (e.g. "overrides").
+	Source string
+	// Data is a YAML (or JSON) document with Recipe fields only.
+	Data []byte
+}
+
+// LoadWith is Load with overlays applied in order after `from`.
+func LoadWith(ref string, overlays ...Overlay) (*Loaded, error) {
+	if data, ok := builtinData(ref); ok && !strings.ContainsRune(ref, os.PathSeparator) {
+		return DecodeWith("builtin:"+ref, data, overlays...)
+	}
+	data, err := os.ReadFile(ref)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("recipe %q: %w (built-ins: %s)", ref, ErrNoRecipe, strings.Join(BuiltinNames(), ", "))
+		}
+		return nil, fmt.Errorf("read recipe: %w", err)
+	}
+	return DecodeWith(ref, data, overlays...)
+}
+
 // Decode decodes a recipe document named source (used in messages), applies
 // `from`, defaults and validation.
 func Decode(source string, data []byte) (*Loaded, error) {
+	return DecodeWith(source, data)
+}
+
+// DecodeWith is Decode with overlays applied in order after `from`.
+func DecodeWith(source string, data []byte, overlays ...Overlay) (*Loaded, error) {
 	l := &Loaded{Source: source}
 	r, pos, ok := l.decodeDoc(source, data, &l.Report)
 	l.pos = pos
@@ -70,6 +100,11 @@ func Decode(source string, data []byte) (*Loaded, error) {
 			return l.finish()
 		}
 		r = base
+	}
+	for _, o := range overlays {
+		if !l.applyOverlay(r, o) {
+			return l.finish()
+		}
 	}
 	if r.Metadata.Name == "" {
 		r.Metadata.Name = defaultName(source)
@@ -146,6 +181,32 @@ func (l *Loaded) applyFrom(from string, user []byte) (*Recipe, bool) {
 		return nil, false
 	}
 	return base, true
+}
+
+// applyOverlay checks the overlay against the schema (unknown fields are
+// errors, placed in the overlay) and decodes it over r.
+func (l *Loaded) applyOverlay(r *Recipe, o Overlay) bool {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(o.Data, &doc); err != nil {
+		l.Report.Entries = append(l.Report.Entries, yamlError(o.Source, err))
+		return false
+	}
+	var rep Report
+	checkSchema(o.Source, &doc, reflect.TypeOf(Recipe{}), &rep)
+	for i := range rep.Entries {
+		if rep.Entries[i].Pos.File == "" {
+			rep.Entries[i].Pos.File = o.Source
+		}
+	}
+	l.Report.Merge(rep)
+	if rep.IsFatal() {
+		return false
+	}
+	if err := k8syaml.Unmarshal(o.Data, r); err != nil {
+		l.Report.Entries = append(l.Report.Entries, Entry{Message: err.Error(), Pos: Pos{File: o.Source}})
+		return false
+	}
+	return true
 }
 
 // finish places every entry at its position and sorts the report.

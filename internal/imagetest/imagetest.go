@@ -118,7 +118,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, data, err := expectations(ctx, fs)
+	info, data, err := expectations(ctx, fs.cat)
 	if err != nil {
 		return nil, err
 	}
@@ -226,10 +226,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
+// catFunc reads a file of the image: its content, whether it exists.
+type catFunc func(ctx context.Context, path string) ([]byte, bool, error)
+
 // expectations reads what the image says it holds.
-func expectations(ctx context.Context, fs *rootFS) (render.ImageInfo, scriptData, error) {
+func expectations(ctx context.Context, cat catFunc) (render.ImageInfo, scriptData, error) {
 	var info render.ImageInfo
-	b, ok, err := fs.cat(ctx, "/etc/kubebake/image.json")
+	b, ok, err := cat(ctx, "/etc/kubebake/image.json")
 	if err != nil {
 		return info, scriptData{}, err
 	}
@@ -239,11 +242,11 @@ func expectations(ctx context.Context, fs *rootFS) (render.ImageInfo, scriptData
 	if err := json.Unmarshal(b, &info); err != nil {
 		return info, scriptData{}, fmt.Errorf("/etc/kubebake/image.json: %w", err)
 	}
-	mods, _, err := fs.cat(ctx, "/etc/modules-load.d/kubernetes.conf")
+	mods, _, err := cat(ctx, "/etc/modules-load.d/kubernetes.conf")
 	if err != nil {
 		return info, scriptData{}, err
 	}
-	sysctls, _, err := fs.cat(ctx, "/etc/sysctl.d/99-kubernetes-cri.conf")
+	sysctls, _, err := cat(ctx, "/etc/sysctl.d/99-kubernetes-cri.conf")
 	if err != nil {
 		return info, scriptData{}, err
 	}

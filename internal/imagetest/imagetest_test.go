@@ -25,8 +25,10 @@ func TestCheckScriptShellcheck(t *testing.T) {
 	t.Parallel()
 	sc := testutil.Tool(t, "shellcheck")
 	for _, runtime := range []string{"containerd", "cri-o", "docker"} {
-		for _, node := range []bool{false, true} {
+		for _, mode := range []string{"boot", "node", "build"} {
+			node := mode == "node"
 			d := scriptData{
+				InBuild: mode == "build",
 				Endpoint: "unix:///run/containerd/containerd.sock", Runtime: runtime, Version: "v1.36.3",
 				Services: servicesFor(runtime), Modules: []string{"overlay", "br_netfilter"},
 				Sysctls:    []kv{{"net.ipv4.ip_forward", "1"}, {"net.core.somaxconn", "4096 8"}},
@@ -38,12 +40,14 @@ func TestCheckScriptShellcheck(t *testing.T) {
 			f := filepath.Join(t.TempDir(), "check.sh")
 			require.NoError(t, os.WriteFile(f, script, 0o755))
 			out, err := exec.Command(sc, "--norc", "-s", "bash", "-S", "warning", f).CombinedOutput()
-			assert.NoError(t, err, "%s (node %v):\n%s", runtime, node, out)
+			assert.NoError(t, err, "%s (%s):\n%s", runtime, mode, out)
 			out, err = exec.Command("bash", "-n", f).CombinedOutput()
 			assert.NoError(t, err, "%s", out)
 			s := string(script)
 			assert.Contains(t, s, "KUBEBAKE-TEST-DONE")
 			assert.Equal(t, !node, strings.Contains(s, "kubeadm init phase preflight"))
+			assert.Equal(t, mode == "build", strings.Contains(s, "--ignore-preflight-errors=NumCPU,Mem"))
+			assert.Equal(t, mode == "boot", strings.Contains(s, "firstboot-no-config"), "only a boot can see firstboot's own verdict")
 			assert.Contains(t, s, "check sysctl-net.core.somaxconn")
 		}
 	}
@@ -154,7 +158,7 @@ func TestHygieneOnDisk(t *testing.T) {
 			for _, c := range checks {
 				assert.Equal(t, tc.pass, c.Passed, "%s: %s", c.Name, c.Detail)
 			}
-			info, _, err := expectations(context.Background(), fs)
+			info, _, err := expectations(context.Background(), fs.cat)
 			require.NoError(t, err)
 			assert.Equal(t, "v1.36.3", info.KubernetesVersion)
 			esp, err := hasESP(raw)

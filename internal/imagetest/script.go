@@ -15,6 +15,9 @@ var templateFS embed.FS
 
 // scriptData is what the in-guest checks expect of the image.
 type scriptData struct {
+	// Console is where results go: /dev/ttyS1 in a test boot, /dev/stdout
+	// in a build.
+	Console  string
 	Endpoint             string
 	Runtime              string
 	Version              string
@@ -27,6 +30,10 @@ type scriptData struct {
 	FirstbootWaitSeconds int
 	RuntimeWaitSeconds   int
 	PowerOff             bool
+	// InBuild checks the machine being baked: services are restarted first,
+	// firstboot's own result is not awaited, and preflight ignores the
+	// build machine's size.
+	InBuild bool
 }
 
 type kv struct{ Key, Value string }
@@ -72,6 +79,9 @@ func parseSysctls(b []byte) []kv {
 
 // checkScript renders the in-guest check script.
 func checkScript(d scriptData) ([]byte, error) {
+	if d.Console == "" {
+		d.Console = "/dev/ttyS1"
+	}
 	t, err := template.New("check").Funcs(template.FuncMap{
 		"q": render.ShellQuote,
 		"pinnedExpr": func(pinned bool) string {
