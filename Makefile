@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin
 K8S_VERSION ?= v1.36.3
 
-.PHONY: help build k8s-bin test generate bench image e2e render clean
+.PHONY: help build plugin firstboot-embed k8s-bin test generate bench image e2e acc render release-snapshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -14,6 +14,13 @@ help: ## list the targets
 build: ## build kubebake and kubebake-firstboot (static) into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubebake ./cmd/kubebake
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubebake-firstboot ./cmd/kubebake-firstboot
+
+firstboot-embed: ## build kubebake-firstboot for linux/amd64 and linux/arm64 for the plugin to carry
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o internal/firstbootbin/bin/kubebake-firstboot-linux-amd64 ./cmd/kubebake-firstboot
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o internal/firstbootbin/bin/kubebake-firstboot-linux-arm64 ./cmd/kubebake-firstboot
+
+plugin: firstboot-embed ## build packer-plugin-kubebake with both firstboot binaries inside into bin/
+	CGO_ENABLED=0 $(GO) build -trimpath -tags kubebake_embed -ldflags '$(LDFLAGS)' -o $(BIN)/packer-plugin-kubebake ./cmd/packer-plugin-kubebake
 
 k8s-bin: ## build kubeadm, kubelet, kubectl, crictl $(K8S_VERSION) from Go modules into _build/k8s (cached)
 	bash hack/k8s-bin.sh -v $(K8S_VERSION)

@@ -42,6 +42,10 @@ type Options struct {
 	KeepStage bool
 	// Now tells time (default time.Now).
 	Now func() time.Time
+	// BeforeStep, when set, runs before each step with its name; an error
+	// stops the apply (the Packer provisioner runs its node checks before
+	// the seal step this way).
+	BeforeStep func(ctx context.Context, step string) error
 }
 
 // StepResult is what one step did.
@@ -94,6 +98,11 @@ func Apply(ctx context.Context, t Target, p *render.Plan, o Options) ([]StepResu
 		len(p.Files), len(p.Steps), len(p.Inputs), o.Stage, o.Now().Sub(start).Round(time.Millisecond))
 	var results []StepResult
 	for i, s := range p.Steps {
+		if o.BeforeStep != nil {
+			if err := o.BeforeStep(ctx, s.Name); err != nil {
+				return results, err
+			}
+		}
 		fmt.Fprintf(o.Progress, "kubebake: [%d/%d] %s: %s\n", i+1, len(p.Steps), s.Name, s.Description)
 		tail := &tailWriter{max: 40}
 		out := io.MultiWriter(&prefixWriter{w: o.Progress, prefix: "  " + s.Name + " | "}, tail)

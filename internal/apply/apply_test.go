@@ -123,3 +123,23 @@ func TestApplyNeedsEveryInput(t *testing.T) {
 	require.ErrorContains(t, err, "input kubebake-firstboot: no file given for it")
 	assert.Empty(t, ft.runs, "nothing runs when staging fails")
 }
+
+func TestApplyBeforeStep(t *testing.T) {
+	p := plan(t, "debian-13-containerd")
+	ft := &fakeTarget{files: map[string][]byte{}, modes: map[string]os.FileMode{}}
+	var seen []string
+	_, err := apply.Apply(context.Background(), ft, p, apply.Options{Inputs: inputs(t, p),
+		BeforeStep: func(_ context.Context, step string) error {
+			seen = append(seen, step)
+			if step == "seal" {
+				return errors.New("node checks failed")
+			}
+			return nil
+		}})
+	require.EqualError(t, err, "node checks failed")
+	require.Equal(t, "seal", seen[len(seen)-1])
+	assert.Len(t, seen, len(p.Steps))
+	for _, r := range ft.runs {
+		assert.NotContains(t, r, "-seal.sh", "the step does not run when BeforeStep fails")
+	}
+}

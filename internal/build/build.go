@@ -136,11 +136,11 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	st.done("compressed qcow2 written")
 
-	sum, size, err := fileSHA256(image)
+	sum, size, err := FileSHA256(image)
 	if err != nil {
 		return nil, err
 	}
-	baseSum, _, err := fileSHA256(o.Base)
+	baseSum, _, err := FileSHA256(o.Base)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		m.Steps = append(m.Steps, StepTiming{Name: r.Name, Seconds: r.Duration.Seconds()})
 	}
 	manifest := filepath.Join(o.OutDir, "manifest.json")
-	if err := writeJSONAtomic(manifest, m); err != nil {
+	if err := WriteJSONAtomic(manifest, m); err != nil {
 		return nil, err
 	}
 	st.done("manifest written")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/kubebake/kubebake/recipes/render"
@@ -34,6 +35,40 @@ type Manifest struct {
 	BuiltAt           time.Time      `json:"builtAt"`
 	BuildSeconds      float64        `json:"buildSeconds"`
 	Steps             []StepTiming   `json:"steps"`
+	// RuntimeImages are the images in the runtime's store when the bake
+	// ended, with their IDs and digests, as crictl reported them.
+	RuntimeImages []RuntimeImage `json:"runtimeImages,omitempty"`
+}
+
+// RuntimeImage is one image in the runtime's store.
+type RuntimeImage struct {
+	ID          string   `json:"id"`
+	RepoTags    []string `json:"repoTags"`
+	RepoDigests []string `json:"repoDigests"`
+	Size        int64    `json:"size"`
+	Pinned      bool     `json:"pinned"`
+}
+
+// ParseCrictlImages reads `crictl images -o json`.
+func ParseCrictlImages(b []byte) ([]RuntimeImage, error) {
+	var out struct {
+		Images []struct {
+			ID          string   `json:"id"`
+			RepoTags    []string `json:"repoTags"`
+			RepoDigests []string `json:"repoDigests"`
+			Size        string   `json:"size"`
+			Pinned      bool     `json:"pinned"`
+		} `json:"images"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("crictl images: %w", err)
+	}
+	imgs := make([]RuntimeImage, 0, len(out.Images))
+	for _, i := range out.Images {
+		size, _ := strconv.ParseInt(i.Size, 10, 64)
+		imgs = append(imgs, RuntimeImage{ID: i.ID, RepoTags: i.RepoTags, RepoDigests: i.RepoDigests, Size: size, Pinned: i.Pinned})
+	}
+	return imgs, nil
 }
 
 // StepTiming is how long one step took.
@@ -42,8 +77,8 @@ type StepTiming struct {
 	Seconds float64 `json:"seconds"`
 }
 
-// fileSHA256 hashes a file.
-func fileSHA256(path string) (string, int64, error) {
+// FileSHA256 hashes a file and returns its size.
+func FileSHA256(path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, err
@@ -57,8 +92,8 @@ func fileSHA256(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// writeJSONAtomic writes v as indented JSON through a temp file.
-func writeJSONAtomic(path string, v any) error {
+// WriteJSONAtomic writes v as indented JSON through a temp file.
+func WriteJSONAtomic(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err

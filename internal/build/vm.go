@@ -37,11 +37,12 @@ type VMOptions struct {
 	SerialLog string
 }
 
-// buildUserData creates the build user with the public key and sudo.
-func buildUserData(pub ssh.PublicKey) []byte {
+// BuildUserData is the cloud-config that creates the build user with the
+// public key and passwordless sudo.
+func BuildUserData(user string, pub ssh.PublicKey) []byte {
 	return []byte("#cloud-config\n" +
 		"users:\n" +
-		"  - name: " + BuildUser + "\n" +
+		"  - name: " + user + "\n" +
 		"    sudo: ALL=(ALL) NOPASSWD:ALL\n" +
 		"    shell: /bin/bash\n" +
 		"    lock_passwd: true\n" +
@@ -50,14 +51,15 @@ func buildUserData(pub ssh.PublicKey) []byte {
 		"ssh_pwauth: false\n")
 }
 
-// finalCleanup runs detached after the steps: the build user cannot remove
-// itself while logged in, so it goes once the session has closed, with the
-// state its login and the boot left, and the machine powers off.
-func finalCleanup() string {
+// SealAndPowerOff is a command that runs detached after the steps: the
+// build user cannot remove itself while logged in, so it goes once the
+// session has closed, with the state its login and the boot left, and the
+// machine powers off.
+func SealAndPowerOff(user string) string {
 	return `nohup setsid bash -c '
 sleep 2
-pkill -KILL -u ` + BuildUser + ` || true
-userdel --remove --force ` + BuildUser + ` || true
+pkill -KILL -u ` + user + ` || true
+userdel --remove --force ` + user + ` || true
 rm -f /etc/sudoers.d/90-cloud-init-users
 if command -v cloud-init >/dev/null; then cloud-init clean --logs --seed; fi
 rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub /root/.bash_history
@@ -86,7 +88,7 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 	}
 	seed := filepath.Join(work, "seed.iso")
 	if err := nocloud.WriteSeed(seed, nocloud.Seed{
-		UserData: buildUserData(signer.PublicKey()), MetaData: nocloud.DefaultMetaData("", "kubebake-build"),
+		UserData: BuildUserData(BuildUser, signer.PublicKey()), MetaData: nocloud.DefaultMetaData("", "kubebake-build"),
 	}); err != nil {
 		return nil, err
 	}
@@ -140,7 +142,7 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 		target.Close()
 		return results, err
 	}
-	if code, err := target.Run(ctx, finalCleanup(), io.Discard); err != nil || code != 0 {
+	if code, err := target.Run(ctx, SealAndPowerOff(BuildUser), io.Discard); err != nil || code != 0 {
 		target.Close()
 		return results, fmt.Errorf("final cleanup: exit code %d: %v", code, err)
 	}

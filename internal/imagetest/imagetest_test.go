@@ -28,7 +28,7 @@ func TestCheckScriptShellcheck(t *testing.T) {
 		for _, mode := range []string{"boot", "node", "build"} {
 			node := mode == "node"
 			d := scriptData{
-				InBuild: mode == "build",
+				InBuild:  mode == "build",
 				Endpoint: "unix:///run/containerd/containerd.sock", Runtime: runtime, Version: "v1.36.3",
 				Services: servicesFor(runtime), Modules: []string{"overlay", "br_netfilter"},
 				Sysctls:    []kv{{"net.ipv4.ip_forward", "1"}, {"net.core.somaxconn", "4096 8"}},

@@ -17,7 +17,7 @@ var templateFS embed.FS
 type scriptData struct {
 	// Console is where results go: /dev/ttyS1 in a test boot, /dev/stdout
 	// in a build.
-	Console  string
+	Console              string
 	Endpoint             string
 	Runtime              string
 	Version              string

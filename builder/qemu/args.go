@@ -1,0 +1,61 @@
+package qemu
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/kubebake/kubebake/internal/vm"
+)
+
+// overlayArgs creates a copy-on-write qcow2 overlay of the source, grown to
+// size when given.
+func overlayArgs(source, sourceFormat, overlay, size string) []string {
+	args := []string{"create", "-q", "-f", "qcow2", "-F", sourceFormat, "-b", source, overlay}
+	if size != "" {
+		args = append(args, size)
+	}
+	return args
+}
+
+// convertArgs writes the overlay's full image to dst in format, compressed
+// when asked (qcow2 only).
+func convertArgs(overlay, format string, compress bool, dst string) []string {
+	args := []string{"convert", "-q", "-f", "qcow2", "-O", format}
+	if format == "qcow2" && compress {
+		args = append(args, "-c", "-o", "compression_type=zlib")
+	}
+	return append(args, overlay, dst)
+}
+
+// sourceFormat names the format qemu-img info reports, defaulting by
+// extension when it says nothing.
+func sourceFormat(info, path string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "file format:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".raw", ".img":
+		return "raw"
+	}
+	return "qcow2"
+}
+
+// machineConfig describes the build machine: the overlay first, then the
+// seed (SSH mode) or the Ignition through fw_cfg (Ignition mode).
+func machineConfig(c *Config, accel, overlay, seed, ignition, serial string, sshPort int) vm.Config {
+	m := vm.Config{
+		Accel: accel, CPU: c.CPUModel, MemoryMiB: c.Memory, SMP: c.CPUs,
+		SerialLog: serial, SSHPort: sshPort,
+		Disks: []vm.Disk{{Path: overlay, Format: "qcow2"}},
+	}
+	if seed != "" {
+		m.Disks = append(m.Disks, vm.Disk{Path: seed, Format: "raw", ReadOnly: true})
+	}
+	if ignition != "" {
+		m.Extra = append(m.Extra, "-fw_cfg", "name=opt/com.coreos/config,file="+ignition)
+	}
+	m.Extra = append(m.Extra, c.QemuArgs...)
+	return m
+}

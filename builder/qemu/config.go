@@ -1,0 +1,237 @@
+//go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config
+//go:generate go tool packer-sdc struct-markdown
+
+package qemu
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/common"
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/template/config"
+	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	"github.com/kubebake/kubebake/internal/build"
+	"github.com/kubebake/kubebake/internal/vm"
+)
+
+// Config is the kubebake-qemu builder's configuration.
+type Config struct {
+	common.PackerConfig `mapstructure:",squash"`
+	Comm                communicator.Config `mapstructure:",squash"`
+
+	// The cloud image to start from: a path, or a URL (http, https, file)
+	// downloaded into Packer's cache. Ubuntu, Debian, CentOS Stream and Rocky
+	// genericcloud qcow2 images, Fedora CoreOS qcow2 images and images made
+	// by `kubebake base` work.
+	SourceImage string `mapstructure:"source_image" required:"true"`
+	// The source image's checksum, `sha256:HEX` (or another type go-getter
+	// knows, or `file:URL` of a SUMS file). Required for URLs unless `none`;
+	// checked for local paths when set.
+	SourceImageChecksum string `mapstructure:"source_image_checksum"`
+	// Where the image and manifest.json go. Default `output-BUILDNAME`; it
+	// must not exist unless `-force` is given.
+	OutputDirectory string `mapstructure:"output_directory"`
+	// The image's file name without extension. Default the build name.
+	VMName string `mapstructure:"vm_name"`
+	// `qcow2` (default) or `raw`.
+	Format string `mapstructure:"format"`
+	// Compress the qcow2 output (default true; ignored for raw).
+	Compress *bool `mapstructure:"compress"`
+	// Grow the disk to this size (`20G`, `40960M`) before the boot; cloud
+	// images grow their root filesystem to fit. Default: the source's size.
+	DiskSize string `mapstructure:"disk_size"`
+	// `auto` (default: KVM when /dev/kvm really runs a guest, else TCG),
+	// `kvm` or `tcg`.
+	Accelerator string `mapstructure:"accelerator"`
+	// The guest CPU model. Default `host` under KVM and `qemu64,-cx16,-svm`
+	// under TCG (with `max` recent kernels crash there; with plain `qemu64`
+	// they warn).
+	CPUModel string `mapstructure:"cpu_model"`
+	// Virtual CPUs (default 2: kubeadm's preflight wants 2).
+	CPUs int `mapstructure:"cpus"`
+	// Memory in MiB (default 2048).
+	Memory int `mapstructure:"memory"`
+	// `auto` (default: UEFI when OVMF is installed, else BIOS; cloud images
+	// boot either way, `kubebake base` images need UEFI), `bios` or `uefi`.
+	Firmware string `mapstructure:"firmware"`
+	// The OVMF code and variables files for UEFI (default: Debian's ovmf
+	// package).
+	OVMFCode string `mapstructure:"ovmf_code"`
+	OVMFVars string `mapstructure:"ovmf_vars"`
+	// The QEMU binary (default qemu-system-x86_64) and qemu-img.
+	QemuBinary    string `mapstructure:"qemu_binary"`
+	QemuImgBinary string `mapstructure:"qemu_img_binary"`
+	// Extra QEMU arguments, appended last.
+	QemuArgs []string `mapstructure:"qemuargs"`
+	// How long the guest may take to power off after the seal (default 5m).
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// Leave the build user, cloud-init state, SSH host keys, machine-id and
+	// logs in the image (for debugging).
+	SkipSeal bool `mapstructure:"skip_seal"`
+	// Keep the machine's serial console in this file.
+	SerialLog string `mapstructure:"serial_log"`
+	// Fedora CoreOS: the recipe (built-in name or file) whose Ignition the
+	// builder passes through QEMU's fw_cfg instead of provisioning over SSH;
+	// the guest bakes itself and powers off. With it, no communicator is used
+	// and provisioners are not run.
+	IgnitionRecipe string `mapstructure:"ignition_recipe"`
+	// For ignition_recipe: the kubebake-firstboot binary to place in the
+	// image (default: the one the plugin carries for amd64).
+	FirstbootBinary string `mapstructure:"firstboot_binary"`
+	// For ignition_recipe: how long the provisioning boot may take (default
+	// 60m).
+	ProvisioningTimeout time.Duration `mapstructure:"provisioning_timeout"`
+
+	ctx interpolate.Context
+}
+
+var sizeRE = regexp.MustCompile(`^[1-9][0-9]*[KMGT]$`)
+
+// Prepare decodes the raw configuration, applies defaults and reports every
+// problem at once.
+func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
+	if err := config.Decode(c, &config.DecodeOpts{
+		PluginType:         BuilderID,
+		Interpolate:        true,
+		InterpolateContext: &c.ctx,
+		InterpolateFilter:  &interpolate.RenderFilter{Exclude: []string{"boot_command"}},
+	}, raws...); err != nil {
+		return nil, err
+	}
+	var errs *packersdk.MultiError
+	add := func(format string, a ...any) { errs = packersdk.MultiErrorAppend(errs, fmt.Errorf(format, a...)) }
+	c.defaults()
+
+	if c.SourceImage == "" {
+		add("source_image: required (a path or URL of a cloud image)")
+	} else if isURL(c.SourceImage) {
+		if c.SourceImageChecksum == "" {
+			add("source_image_checksum: required for a URL (sha256:HEX, file:URL of a SUMS file, or none)")
+		}
+	} else if fi, err := os.Stat(c.SourceImage); err != nil || !fi.Mode().IsRegular() {
+		add("source_image: %q is not a readable file", c.SourceImage)
+	}
+	if c.SourceImageChecksum != "" && c.SourceImageChecksum != "none" && !strings.Contains(c.SourceImageChecksum, ":") {
+		add("source_image_checksum: %q must be TYPE:VALUE, such as sha256:...", c.SourceImageChecksum)
+	}
+	if !c.PackerForce {
+		if _, err := os.Stat(c.OutputDirectory); err == nil {
+			add("output_directory: %q exists (use -force to replace its image)", c.OutputDirectory)
+		}
+	}
+	if strings.ContainsAny(c.VMName, "/\x00") || c.VMName == "." || c.VMName == ".." {
+		add("vm_name: %q is not a file name", c.VMName)
+	}
+	if c.Format != "qcow2" && c.Format != "raw" {
+		add("format: %q must be qcow2 or raw", c.Format)
+	}
+	if c.DiskSize != "" && !sizeRE.MatchString(c.DiskSize) {
+		add("disk_size: %q must be a size such as 20G or 40960M", c.DiskSize)
+	}
+	switch c.Accelerator {
+	case vm.AccelAuto, vm.AccelKVM, vm.AccelTCG:
+	default:
+		add("accelerator: %q must be auto, kvm or tcg", c.Accelerator)
+	}
+	if c.CPUs < 1 {
+		add("cpus: %d must be at least 1", c.CPUs)
+	}
+	if c.Memory < 512 {
+		add("memory: %d MiB is too little (at least 512)", c.Memory)
+	}
+	switch c.Firmware {
+	case "auto", "bios", "uefi":
+	default:
+		add("firmware: %q must be auto, bios or uefi", c.Firmware)
+	}
+	if c.FirstbootBinary != "" && c.IgnitionRecipe == "" {
+		add("firstboot_binary: only used with ignition_recipe (the provisioner has its own)")
+	}
+	if c.IgnitionRecipe == "" {
+		if es := c.Comm.Prepare(&c.ctx); len(es) > 0 {
+			errs = packersdk.MultiErrorAppend(errs, es...)
+		}
+		if c.Comm.Type != "ssh" {
+			add("communicator: %q is not supported; the builder provisions over ssh", c.Comm.Type)
+		}
+	}
+	if errs != nil && len(errs.Errors) > 0 {
+		return nil, errs
+	}
+	return nil, nil
+}
+
+// defaults fills what was left empty.
+func (c *Config) defaults() {
+	if c.VMName == "" {
+		c.VMName = c.PackerBuildName
+		if c.VMName == "" {
+			c.VMName = "kubebake"
+		}
+	}
+	if c.OutputDirectory == "" {
+		c.OutputDirectory = "output-" + c.VMName
+	}
+	if c.Format == "" {
+		c.Format = "qcow2"
+	}
+	if c.Compress == nil {
+		t := true
+		c.Compress = &t
+	}
+	if c.Accelerator == "" {
+		c.Accelerator = vm.AccelAuto
+	}
+	if c.CPUs == 0 {
+		c.CPUs = 2
+	}
+	if c.Memory == 0 {
+		c.Memory = 2048
+	}
+	if c.Firmware == "" {
+		c.Firmware = "auto"
+	}
+	if c.QemuBinary == "" {
+		c.QemuBinary = "qemu-system-x86_64"
+	}
+	if c.QemuImgBinary == "" {
+		c.QemuImgBinary = "qemu-img"
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 5 * time.Minute
+	}
+	if c.ProvisioningTimeout == 0 {
+		c.ProvisioningTimeout = 60 * time.Minute
+	}
+	if c.Comm.Type == "" {
+		c.Comm.Type = "ssh"
+	}
+	if c.Comm.SSHUsername == "" {
+		c.Comm.SSHUsername = build.BuildUser
+	}
+	if c.Comm.SSHHost == "" {
+		c.Comm.SSHHost = "127.0.0.1"
+	}
+	if c.Comm.SSHTimeout == 0 {
+		c.Comm.SSHTimeout = 20 * time.Minute
+	}
+	if c.Comm.SSHTemporaryKeyPairType == "" {
+		c.Comm.SSHTemporaryKeyPairType = "ed25519"
+	}
+}
+
+func isURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "file")
+}
+
+// errNoImage is returned when the output directory holds no image.
+var errNoImage = errors.New("no image was written")

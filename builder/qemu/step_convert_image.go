@@ -1,0 +1,49 @@
+package qemu
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// stepConvertImage writes the overlay's whole image into the output
+// directory with qemu-img convert, through a temp file renamed into place,
+// so a failed or cancelled build leaves no partial image.
+type stepConvertImage struct {
+	config *Config
+	tmp    string
+}
+
+func (s *stepConvertImage) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	c := s.config
+	d := state.Get(keyDriver).(Driver)
+	ui := state.Get(keyUI).(packersdk.Ui)
+	if err := os.MkdirAll(c.OutputDirectory, 0o755); err != nil {
+		return haltf(state, "output_directory: %w", err)
+	}
+	dst := filepath.Join(c.OutputDirectory, c.VMName+"."+c.Format)
+	s.tmp = filepath.Join(c.OutputDirectory, "."+c.VMName+"."+c.Format+".tmp")
+	start := time.Now()
+	ui.Say(fmt.Sprintf("Writing %s (%s%s)", dst, c.Format, map[bool]string{true: ", compressed"}[c.Format == "qcow2" && *c.Compress]))
+	if _, err := d.QemuImg(ctx, convertArgs(state.Get(keyOverlay).(string), c.Format, *c.Compress, s.tmp)...); err != nil {
+		return haltf(state, "write the image: %w", err)
+	}
+	if err := os.Rename(s.tmp, dst); err != nil {
+		return halt(state, err)
+	}
+	s.tmp = ""
+	ui.Say(fmt.Sprintf("Wrote %s in %s", dst, time.Since(start).Round(time.Second)))
+	state.Put(keyOutput, dst)
+	return multistep.ActionContinue
+}
+
+func (s *stepConvertImage) Cleanup(multistep.StateBag) {
+	if s.tmp != "" {
+		os.Remove(s.tmp)
+	}
+}

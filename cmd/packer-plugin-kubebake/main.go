@@ -1,0 +1,58 @@
+// Command packer-plugin-kubebake is the kubebake Packer plugin: the
+// kubebake provisioner (provisioner "kubebake") and the kubebake-qemu
+// builder (source "kubebake-qemu").
+package main
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/packer-plugin-sdk/plugin"
+	pluginversion "github.com/hashicorp/packer-plugin-sdk/version"
+
+	"github.com/kubebake/kubebake/builder/qemu"
+	"github.com/kubebake/kubebake/provisioners/kubebake"
+)
+
+// version is set at release with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// run registers the components and serves Packer.
+func run(args []string) error {
+	set := plugin.NewSet()
+	set.RegisterProvisioner(plugin.DEFAULT_NAME, new(kubebake.Provisioner))
+	set.RegisterBuilder("qemu", new(qemu.Builder))
+	core, pre, meta := pluginVersion(version)
+	set.SetVersion(pluginversion.NewPluginVersion(core, pre, meta))
+	return set.RunCommand(args...)
+}
+
+var semverRE = regexp.MustCompile(`^v?(\d+\.\d+\.\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$`)
+
+// pluginVersion splits a release version (v1.2.3, v1.2.3-rc.1) into the
+// SDK's parts; anything else (a commit, "dev") is 0.0.0-dev with the
+// original kept, cleaned, as build metadata.
+func pluginVersion(v string) (core, pre, meta string) {
+	if m := semverRE.FindStringSubmatch(v); m != nil {
+		return m[1], m[2], m[3]
+	}
+	clean := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '.' {
+			return r
+		}
+		return '-'
+	}, v)
+	if clean == "dev" {
+		clean = ""
+	}
+	return "0.0.0", "dev", clean
+}

@@ -1,0 +1,5 @@
+//go:build kubebake_embed
+
+package kubebake
+
+const embeddedBuild = true
