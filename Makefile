@@ -5,6 +5,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin
 K8S_VERSION ?= v1.36.3
+# The plugin the acceptance tests install carries the release version in
+# VERSION: packer init only accepts installed plugins with release versions.
+ACC_PLUGIN := _build/acc/packer-plugin-kubebake
+ACC_LDFLAGS := -s -w -X main.version=v$(shell cat VERSION)
 
 .PHONY: help build plugin firstboot-embed k8s-bin test generate bench image e2e acc render release-snapshot clean
 
@@ -22,27 +26,36 @@ firstboot-embed: ## build kubebake-firstboot for linux/amd64 and linux/arm64 for
 plugin: firstboot-embed ## build packer-plugin-kubebake with both firstboot binaries inside into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -tags kubebake_embed -ldflags '$(LDFLAGS)' -o $(BIN)/packer-plugin-kubebake ./cmd/packer-plugin-kubebake
 
+acc-plugin: firstboot-embed
+	CGO_ENABLED=0 $(GO) build -trimpath -tags kubebake_embed -ldflags '$(ACC_LDFLAGS)' -o $(ACC_PLUGIN) ./cmd/packer-plugin-kubebake
+
 k8s-bin: ## build kubeadm, kubelet, kubectl, crictl $(K8S_VERSION) from Go modules into _build/k8s (cached)
 	bash hack/k8s-bin.sh -v $(K8S_VERSION)
 
-test: ## install the validators and kubeadm (cached), then gofmt, vet, generated files and every test
+test: acc-plugin ## install the validators, kubeadm and packer (cached), then gofmt, vet, generated files and every test
 	bash hack/validators.sh
 	bash hack/k8s-bin.sh -v v1.36.3 kubeadm
 	bash hack/k8s-bin.sh -v v1.35.4 kubeadm
+	bash hack/packer.sh
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	PATH="$(CURDIR)/_build/validators/bin:$$PATH" KUBEBAKE_REQUIRE_VALIDATORS=1 KUBEBAKE_REQUIRE_KUBEADM=1 $(GO) test -count=1 ./...
+	bash hack/generate.sh --check
+	PATH="$(CURDIR)/_build/validators/bin:$$PATH" KUBEBAKE_REQUIRE_VALIDATORS=1 KUBEBAKE_REQUIRE_KUBEADM=1 \
+	  PACKER_ACC=1 KUBEBAKE_PLUGIN_BIN=$(CURDIR)/$(ACC_PLUGIN) $(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags kubebake_embed ./provisioners/... ./internal/firstbootbin/...
 
-generate: ## regenerate docs/recipe-reference.md and the golden plans
-	$(GO) run ./hack/recipedoc recipes/types.go docs/recipe-reference.md
-	$(GO) test ./recipes/render -run TestGolden -update -count=1
+generate: ## regenerate the plugin's HCL2 specs and docs (packer-sdc), docs/recipe-reference.md and the golden plans
+	bash hack/generate.sh
 
 bench: ## print figures: Go benchmarks, base build, bake per mode, the plain-apt floor, sizes, boot (root)
 	bash hack/bench.sh
 
 image: ## the main job: bake debian-13-containerd from Debian packages into out/ (root; installs QEMU etc.)
 	bash hack/image.sh
+
+acc: acc-plugin ## the plugin's acceptance tests with a real packer, including a kubebake-qemu build of examples/qcow2.pkr.hcl tested by kubebake test (root)
+	bash hack/acc.sh
 
 e2e: ## base -> bake (chroot and vm) -> kubebake test, and a NodeConfig init boot; prints figures (root)
 	bash hack/e2e.sh

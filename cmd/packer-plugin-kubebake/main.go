@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 
 	"github.com/hashicorp/packer-plugin-sdk/plugin"
 	pluginversion "github.com/hashicorp/packer-plugin-sdk/version"
@@ -39,20 +38,12 @@ func run(args []string) error {
 var semverRE = regexp.MustCompile(`^v?(\d+\.\d+\.\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$`)
 
 // pluginVersion splits a release version (v1.2.3, v1.2.3-rc.1) into the
-// SDK's parts; anything else (a commit, "dev") is 0.0.0-dev with the
-// original kept, cleaned, as build metadata.
+// SDK's parts; anything else (a commit, "dev") is 0.0.0-dev. Build
+// metadata is dropped: Packer ignores installed plugins whose version
+// carries it.
 func pluginVersion(v string) (core, pre, meta string) {
 	if m := semverRE.FindStringSubmatch(v); m != nil {
-		return m[1], m[2], m[3]
+		return m[1], m[2], ""
 	}
-	clean := strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '.' {
-			return r
-		}
-		return '-'
-	}, v)
-	if clean == "dev" {
-		clean = ""
-	}
-	return "0.0.0", "dev", clean
+	return "0.0.0", "dev", ""
 }

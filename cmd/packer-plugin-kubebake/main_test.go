@@ -10,9 +10,9 @@ func TestPluginVersion(t *testing.T) {
 	tests := []struct{ in, core, pre, meta string }{
 		{"v1.2.3", "1.2.3", "", ""},
 		{"1.2.3-rc.1", "1.2.3", "rc.1", ""},
-		{"v0.4.0+abc", "0.4.0", "", "abc"},
+		{"v0.4.0+abc", "0.4.0", "", ""},
 		{"dev", "0.0.0", "dev", ""},
-		{"5ebae66-dirty", "0.0.0", "dev", "5ebae66-dirty"},
+		{"5ebae66-dirty", "0.0.0", "dev", ""},
 		{"v0.1.0-3-g5ebae66", "0.1.0", "3-g5ebae66", ""},
 	}
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package kubebake
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -10,12 +11,33 @@ import (
 // overlay turns the overrides (and skip_seal) into a recipe overlay.
 func (c *Config) overlay() ([]byte, error) {
 	o := c.Overrides
-	doc := map[string]map[string]any{}
-	set := func(section, key string, v any) {
-		if doc[section] == nil {
-			doc[section] = map[string]any{}
+	doc := map[string]any{}
+	set := func(path ...any) {
+		m := doc
+		keys, v := path[:len(path)-1], path[len(path)-1]
+		for _, k := range keys[:len(keys)-1] {
+			next, ok := m[k.(string)].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[k.(string)] = next
+			}
+			m = next
 		}
-		doc[section][key] = v
+		m[keys[len(keys)-1].(string)] = v
+	}
+	if c.KubernetesBinariesDir != "" {
+		abs, err := filepath.Abs(c.KubernetesBinariesDir)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes_binaries_dir: %w", err)
+		}
+		set("kubernetes", "local", "dir", abs)
+	}
+	if c.CriDockerdDir != "" {
+		abs, err := filepath.Abs(c.CriDockerdDir)
+		if err != nil {
+			return nil, fmt.Errorf("cri_dockerd_dir: %w", err)
+		}
+		set("runtime", "criDockerd", "dir", abs)
 	}
 	if o.KubernetesVersion != "" {
 		set("kubernetes", "version", o.KubernetesVersion)
@@ -91,7 +113,8 @@ func (c *Config) overridden(path string) bool {
 		"runtime.sandboxImage": o.SandboxImage != "", "images.preload": o.PreloadImages != nil,
 		"images.extra": len(o.ExtraImages) > 0, "node.packages": len(o.Packages) > 0,
 		"node.kernelModules": len(o.KernelModules) > 0, "node.sysctls": len(o.Sysctls) > 0,
-		"seal.enabled": c.SkipSeal,
+		"seal.enabled":     c.SkipSeal,
+		"kubernetes.local": c.KubernetesBinariesDir != "", "runtime.criDockerd.dir": c.CriDockerdDir != "",
 	}
 	for prefix, ok := range set {
 		if ok && (path == prefix || strings.HasPrefix(path, prefix+".") || strings.HasPrefix(path, prefix+"[")) {
@@ -103,8 +126,13 @@ func (c *Config) overridden(path string) bool {
 
 // hclName names a recipe field path as the overrides spell it.
 func (o Overrides) hclName(path string) string {
-	if path == "seal.enabled" {
+	switch {
+	case path == "seal.enabled":
 		return "skip_seal"
+	case strings.HasPrefix(path, "kubernetes.local"):
+		return "kubernetes_binaries_dir"
+	case strings.HasPrefix(path, "runtime.criDockerd.dir"):
+		return "cri_dockerd_dir"
 	}
 	for _, n := range overrideNames {
 		if rest, ok := strings.CutPrefix(path, n.recipe); ok {

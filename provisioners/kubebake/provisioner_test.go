@@ -298,3 +298,19 @@ func (u *recordingUI) String() string {
 	defer u.mu.Unlock()
 	return strings.Join(u.lines, "\n")
 }
+
+func TestKubernetesBinariesDirReachesThePlan(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"kubeadm", "kubelet", "kubectl", "crictl"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\n"), 0o755))
+	}
+	p := prepared(t, map[string]interface{}{"recipe": "debian-13-containerd", "kubernetes_binaries_dir": dir})
+	n := 0
+	for _, in := range p.plan.Inputs {
+		if in.HostPath != "" {
+			assert.Equal(t, filepath.Join(dir, in.Name), in.HostPath)
+			n++
+		}
+	}
+	assert.Equal(t, 4, n)
+}
