@@ -54,6 +54,13 @@ bench: ## print figures: Go benchmarks, base build, bake per mode, the plain-apt
 image: ## the main job: bake debian-13-containerd from Debian packages into out/ (root; installs QEMU etc.)
 	bash hack/image.sh
 
+release-snapshot: ## goreleaser (built pinned by hack/goreleaser.sh): check the config, then build every release artifact into dist/
+	bash hack/goreleaser.sh
+	_build/tools/bin/goreleaser check
+	API_VERSION=$$($(GO) run ./cmd/packer-plugin-kubebake describe | sed -n 's/.*"api_version":"\([^"]*\)".*/\1/p') \
+	  KUBEBAKE_VERSION=$$(cat VERSION) _build/tools/bin/goreleaser release --snapshot --clean
+	ls -l dist/*.zip dist/*.tar.gz dist/*SHA256SUMS
+
 acc: acc-plugin ## the plugin's acceptance tests with a real packer, including a kubebake-qemu build of examples/qcow2.pkr.hcl tested by kubebake test (root)
 	bash hack/acc.sh
 

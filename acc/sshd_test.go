@@ -165,8 +165,8 @@ func (m *machine) exec(cmd string, out, errOut io.Writer) int {
 		var mode uint32
 		fmt.Sscanf(i[1], "%o", &mode)
 		os.Chmod(dst, os.FileMode(mode))
-	case strings.Contains(script, "\nuname -m\n"):
-		io.WriteString(out, "x86_64\n")
+	case strings.Contains(script, "KUBEBAKE-ARCH $(uname -m)"):
+		io.WriteString(out, "sudo: unable to resolve host x: Name or service not known\nKUBEBAKE-ARCH x86_64\n")
 	case strings.Contains(script, "KUBEBAKE-TEST-DONE"):
 		checks := checkRE.FindAllStringSubmatch(script, -1)
 		for _, c := range checks {

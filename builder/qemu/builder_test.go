@@ -3,6 +3,7 @@ package qemu
 import (
 	"context"
 	"errors"
+	"net"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,6 +94,7 @@ func (m *mockMachine) Wait(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 func (m *mockMachine) Stop(time.Duration) { m.mu.Lock(); m.stopped = true; m.mu.Unlock() }
+func (m *mockMachine) Exited() bool       { m.mu.Lock(); defer m.mu.Unlock(); return m.stopped }
 func (m *mockMachine) Serial() []byte     { return []byte(m.console) }
 
 func sourceImage(t *testing.T) string {
@@ -306,7 +308,7 @@ func TestCancelStopsTheMachine(t *testing.T) {
 	state, ui := newState(t, c, d)
 	state.Put(keyWorkDir, t.TempDir())
 	state.Put(keyOverlay, "/w/disk.qcow2")
-	run := &stepRunMachine{config: c, forward: true}
+	run := &stepRunMachine{config: c}
 	require.Equal(t, multistep.ActionContinue, run.Run(context.Background(), state))
 	assert.Contains(t, ui.String(), "no OVMF; booting with the BIOS")
 	d.machines[0].hang = true
@@ -315,7 +317,47 @@ func TestCancelStopsTheMachine(t *testing.T) {
 	assert.Equal(t, multistep.ActionHalt, (&stepWaitPowerOff{timeout: time.Minute}).Run(ctx, state))
 	run.Cleanup(state)
 	assert.True(t, d.machines[0].stopped)
-	assert.Positive(t, state.Get(keySSHPort).(int))
+}
+
+func TestWaitForSSH(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("SSH-2.0-OpenSSH_10.0\r\n"))
+			c.Close()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	ctx := context.Background()
+	assert.NoError(t, waitForSSH(ctx, &mockMachine{console: "booting"}, port, time.Minute))
+	assert.ErrorIs(t, waitForSSH(ctx, &mockMachine{console: "[ 1.3] Kernel panic - not syncing: Fatal exception"}, port, time.Minute), errKernelPanic)
+	assert.ErrorContains(t, waitForSSH(ctx, &mockMachine{stopped: true}, port, time.Minute), "QEMU exited")
+	free, err := freePort()
+	require.NoError(t, err)
+	assert.ErrorContains(t, waitForSSH(ctx, &mockMachine{}, free, time.Millisecond), "did not answer")
+}
+
+// TestBootPanicIsRetriedOnce: a guest whose kernel panics is stopped and
+// booted once more, then the build fails with its console.
+func TestBootPanicIsRetriedOnce(t *testing.T) {
+	c := &Config{Accelerator: "tcg", Firmware: "bios", CPUs: 2, Memory: 2048, QemuBinary: "qemu-system-x86_64"}
+	c.Comm.SSHTimeout = time.Minute
+	d := &mockDriver{console: "Kernel panic - not syncing: Fatal exception in interrupt\n"}
+	state, ui := newState(t, c, d)
+	state.Put(keyWorkDir, t.TempDir())
+	state.Put(keyOverlay, "/w/disk.qcow2")
+	run := &stepRunMachine{config: c, forward: true}
+	assert.Equal(t, multistep.ActionHalt, run.Run(context.Background(), state))
+	require.Len(t, d.machines, 2, "booted twice")
+	assert.True(t, d.machines[0].stopped && d.machines[1].stopped)
+	assert.Contains(t, ui.String(), "booting once more")
+	assert.ErrorContains(t, state.Get("error").(error), "the guest's kernel panicked")
 }
 
 type recordingUI struct {

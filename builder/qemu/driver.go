@@ -23,6 +23,7 @@ type Driver interface {
 // Machine is a running QEMU process.
 type Machine interface {
 	Wait(ctx context.Context, timeout time.Duration) error
+	Exited() bool
 	Stop(grace time.Duration)
 	Serial() []byte
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -52,11 +53,14 @@ func runChecks(ctx context.Context, t apply.Target, p *render.Plan, out io.Write
 // architecture.
 func firstbootFor(ctx context.Context, t apply.Target) ([]byte, error) {
 	var buf bytes.Buffer
-	code, err := t.Run(ctx, "uname -m", &buf)
-	if err != nil || code != 0 {
+	// sudo may warn on the same stream (an unresolvable host name): read
+	// the marked line only.
+	code, err := t.Run(ctx, `echo "KUBEBAKE-ARCH $(uname -m)"`, &buf)
+	m := archRE.FindStringSubmatch(buf.String())
+	if err != nil || code != 0 || m == nil {
 		return nil, fmt.Errorf("uname -m on the machine: exit code %d: %v: %s", code, err, buf.String())
 	}
-	arch, err := firstbootbin.GOARCH(strings.TrimSpace(buf.String()))
+	arch, err := firstbootbin.GOARCH(m[1])
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +70,8 @@ func firstbootFor(ctx context.Context, t apply.Target) ([]byte, error) {
 	}
 	return bin, nil
 }
+
+var archRE = regexp.MustCompile(`(?m)^KUBEBAKE-ARCH (\S+)\r?$`)
 
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")

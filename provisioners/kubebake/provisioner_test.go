@@ -76,8 +76,8 @@ func (f *fakeComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error {
 		i := installRE.FindStringSubmatch(script)
 		f.root[i[3]] = installed{content: f.uploads[i[2]], mode: i[1]}
 		delete(f.uploads, i[2])
-	case strings.Contains(script, "\nuname -m\n"):
-		io.WriteString(out, "x86_64\n")
+	case strings.Contains(script, "KUBEBAKE-ARCH $(uname -m)"):
+		io.WriteString(out, "sudo: unable to resolve host x: Name or service not known\nKUBEBAKE-ARCH x86_64\n")
 	case strings.Contains(script, "KUBEBAKE-TEST-DONE"):
 		n := 0
 		for _, c := range regexp.MustCompile(`(?m)^check (\S+) `).FindAllStringSubmatch(script, -1) {

@@ -1,0 +1,75 @@
+package acc
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestQemuBuild bakes examples/qcow2.pkr.hcl for real: the kubebake-qemu
+// builder boots a Debian 13 base image made by `kubebake base` under QEMU,
+// the kubebake provisioner applies debian-13-containerd over SSH, the
+// builder seals and writes the image, and `kubebake test` must accept it.
+// It needs root (kubebake test reads the disk), QEMU, the base image
+// (KUBEBAKE_ACC_BASE), the Kubernetes binaries (KUBEBAKE_ACC_K8S_BIN) and
+// the kubebake CLI (KUBEBAKE_BIN); hack/acc.sh prepares all of it.
+func TestQemuBuild(t *testing.T) {
+	if os.Getenv("KUBEBAKE_ACC_QEMU") != "1" {
+		t.Skip("the full kubebake-qemu build runs with KUBEBAKE_ACC_QEMU=1 (make acc)")
+	}
+	p := newPacker(t)
+	base, k8s, kubebake := os.Getenv("KUBEBAKE_ACC_BASE"), os.Getenv("KUBEBAKE_ACC_K8S_BIN"), os.Getenv("KUBEBAKE_BIN")
+	require.NotEmpty(t, base, "KUBEBAKE_ACC_BASE")
+	require.NotEmpty(t, k8s, "KUBEBAKE_ACC_K8S_BIN")
+	require.NotEmpty(t, kubebake, "KUBEBAKE_BIN")
+	out := os.Getenv("KUBEBAKE_ACC_OUT")
+	if out == "" {
+		out = filepath.Join(t.TempDir(), "out")
+	}
+	require.NoError(t, os.RemoveAll(out))
+	start := time.Now()
+	log := p.run(0, "build", "-var", "source_image="+base, "-var", "output_directory="+out,
+		"-var", "kubernetes_binaries_dir="+k8s, "examples/qcow2.pkr.hcl")
+	t.Logf("FIGURE packer build (kubebake-qemu, TCG or KVM) %s", time.Since(start).Round(time.Second))
+	require.NoError(t, os.WriteFile(out+".packer.log", []byte(log), 0o644))
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, " done in ") || strings.Contains(line, "Accelerator") || strings.Contains(line, "powered off") ||
+			strings.Contains(line, "Wrote ") || strings.Contains(line, "node checks passed") || strings.Contains(line, "steps done") {
+			t.Logf("FIGURE %s", strings.TrimSpace(line))
+		}
+	}
+	assert.Contains(t, log, "node checks passed")
+	assert.Contains(t, log, "The guest powered off")
+
+	img := filepath.Join(out, "debian-13-containerd.qcow2")
+	fi, err := os.Stat(img)
+	require.NoError(t, err)
+	t.Logf("FIGURE image size %d bytes", fi.Size())
+	var m struct {
+		SHA256, Recipe, KubernetesVersion string
+		Size                              int64
+		Runtime                           struct{ Kind string }
+		RuntimeImages                     []struct{ RepoTags, RepoDigests []string }
+	}
+	b, err := os.ReadFile(filepath.Join(out, "manifest.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &m))
+	assert.Equal(t, "debian-13-containerd", m.Recipe)
+	assert.Equal(t, "v1.36.3", m.KubernetesVersion)
+	assert.Equal(t, "containerd", m.Runtime.Kind)
+	assert.Equal(t, fi.Size(), m.Size)
+	assert.Len(t, m.SHA256, 64)
+
+	start = time.Now()
+	cmd := exec.Command(kubebake, "test", img, "--report", filepath.Join(out, "test.json"))
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	require.NoError(t, cmd.Run(), "kubebake test must accept the image the plugin baked")
+	t.Logf("FIGURE kubebake test %s", time.Since(start).Round(time.Second))
+}
