@@ -3,6 +3,7 @@ package qemu
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"fmt"
 	"os"
@@ -375,4 +376,8 @@ func (u *recordingUI) String() string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return strings.Join(u.lines, "\n")
+}
+
+func (u *recordingUI) TrackProgress(_ string, _, _ int64, stream io.ReadCloser) io.ReadCloser {
+	return stream
 }

@@ -62,12 +62,14 @@ type Config struct {
 	// `auto` (default: UEFI when OVMF is installed, else BIOS; cloud images
 	// boot either way, `kubebake base` images need UEFI), `bios` or `uefi`.
 	Firmware string `mapstructure:"firmware"`
-	// The OVMF code and variables files for UEFI (default: Debian's ovmf
-	// package).
+	// The OVMF code file for UEFI (default: Debian's ovmf package).
 	OVMFCode string `mapstructure:"ovmf_code"`
+	// The OVMF variables template; the builder boots with a copy of it
+	// (default: Debian's ovmf package).
 	OVMFVars string `mapstructure:"ovmf_vars"`
-	// The QEMU binary (default qemu-system-x86_64) and qemu-img.
-	QemuBinary    string `mapstructure:"qemu_binary"`
+	// The QEMU binary (default qemu-system-x86_64).
+	QemuBinary string `mapstructure:"qemu_binary"`
+	// The qemu-img binary (default qemu-img).
 	QemuImgBinary string `mapstructure:"qemu_img_binary"`
 	// Extra QEMU arguments, appended last.
 	QemuArgs []string `mapstructure:"qemuargs"`
