@@ -3,9 +3,9 @@ package qemu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"

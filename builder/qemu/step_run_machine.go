@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
