@@ -98,6 +98,9 @@ func Apply(ctx context.Context, t Target, p *render.Plan, o Options) ([]StepResu
 		len(p.Files), len(p.Steps), len(p.Inputs), o.Stage, o.Now().Sub(start).Round(time.Millisecond))
 	var results []StepResult
 	for i, s := range p.Steps {
+		if err := ctx.Err(); err != nil {
+			return results, fmt.Errorf("cancelled before step %s: %w", s.Name, err)
+		}
 		if o.BeforeStep != nil {
 			if err := o.BeforeStep(ctx, s.Name); err != nil {
 				return results, err

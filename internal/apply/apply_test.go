@@ -143,3 +143,18 @@ func TestApplyBeforeStep(t *testing.T) {
 		assert.NotContains(t, r, "-seal.sh", "the step does not run when BeforeStep fails")
 	}
 }
+
+func TestApplyStopsWhenCancelled(t *testing.T) {
+	p := plan(t, "debian-13-containerd")
+	ft := &fakeTarget{files: map[string][]byte{}, modes: map[string]os.FileMode{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := apply.Apply(ctx, ft, p, apply.Options{Inputs: inputs(t, p), BeforeStep: func(_ context.Context, step string) error {
+		if step == "sysctls" {
+			cancel()
+		}
+		return nil
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "cancelled before step swap")
+	assert.Len(t, res, 3, "prepare, kernel-modules and sysctls ran")
+}

@@ -32,7 +32,7 @@ func Start(qemu string, args []string, serialLog string) (*Machine, error) {
 	m.cmd = exec.Command(qemu, args...)
 	m.cmd.Stdout = &m.stderr
 	m.cmd.Stderr = &m.stderr
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	m.cmd.SysProcAttr = procAttr()
 	if err := m.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", qemu, err)
 	}

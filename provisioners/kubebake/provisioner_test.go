@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/stretchr/testify/assert"
@@ -313,4 +314,23 @@ func TestKubernetesBinariesDirReachesThePlan(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 4, n)
+}
+
+// hangingComm never finishes a command.
+type hangingComm struct{ *fakeComm }
+
+func (h hangingComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error { return nil }
+
+func TestRunReturnsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	tg := &commTarget{comm: hangingComm{newFakeComm()}, tmp: "/tmp", command: func(p string) (string, error) { return p, nil }}
+	done := make(chan error, 1)
+	go func() { _, err := tg.Run(ctx, "sleep 600", io.Discard); done <- err }()
+	cancel()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the cancel")
+	}
 }

@@ -64,7 +64,16 @@ func (t *commTarget) Run(ctx context.Context, script string, out io.Writer) (int
 	if err := t.comm.Start(ctx, cmd); err != nil {
 		return -1, fmt.Errorf("start %q: %w", command, err)
 	}
-	code := cmd.Wait()
+	// The communicator does not stop a command when ctx ends; stop waiting
+	// for it, so that a cancelled build tears the machine down at once.
+	exited := make(chan int, 1)
+	go func() { exited <- cmd.Wait() }()
+	var code int
+	select {
+	case code = <-exited:
+	case <-ctx.Done():
+		return -1, fmt.Errorf("cancelled while running %q: %w", command, ctx.Err())
+	}
 	if code == packersdk.CmdDisconnect {
 		return code, fmt.Errorf("the machine disconnected while running %q", command)
 	}
