@@ -3,8 +3,6 @@ package qemu
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,10 +12,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/kubebake/kubebake/internal/vm"
 )
 
@@ -204,9 +202,9 @@ func TestMachineConfig(t *testing.T) {
 	assert.NotContains(t, joined, "seed")
 }
 
-func newState(t *testing.T, c *Config, d Driver) (*multistep.BasicStateBag, *recordingUI) {
+func newState(t *testing.T, c *Config, d Driver) (*multistep.BasicStateBag, *testutil.UI) {
 	t.Helper()
-	ui := &recordingUI{}
+	ui := &testutil.UI{}
 	state := new(multistep.BasicStateBag)
 	state.Put(keyConfig, c)
 	state.Put(keyDriver, d)
@@ -255,7 +253,7 @@ func TestIgnitionBuildAndCleanup(t *testing.T) {
 	b := &Builder{driver: d}
 	_, _, err := b.Prepare(raw)
 	require.NoError(t, err)
-	ui := &recordingUI{}
+	ui := &testutil.UI{}
 	art, err := b.Run(context.Background(), ui, nil)
 	require.NoError(t, err, ui.String())
 	assert.Equal(t, []string{filepath.Join(out, "fcos.qcow2"), filepath.Join(out, "manifest.json")}, art.Files())
@@ -275,7 +273,7 @@ func TestIgnitionBuildAndCleanup(t *testing.T) {
 	b = &Builder{driver: d}
 	_, _, err = b.Prepare(raw)
 	require.NoError(t, err)
-	_, err = b.Run(context.Background(), &recordingUI{}, nil)
+	_, err = b.Run(context.Background(), &testutil.UI{}, nil)
 	require.ErrorContains(t, err, "the bake failed in the guest: FAILED: step /usr/local/libexec/kubebake/steps/05-runtime.sh")
 	assert.True(t, d.machines[0].stopped)
 	entries, _ = os.ReadDir(tmp)
@@ -339,7 +337,7 @@ func TestWaitForSSH(t *testing.T) {
 	assert.NoError(t, waitForSSH(ctx, &mockMachine{console: "booting"}, port, time.Minute))
 	assert.ErrorIs(t, waitForSSH(ctx, &mockMachine{console: "[ 1.3] Kernel panic - not syncing: Fatal exception"}, port, time.Minute), errKernelPanic)
 	assert.ErrorContains(t, waitForSSH(ctx, &mockMachine{stopped: true}, port, time.Minute), "QEMU exited")
-	free, err := freePort()
+	free, err := vm.FreePort()
 	require.NoError(t, err)
 	assert.ErrorContains(t, waitForSSH(ctx, &mockMachine{}, free, time.Millisecond), "did not answer")
 }
@@ -359,25 +357,4 @@ func TestBootPanicIsRetriedOnce(t *testing.T) {
 	assert.True(t, d.machines[0].stopped && d.machines[1].stopped)
 	assert.Contains(t, ui.String(), "booting once more")
 	assert.ErrorContains(t, state.Get("error").(error), "the guest's kernel panicked")
-}
-
-type recordingUI struct {
-	packersdk.Ui
-	mu    sync.Mutex
-	lines []string
-}
-
-func (u *recordingUI) Say(s string)            { u.add(s) }
-func (u *recordingUI) Message(s string)        { u.add(s) }
-func (u *recordingUI) Error(s string)          { u.add("ERROR " + s) }
-func (u *recordingUI) Sayf(f string, a ...any) { u.add(fmt.Sprintf(f, a...)) }
-func (u *recordingUI) add(s string)            { u.mu.Lock(); u.lines = append(u.lines, s); u.mu.Unlock() }
-func (u *recordingUI) String() string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return strings.Join(u.lines, "\n")
-}
-
-func (u *recordingUI) TrackProgress(_ string, _, _ int64, stream io.ReadCloser) io.ReadCloser {
-	return stream
 }

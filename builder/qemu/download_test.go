@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -41,7 +42,7 @@ func TestSourceImageURL(t *testing.T) {
 				"output_directory": out, "ignition_recipe": "fedora-coreos-cri-o", "firstboot_binary": fb,
 			})
 			require.NoError(t, err)
-			ui := &recordingUI{}
+			ui := &testutil.UI{}
 			_, err = b.Run(context.Background(), ui, nil)
 			if tc.wantErr != "" {
 				require.Error(t, err)

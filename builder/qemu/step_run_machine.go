@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/internal/vm"
 )
 
@@ -39,7 +40,7 @@ func (s *stepRunMachine) Run(ctx context.Context, state multistep.StateBag) mult
 	state.Put(keyAccel, accel)
 	port := 0
 	if s.forward {
-		if port, err = freePort(); err != nil {
+		if port, err = vm.FreePort(); err != nil {
 			return halt(state, err)
 		}
 		state.Put(keySSHPort, port)
@@ -91,10 +92,10 @@ func (s *stepRunMachine) Run(ctx context.Context, state multistep.StateBag) mult
 		m.Stop(10 * time.Second)
 		s.machine = nil
 		if errors.Is(err, errKernelPanic) && attempt < 2 {
-			ui.Say(fmt.Sprintf("The guest's kernel panicked at boot; booting once more\n--- console tail ---\n%s", consoleTail(m.Serial(), 8)))
+			ui.Say(fmt.Sprintf("The guest's kernel panicked at boot; booting once more\n--- console tail ---\n%s", sys.Tail(m.Serial(), 8)))
 			continue
 		}
-		return haltf(state, "boot: %w\n--- console tail ---\n%s", err, consoleTail(m.Serial(), 20))
+		return haltf(state, "boot: %w\n--- console tail ---\n%s", err, sys.Tail(m.Serial(), 20))
 	}
 }
 
@@ -136,13 +137,4 @@ func (s *stepRunMachine) Cleanup(state multistep.StateBag) {
 	if s.machine != nil {
 		s.machine.Stop(10 * time.Second)
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

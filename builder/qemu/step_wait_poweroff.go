@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/kubebake/kubebake/internal/sys"
 )
 
 var bakeResultRE = regexp.MustCompile(`kubebake-bake: (SUCCESS|FAILED: .*)`)
@@ -26,25 +26,17 @@ func (s *stepWaitPowerOff) Run(ctx context.Context, state multistep.StateBag) mu
 	ui.Say(fmt.Sprintf("Waiting up to %s for the guest to bake itself from Ignition and power off", s.timeout))
 	start := time.Now()
 	if err := m.Wait(ctx, s.timeout); err != nil {
-		return haltf(state, "provisioning boot: %w (provisioning_timeout %s)\n--- console tail ---\n%s", err, s.timeout, consoleTail(m.Serial(), 20))
+		return haltf(state, "provisioning boot: %w (provisioning_timeout %s)\n--- console tail ---\n%s", err, s.timeout, sys.Tail(m.Serial(), 20))
 	}
 	verdict := bakeResultRE.FindAllSubmatch(m.Serial(), -1)
 	if len(verdict) == 0 {
-		return haltf(state, "the guest powered off without a kubebake-bake verdict on its console\n--- console tail ---\n%s", consoleTail(m.Serial(), 20))
+		return haltf(state, "the guest powered off without a kubebake-bake verdict on its console\n--- console tail ---\n%s", sys.Tail(m.Serial(), 20))
 	}
 	if v := string(verdict[len(verdict)-1][1]); v != "SUCCESS" {
-		return haltf(state, "the bake failed in the guest: %s\n--- console tail ---\n%s", v, consoleTail(m.Serial(), 20))
+		return haltf(state, "the bake failed in the guest: %s\n--- console tail ---\n%s", v, sys.Tail(m.Serial(), 20))
 	}
 	ui.Say(fmt.Sprintf("The guest baked itself and powered off after %s", time.Since(start).Round(time.Second)))
 	return multistep.ActionContinue
 }
 
 func (s *stepWaitPowerOff) Cleanup(multistep.StateBag) {}
-
-func consoleTail(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -97,7 +96,7 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 		return nil, err
 	}
 	fmt.Fprintf(o.Progress, "kubebake: booting the base under QEMU (accelerator %s: %s)\n", accel, why)
-	port, err := freePort()
+	port, err := vm.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +127,7 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 	start := time.Now()
 	target, err := apply.DialSSH(ctx, "127.0.0.1:"+strconv.Itoa(port), BuildUser, signer, v.BootTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("%w\n--- last lines of the console ---\n%s", err, lastLines(m.Serial(), 20))
+		return nil, fmt.Errorf("%w\n--- last lines of the console ---\n%s", err, sys.Tail(m.Serial(), 20))
 	}
 	fmt.Fprintf(o.Progress, "kubebake: SSH up after %s\n", time.Since(start).Round(time.Second))
 	// cloud-init may still be installing the build user's environment or
@@ -152,23 +151,6 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 	}
 	fmt.Fprintf(o.Progress, "kubebake: machine powered off after %s\n", time.Since(start).Round(time.Second))
 	return results, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func lastLines(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // vmOverlay creates a copy-on-write overlay of the base for the bake.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -133,4 +134,15 @@ func (m *Machine) waitIn(ctx context.Context, path string, re *regexp.Regexp, ti
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// FreePort returns a TCP port on the loopback address that is free now,
+// for forwarding the guest's sshd.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

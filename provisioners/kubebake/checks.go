@@ -13,6 +13,7 @@ import (
 	"github.com/kubebake/kubebake/internal/apply"
 	"github.com/kubebake/kubebake/internal/firstbootbin"
 	"github.com/kubebake/kubebake/internal/imagetest"
+	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -40,7 +41,7 @@ func runChecks(ctx context.Context, t apply.Target, p *render.Plan, out io.Write
 		fmt.Fprintf(out, "  %s %s: %s\n", verdict, c.Name, c.Detail)
 	}
 	if rerr != nil {
-		return fmt.Errorf("node checks: %w (exit code %d)\n--- output ---\n%s", rerr, code, tail(buf.String(), 20))
+		return fmt.Errorf("node checks: %w (exit code %d)\n--- output ---\n%s", rerr, code, sys.Tail(buf.Bytes(), 20))
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("node checks failed: %s", strings.Join(failed, ", "))
@@ -72,11 +73,3 @@ func firstbootFor(ctx context.Context, t apply.Target) ([]byte, error) {
 }
 
 var archRE = regexp.MustCompile(`(?m)^KUBEBAKE-ARCH (\S+)\r?$`)
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}

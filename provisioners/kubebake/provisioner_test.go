@@ -10,12 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -189,7 +189,7 @@ func TestProvisionAppliesTheRenderedPlan(t *testing.T) {
 		"overrides": map[string]interface{}{"extra_images": []string{"registry.example.com/agent:1.2.3"}, "sysctls": map[string]string{"vm.max_map_count": "262144"}},
 	})
 	comm := newFakeComm()
-	ui := &recordingUI{}
+	ui := &testutil.UI{}
 	require.NoError(t, p.Provision(context.Background(), ui, comm, nil))
 
 	// Every file of the plan is staged byte for byte, with its mode.
@@ -233,7 +233,7 @@ func TestProvisionStopsAtTheFailingStep(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"recipe": "ubuntu-24.04-containerd", "firstboot_binary": firstbootFile(t)})
 	comm := newFakeComm()
 	comm.fail = "runtime"
-	err := p.Provision(context.Background(), &recordingUI{}, comm, nil)
+	err := p.Provision(context.Background(), &testutil.UI{}, comm, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "step runtime failed with exit code 100")
 	assert.Contains(t, err.Error(), "E: Unable to locate package nope")
@@ -244,14 +244,14 @@ func TestProvisionFailsOnAFailingCheck(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"recipe": "ubuntu-24.04-containerd", "firstboot_binary": firstbootFile(t)})
 	comm := newFakeComm()
 	comm.failChk = "cgroup-driver"
-	err := p.Provision(context.Background(), &recordingUI{}, comm, nil)
+	err := p.Provision(context.Background(), &testutil.UI{}, comm, nil)
 	require.ErrorContains(t, err, "node checks failed: cgroup-driver")
 	assert.NotContains(t, comm.steps, "seal", "a broken image is not sealed")
 
 	p = prepared(t, map[string]interface{}{"recipe": "ubuntu-24.04-containerd", "firstboot_binary": firstbootFile(t), "skip_checks": true})
 	comm = newFakeComm()
 	comm.failChk = "cgroup-driver"
-	require.NoError(t, p.Provision(context.Background(), &recordingUI{}, comm, nil))
+	require.NoError(t, p.Provision(context.Background(), &testutil.UI{}, comm, nil))
 }
 
 func TestSkipSealAndOverrides(t *testing.T) {
@@ -271,66 +271,10 @@ func TestSkipSealAndOverrides(t *testing.T) {
 
 func TestProvisionWithoutEmbeddedFirstboot(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"recipe": "ubuntu-24.04-containerd"})
-	err := p.Provision(context.Background(), &recordingUI{}, newFakeComm(), nil)
+	err := p.Provision(context.Background(), &testutil.UI{}, newFakeComm(), nil)
 	if embeddedBuild {
 		require.NoError(t, err)
 		return
 	}
 	require.ErrorContains(t, err, "carries no kubebake-firstboot for linux/amd64")
-}
-
-// recordingUI keeps every line.
-type recordingUI struct {
-	packersdk.Ui
-	mu    sync.Mutex
-	lines []string
-}
-
-func (u *recordingUI) Say(s string)     { u.add(s) }
-func (u *recordingUI) Message(s string) { u.add(s) }
-func (u *recordingUI) Error(s string)   { u.add("ERROR " + s) }
-func (u *recordingUI) add(s string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.lines = append(u.lines, s)
-}
-func (u *recordingUI) String() string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return strings.Join(u.lines, "\n")
-}
-
-func TestKubernetesBinariesDirReachesThePlan(t *testing.T) {
-	dir := t.TempDir()
-	for _, n := range []string{"kubeadm", "kubelet", "kubectl", "crictl"} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\n"), 0o755))
-	}
-	p := prepared(t, map[string]interface{}{"recipe": "debian-13-containerd", "kubernetes_binaries_dir": dir})
-	n := 0
-	for _, in := range p.plan.Inputs {
-		if in.HostPath != "" {
-			assert.Equal(t, filepath.Join(dir, in.Name), in.HostPath)
-			n++
-		}
-	}
-	assert.Equal(t, 4, n)
-}
-
-// hangingComm never finishes a command.
-type hangingComm struct{ *fakeComm }
-
-func (h hangingComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error { return nil }
-
-func TestRunReturnsWhenCancelled(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	tg := &commTarget{comm: hangingComm{newFakeComm()}, tmp: "/tmp", command: func(p string) (string, error) { return p, nil }}
-	done := make(chan error, 1)
-	go func() { _, err := tg.Run(ctx, "sleep 600", io.Discard); done <- err }()
-	cancel()
-	select {
-	case err := <-done:
-		assert.ErrorIs(t, err, context.Canceled)
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after the cancel")
-	}
 }
