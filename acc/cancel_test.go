@@ -43,6 +43,7 @@ func TestQemuBuildCancelled(t *testing.T) {
 
 	var log strings.Builder
 	interrupted := false
+	var interruptedAt time.Time
 	// A build that never reaches the provisioner is killed, not awaited.
 	watchdog := time.AfterFunc(15*time.Minute, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	defer watchdog.Stop()
@@ -56,6 +57,7 @@ func TestQemuBuildCancelled(t *testing.T) {
 			t.Logf("interrupting after %s: %s", time.Since(start).Round(time.Second), line)
 			require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGINT))
 			interrupted = true
+			interruptedAt = time.Now()
 		}
 	}
 	select {
@@ -66,7 +68,7 @@ func TestQemuBuildCancelled(t *testing.T) {
 		t.Fatalf("packer did not exit within 5 minutes of the interrupt:\n%s", log.String())
 	}
 	require.True(t, interrupted, "the provisioner never started:\n%s", log.String())
-	t.Logf("FIGURE cancelled build exited %s after the interrupt", time.Since(start).Round(time.Second))
+	t.Logf("FIGURE cancelled build exited %s after the interrupt", time.Since(interruptedAt).Round(100*time.Millisecond))
 
 	entries, err := os.ReadDir(work)
 	require.NoError(t, err)
