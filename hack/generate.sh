@@ -22,9 +22,9 @@ link="$root/_build/sdc/packer-plugin-kubebake"
 mkdir -p "$(dirname "$link")"
 ln -sfn "$root" "$link"
 (cd "$link" && PWD="$link" go generate ./builder/... ./provisioners/...)
+go run ./hack/recipedoc recipes/types.go docs/recipe-reference.md
 rm -rf .web-docs
 go tool packer-sdc renderdocs -src docs -partials docs-partials -dst .web-docs >/dev/null 2>&1
-go run ./hack/recipedoc recipes/types.go docs/recipe-reference.md
 go test ./recipes/render -run TestGolden -update -count=1 >/dev/null
 
 if $check; then

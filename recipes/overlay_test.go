@@ -63,3 +63,27 @@ func TestLoadWithOverlay(t *testing.T) {
 		})
 	}
 }
+
+func TestImageArchives(t *testing.T) {
+	tests := []struct {
+		name, overlay, wantErr string
+	}{
+		{"good", "images: {archives: [/srv/images/a.tar, /srv/other/b.tar]}\n", ""},
+		{"relative", "images: {archives: [images/a.tar]}\n", "images.archives[0]: \"images/a.tar\" must be a clean absolute path"},
+		{"not a tar", "images: {archives: [/srv/a.tar.gz]}\n", "images.archives[0]: \"/srv/a.tar.gz\" must be a .tar image archive"},
+		{"same file name", "images: {archives: [/srv/a.tar, /srv/x/a.tar]}\n", "images.archives[1]: \"/srv/x/a.tar\" has the same file name as images.archives[0]"},
+		{"hostile", "images: {archives: [\"/srv/$(reboot).tar\"]}\n", "images.archives[0]"},
+		{"cri-o", "runtime: {kind: cri-o}\nimages: {archives: [/srv/a.tar]}\n", "CRI-O is not supported yet"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := recipes.LoadWith("ubuntu-24.04-containerd", recipes.Overlay{Source: "o", Data: []byte(tc.overlay)})
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wantErr)
+		})
+	}
+}

@@ -213,6 +213,14 @@ type Images struct {
 	// Pin protects pre-loaded images from kubelet image garbage collection
 	// (default true).
 	Pin *bool `json:"pin,omitempty"`
+	// Archives are image archives on the machine that runs the bake (an OCI
+	// image layout or `docker save` tarball, absolute paths ending in .tar),
+	// imported into the runtime's store at bake time, so that no registry
+	// is needed (air-gapped images). The images they hold are listed as
+	// usual (kubeadm's with preload, others in extra) and are then not
+	// pulled: each is still checked against its digest and pinned. Supported
+	// for containerd and docker.
+	Archives []string `json:"archives,omitempty"`
 }
 
 // Image is a container image reference with an optional expected digest.

@@ -457,6 +457,23 @@ func (v *validator) images() {
 			v.errorf(p+".digest", "%q is not sha256:<64 hex digits>", img.Digest)
 		}
 	}
+	seen := map[string]int{}
+	for i, a := range v.r.Images.Archives {
+		p := fmt.Sprintf("images.archives[%d]", i)
+		switch {
+		case !path.IsAbs(a) || !pathCharRE.MatchString(a) || path.Clean(a) != a:
+			v.errorf(p, "%q must be a clean absolute path of letters, digits and ._+@:=,/-", a)
+		case !strings.HasSuffix(a, ".tar"):
+			v.errorf(p, "%q must be a .tar image archive (an OCI image layout or docker save tarball)", a)
+		}
+		if j, ok := seen[path.Base(a)]; ok {
+			v.errorf(p, "%q has the same file name as images.archives[%d]", a, j)
+		}
+		seen[path.Base(a)] = i
+	}
+	if len(v.r.Images.Archives) > 0 && v.r.Runtime.Kind == RuntimeCRIO {
+		v.errorf("images.archives", "image archives are imported for containerd and docker; CRI-O is not supported yet")
+	}
 	if v.r.Runtime.Kind == RuntimeDocker && Bool(v.r.Images.Pin, true) &&
 		(Bool(v.r.Images.Preload, true) || len(v.r.Images.Extra) > 0) {
 		v.warnf("images.pin", "cri-dockerd cannot pin images: kubelet image garbage collection may remove pre-loaded images under disk pressure")

@@ -101,6 +101,10 @@ runtime:
   config: |
     [plugins."io.containerd.grpc.v1.cri"]
       enable_unprivileged_ports = true
+images:
+  archives:
+  - /var/cache/kubebake/images/v1.36.3/kube-apiserver.tar
+  - /var/cache/kubebake/images/v1.36.3/pause.tar
 `,
 	},
 	{
@@ -143,6 +147,9 @@ runtime:
   config: '{"max-concurrent-downloads": 5, "log-opts": {"max-size": "50m", "max-file": "3"}}'
   criDockerd:
     sha256: "3333333333333333333333333333333333333333333333333333333333333333"
+images:
+  archives:
+  - /srv/images/agent.tar
 node:
   files:
   - path: /etc/example/settings.yaml

@@ -41,6 +41,8 @@ type data struct {
 	Mirrors       []mirrorData
 	Images        []Image
 	PinnedImages  []string
+	// ImageArchives are the input names of images.archives, in order.
+	ImageArchives []string
 	FirewallPorts []portData
 	StepPaths     []string
 }
@@ -361,6 +363,14 @@ func (dd *data) images(r *recipes.Recipe, rel recipes.KubernetesRelease) {
 	for _, img := range r.Images.Extra {
 		add(img.Name, img.Digest)
 	}
+	for _, a := range r.Images.Archives {
+		dd.ImageArchives = append(dd.ImageArchives, archiveInput(a))
+	}
+}
+
+// archiveInput names the staged input of an image archive.
+func archiveInput(hostPath string) string {
+	return "image-archive-" + path.Base(hostPath)
 }
 
 func (dd *data) firewall(r *recipes.Recipe) {

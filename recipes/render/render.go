@@ -224,8 +224,12 @@ func (b *builder) build() error {
 		}
 		b.step("files", "Place the recipe's extra files.", "files.sh.tmpl", paths...)
 	}
-	if len(d.Images) > 0 {
-		b.step("images", fmt.Sprintf("Pre-load %d images into %s.", len(d.Images), r.Runtime.Kind), "images.sh.tmpl")
+	if len(d.Images) > 0 || len(d.ImageArchives) > 0 {
+		what := fmt.Sprintf("Pre-load %d images into %s.", len(d.Images), r.Runtime.Kind)
+		if len(d.ImageArchives) > 0 {
+			what = fmt.Sprintf("Import %d image archives and pre-load %d images into %s.", len(d.ImageArchives), len(d.Images), r.Runtime.Kind)
+		}
+		b.step("images", what, "images.sh.tmpl")
 	}
 	b.imageJSON()
 	if recipes.Bool(r.Firstboot.Enabled, true) {
@@ -398,6 +402,9 @@ func (b *builder) inputs() {
 	r := b.d.R
 	for _, name := range b.d.LocalBinaries {
 		b.plan.Inputs = append(b.plan.Inputs, Input{Name: name, HostPath: r.Kubernetes.Local.Dir + "/" + name, Mode: "0755"})
+	}
+	for _, a := range r.Images.Archives {
+		b.plan.Inputs = append(b.plan.Inputs, Input{Name: archiveInput(a), HostPath: a, Mode: "0644"})
 	}
 	if b.d.CriDockerd.Local {
 		b.plan.Inputs = append(b.plan.Inputs, Input{Name: "cri-dockerd", HostPath: r.Runtime.CriDockerd.Dir + "/cri-dockerd", Mode: "0755"})

@@ -204,3 +204,38 @@ func BenchmarkRenderBuiltins(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(names)), "recipes/op")
 }
+
+func TestImageArchivesAreStagedAndImported(t *testing.T) {
+	for _, tc := range []struct{ from, want string }{
+		{"debian-13-containerd", `ctr --address /run/containerd/containerd.sock --namespace k8s.io images import "$KUBEBAKE_STAGE/inputs/"image-archive-pause.tar`},
+		{"debian-13-docker", `docker load --input "$KUBEBAKE_STAGE/inputs/"image-archive-pause.tar`},
+	} {
+		t.Run(tc.from, func(t *testing.T) {
+			l, err := recipes.Decode("archives.yaml", []byte("apiVersion: kubebake.dev/v1alpha1\nkind: Recipe\nfrom: "+tc.from+
+				"\nimages:\n  extra: [{name: 'registry.k8s.io/pause:3.10.2'}]\n  archives: [/srv/images/pause.tar]\n"))
+			require.NoError(t, err)
+			rn, err := render.New()
+			require.NoError(t, err)
+			p, err := rn.Render(l)
+			require.NoError(t, err)
+			var in *render.Input
+			for i := range p.Inputs {
+				if p.Inputs[i].Name == "image-archive-pause.tar" {
+					in = &p.Inputs[i]
+				}
+			}
+			require.NotNil(t, in, "the archive is an input")
+			assert.Equal(t, "/srv/images/pause.tar", in.HostPath)
+			var body string
+			for _, s := range p.Steps {
+				if s.Name == "images" {
+					body = string(s.Body)
+				}
+			}
+			require.NotEmpty(t, body, "an images step")
+			imp := strings.Index(body, tc.want)
+			require.GreaterOrEqual(t, imp, 0, body)
+			assert.Less(t, imp, strings.Index(body, "kb_image registry.k8s.io/pause:3.10.2"), "imported before the list is checked, so nothing is pulled")
+		})
+	}
+}
