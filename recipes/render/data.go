@@ -37,10 +37,10 @@ type data struct {
 	CriDockerd         criDockerdData
 	RuntimeDropIn      string
 
-	Sysctls       []keyValue
-	Mirrors       []mirrorData
-	Images        []Image
-	PinnedImages  []string
+	Sysctls      []keyValue
+	Mirrors      []mirrorData
+	Images       []Image
+	PinnedImages []string
 	// ImageArchives are the input names of images.archives, in order.
 	ImageArchives []string
 	FirewallPorts []portData
