@@ -10,7 +10,7 @@ K8S_VERSION ?= v1.36.3
 ACC_PLUGIN := _build/acc/packer-plugin-kubebake
 ACC_LDFLAGS := -s -w -X main.version=v$(shell cat VERSION)
 
-.PHONY: help build plugin firstboot-embed k8s-bin test generate bench image e2e acc render release-snapshot clean
+.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench image e2e acc render release-snapshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -31,6 +31,9 @@ acc-plugin: firstboot-embed
 
 k8s-bin: ## build kubeadm, kubelet, kubectl, crictl $(K8S_VERSION) from Go modules into _build/k8s (cached)
 	bash hack/k8s-bin.sh -v $(K8S_VERSION)
+
+k8s-images: ## build kubeadm's control-plane images for $(K8S_VERSION) from Go modules as image archives + images.json in _build/k8s-images/$(K8S_VERSION) (cached)
+	bash hack/k8s-images.sh -v $(K8S_VERSION)
 
 test: acc-plugin ## install the validators, kubeadm and packer (cached), then gofmt, vet, generated files and every test
 	bash hack/validators.sh

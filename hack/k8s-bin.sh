@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Builds static Kubernetes node binaries (kubeadm, kubelet, kubectl, crictl)
-# from Go modules only: no GitHub, no dl.k8s.io, just the Go module proxy.
+# and, on request, the control-plane binaries (kube-apiserver,
+# kube-controller-manager, kube-scheduler, kube-proxy) from Go modules only:
+# no GitHub, no dl.k8s.io, just the Go module proxy.
 #
 #   hack/k8s-bin.sh [-v VERSION] [-o OUTDIR] [BINARY...]
 #
 #   VERSION  Kubernetes release, default v1.36.3
 #   OUTDIR   where the binaries go, default _build/k8s/VERSION/bin
-#   BINARY   any of kubeadm kubelet kubectl crictl (default: all four)
+#   BINARY   any of kubeadm kubelet kubectl crictl kube-apiserver
+#            kube-controller-manager kube-scheduler kube-proxy
+#            (default: the four node binaries kubeadm kubelet kubectl crictl)
 #
 # How:
 #   - _build/k8s/VERSION/src is a generated tools module (never committed).
@@ -30,7 +34,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-all_bins=(kubeadm kubelet kubectl crictl)
+node_bins=(kubeadm kubelet kubectl crictl)
+control_plane_bins=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
+all_bins=("${node_bins[@]}" "${control_plane_bins[@]}")
 version=v1.36.3
 outdir=
 cri_fallback="${KUBEBAKE_CRI_TOOLS_FALLBACK:-v1.36.0}"
@@ -50,7 +56,8 @@ Builds static Kubernetes binaries from Go modules (module proxy only).
   -v VERSION  Kubernetes version (default v1.36.3)
   -o OUTDIR   output directory (default _build/k8s/VERSION/bin under the repository)
   -h          this help
-  BINARY      any of: ${all_bins[*]} (default: all four)
+  BINARY      any of: ${all_bins[*]}
+              (default: ${node_bins[*]})
 
 Environment:
   KUBEBAKE_CRI_TOOLS_VERSION   cri-tools version for crictl (default v1.MINOR.0)
@@ -90,11 +97,12 @@ git_minor=$minor
 # Binaries: the arguments, de-duplicated, in the canonical order.
 want=()
 if [ "$#" -eq 0 ]; then
-  want=("${all_bins[@]}")
+  want=("${node_bins[@]}")
 else
   for arg in "$@"; do
     case "$arg" in
       kubeadm | kubelet | kubectl | crictl) ;;
+      kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy) ;;
       *) die "unknown binary '$arg' (choose from: ${all_bins[*]})" ;;
     esac
   done
@@ -179,7 +187,7 @@ reported() {
   local out
   case "$1" in
     kubeadm) out=$(timeout 60 "$2" version -o short 2>/dev/null) || return 0 ;;
-    kubelet) out=$(timeout 60 "$2" --version 2>/dev/null | sed -n 's/^Kubernetes //p') || return 0 ;;
+    kubelet | kube-*) out=$(timeout 60 "$2" --version 2>/dev/null | sed -n 's/^Kubernetes //p') || return 0 ;;
     kubectl) out=$(timeout 60 "$2" version --client 2>/dev/null | sed -n 's/^Client Version: //p') || return 0 ;;
     crictl) out=$(timeout 60 "$2" --version 2>/dev/null | sed -n 's/^crictl version //p') || return 0 ;;
   esac
@@ -397,8 +405,10 @@ for b in "${todo[@]}"; do build "$b"; done
 # ----------------------------------------------------------------- summary
 
 echo "Kubernetes $version binaries in $outdir:"
+width=0
+for b in "${want[@]}"; do [ "${#b}" -le "$width" ] || width=${#b}; done
 for b in "${want[@]}"; do
   size=$(stat -c %s "$outdir/$b")
-  printf '  %-8s %-9s %6.1f MiB  %s\n' "$b" "$(reported "$b" "$outdir/$b")" \
+  printf "  %-${width}s %-9s %6.1f MiB  %s\n" "$b" "$(reported "$b" "$outdir/$b")" \
     "$(awk -v s="$size" 'BEGIN { print s / 1048576 }')" "${note[$b]}$(fallback_note "$b")"
 done
