@@ -62,7 +62,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	state.Put(keyUI, ui)
 	state.Put("hook", hook)
 
-	runner := commonsteps.NewRunner(b.steps(now()), c.PackerConfig, ui)
+	runner := commonsteps.NewRunner(b.steps(now(), now), c.PackerConfig, ui)
 	runner.Run(ctx, state)
 	if err, ok := state.GetOk("error"); ok {
 		return nil, err.(error)
@@ -84,7 +84,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 
 // steps lists the build's steps: SSH provisioning, or Ignition for Fedora
 // CoreOS.
-func (b *Builder) steps(start time.Time) []multistep.Step {
+func (b *Builder) steps(start time.Time, now func() time.Time) []multistep.Step {
 	c := &b.config
 	steps := []multistep.Step{&stepPrepareWorkDir{}}
 	if isURL(c.SourceImage) {
@@ -120,7 +120,7 @@ func (b *Builder) steps(start time.Time) []multistep.Step {
 	}
 	steps = append(steps,
 		&stepConvertImage{config: c},
-		&stepWriteManifest{config: c, start: start, now: time.Now},
+		&stepWriteManifest{config: c, start: start, now: now},
 	)
 	return steps
 }

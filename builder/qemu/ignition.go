@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -57,7 +58,7 @@ func ignitionFor(recipe string, inputs map[string][]byte) ([]byte, *render.Plan,
 			},
 		})
 	}
-	b, err := jsonMarshal(cfg)
+	b, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, nil, err
 	}

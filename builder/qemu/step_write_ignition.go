@@ -2,7 +2,6 @@ package qemu
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,5 +44,3 @@ func (s *stepWriteIgnition) Run(_ context.Context, state multistep.StateBag) mul
 }
 
 func (s *stepWriteIgnition) Cleanup(multistep.StateBag) {}
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -8,54 +8,52 @@ import (
 	"strings"
 )
 
-// overlay turns the overrides (and skip_seal) into a recipe overlay.
-func (c *Config) overlay() ([]byte, error) {
+// overrideField is one configuration field that lands in the recipe: where
+// (path, a dotted recipe field), under which name the user wrote it, and
+// its value, nil when it is not set. match is the recipe path whose report
+// entries belong to the field (default path).
+type overrideField struct {
+	path, match, hcl string
+	value            any
+}
+
+// fields lists every override with its value: the one table overlay,
+// overridden and hclName read.
+func (c *Config) fields() ([]overrideField, error) {
 	o := c.Overrides
-	doc := map[string]any{}
-	set := func(path ...any) {
-		m := doc
-		keys, v := path[:len(path)-1], path[len(path)-1]
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := m[k.(string)].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k.(string)] = next
-			}
-			m = next
+	str := func(s string) any {
+		if s == "" {
+			return nil
 		}
-		m[keys[len(keys)-1].(string)] = v
+		return s
 	}
-	if c.KubernetesBinariesDir != "" {
-		abs, err := filepath.Abs(c.KubernetesBinariesDir)
+	list := func(l []string) any {
+		if len(l) == 0 {
+			return nil
+		}
+		return l
+	}
+	abs := func(field, dir string) (any, error) {
+		if dir == "" {
+			return nil, nil
+		}
+		a, err := filepath.Abs(dir)
 		if err != nil {
-			return nil, fmt.Errorf("kubernetes_binaries_dir: %w", err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
-		set("kubernetes", "local", "dir", abs)
+		return a, nil
 	}
-	if c.CriDockerdDir != "" {
-		abs, err := filepath.Abs(c.CriDockerdDir)
-		if err != nil {
-			return nil, fmt.Errorf("cri_dockerd_dir: %w", err)
-		}
-		set("runtime", "criDockerd", "dir", abs)
+	k8sDir, err := abs("kubernetes_binaries_dir", c.KubernetesBinariesDir)
+	if err != nil {
+		return nil, err
 	}
-	if o.KubernetesVersion != "" {
-		set("kubernetes", "version", o.KubernetesVersion)
+	criDir, err := abs("cri_dockerd_dir", c.CriDockerdDir)
+	if err != nil {
+		return nil, err
 	}
-	if o.KubernetesSource != "" {
-		set("kubernetes", "source", o.KubernetesSource)
-	}
-	if o.Runtime != "" {
-		set("runtime", "kind", o.Runtime)
-	}
-	if o.RuntimeVersion != "" {
-		set("runtime", "version", o.RuntimeVersion)
-	}
-	if o.SandboxImage != "" {
-		set("runtime", "sandboxImage", o.SandboxImage)
-	}
+	var preload, extra, sysctls, seal any
 	if o.PreloadImages != nil {
-		set("images", "preload", *o.PreloadImages)
+		preload = *o.PreloadImages
 	}
 	if len(o.ExtraImages) > 0 {
 		var imgs []map[string]string
@@ -70,79 +68,105 @@ func (c *Config) overlay() ([]byte, error) {
 			}
 			imgs = append(imgs, img)
 		}
-		set("images", "extra", imgs)
-	}
-	if len(o.Packages) > 0 {
-		set("node", "packages", o.Packages)
-	}
-	if len(o.KernelModules) > 0 {
-		set("node", "kernelModules", o.KernelModules)
+		extra = imgs
 	}
 	if len(o.Sysctls) > 0 {
-		set("node", "sysctls", o.Sysctls)
+		sysctls = o.Sysctls
 	}
 	if c.SkipSeal {
-		set("seal", "enabled", false)
+		seal = false
+	}
+	return []overrideField{
+		{path: "kubernetes.local.dir", match: "kubernetes.local", hcl: "kubernetes_binaries_dir", value: k8sDir},
+		{path: "runtime.criDockerd.dir", hcl: "cri_dockerd_dir", value: criDir},
+		{path: "kubernetes.version", hcl: "overrides.kubernetes_version", value: str(o.KubernetesVersion)},
+		{path: "kubernetes.source", hcl: "overrides.kubernetes_source", value: str(o.KubernetesSource)},
+		{path: "runtime.kind", hcl: "overrides.runtime", value: str(o.Runtime)},
+		{path: "runtime.version", hcl: "overrides.runtime_version", value: str(o.RuntimeVersion)},
+		{path: "runtime.sandboxImage", hcl: "overrides.sandbox_image", value: str(o.SandboxImage)},
+		{path: "images.preload", hcl: "overrides.preload_images", value: preload},
+		{path: "images.extra", hcl: "overrides.extra_images", value: extra},
+		{path: "node.packages", hcl: "overrides.packages", value: list(o.Packages)},
+		{path: "node.kernelModules", hcl: "overrides.kernel_modules", value: list(o.KernelModules)},
+		{path: "node.sysctls", hcl: "overrides.sysctls", value: sysctls},
+		{path: "seal.enabled", hcl: "skip_seal", value: seal},
+	}, nil
+}
+
+func (f overrideField) matchPath() string {
+	if f.match != "" {
+		return f.match
+	}
+	return f.path
+}
+
+// overlay turns the overrides (and the directories and skip_seal) into a
+// recipe overlay.
+func (c *Config) overlay() ([]byte, error) {
+	fields, err := c.fields()
+	if err != nil {
+		return nil, err
+	}
+	doc := map[string]any{}
+	for _, f := range fields {
+		if f.value == nil {
+			continue
+		}
+		keys := strings.Split(f.path, ".")
+		m := doc
+		for _, k := range keys[:len(keys)-1] {
+			next, ok := m[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[k] = next
+			}
+			m = next
+		}
+		m[keys[len(keys)-1]] = f.value
 	}
 	return json.Marshal(doc)
 }
 
-// overrideNames maps recipe field paths to the overrides' HCL names.
-var overrideNames = []struct{ recipe, hcl string }{
-	{"kubernetes.version", "kubernetes_version"},
-	{"kubernetes.source", "kubernetes_source"},
-	{"runtime.kind", "runtime"},
-	{"runtime.version", "runtime_version"},
-	{"runtime.sandboxImage", "sandbox_image"},
-	{"images.preload", "preload_images"},
-	{"images.extra", "extra_images"},
-	{"node.packages", "packages"},
-	{"node.kernelModules", "kernel_modules"},
-	{"node.sysctls", "sysctls"},
+// under reports whether path is prefix or a field below it.
+func under(path, prefix string) bool {
+	return path == prefix || strings.HasPrefix(path, prefix+".") || strings.HasPrefix(path, prefix+"[")
 }
 
-var imageIndex = regexp.MustCompile(`^\[(\d+)\](\.name|\.digest)?`)
-
 // overridden reports whether the value at a recipe field path came from
-// an override (or skip_seal).
+// an override (or a directory, or skip_seal).
 func (c *Config) overridden(path string) bool {
-	o := c.Overrides
-	set := map[string]bool{
-		"kubernetes.version": o.KubernetesVersion != "", "kubernetes.source": o.KubernetesSource != "",
-		"runtime.kind": o.Runtime != "", "runtime.version": o.RuntimeVersion != "",
-		"runtime.sandboxImage": o.SandboxImage != "", "images.preload": o.PreloadImages != nil,
-		"images.extra": len(o.ExtraImages) > 0, "node.packages": len(o.Packages) > 0,
-		"node.kernelModules": len(o.KernelModules) > 0, "node.sysctls": len(o.Sysctls) > 0,
-		"seal.enabled":     c.SkipSeal,
-		"kubernetes.local": c.KubernetesBinariesDir != "", "runtime.criDockerd.dir": c.CriDockerdDir != "",
+	fields, err := c.fields()
+	if err != nil {
+		return false
 	}
-	for prefix, ok := range set {
-		if ok && (path == prefix || strings.HasPrefix(path, prefix+".") || strings.HasPrefix(path, prefix+"[")) {
+	for _, f := range fields {
+		if f.value != nil && under(path, f.matchPath()) {
 			return true
 		}
 	}
 	return false
 }
 
-// hclName names a recipe field path as the overrides spell it.
-func (o Overrides) hclName(path string) string {
-	switch {
-	case path == "seal.enabled":
-		return "skip_seal"
-	case strings.HasPrefix(path, "kubernetes.local"):
-		return "kubernetes_binaries_dir"
-	case strings.HasPrefix(path, "runtime.criDockerd.dir"):
-		return "cri_dockerd_dir"
-	}
-	for _, n := range overrideNames {
-		if rest, ok := strings.CutPrefix(path, n.recipe); ok {
-			if n.hcl == "extra_images" {
-				if m := imageIndex.FindStringSubmatch(rest); m != nil {
-					rest = "[" + m[1] + "]"
-				}
-			}
-			return "overrides." + n.hcl + rest
+var imageIndex = regexp.MustCompile(`^\[(\d+)\](\.name|\.digest)?`)
+
+// hclName names a recipe field path as the configuration spells it.
+func (c *Config) hclName(path string) string {
+	fields, _ := c.fields()
+	for _, f := range fields {
+		if !under(path, f.matchPath()) {
+			continue
 		}
+		if f.hcl != "overrides.extra_images" {
+			if strings.HasPrefix(f.hcl, "overrides.") {
+				return f.hcl + strings.TrimPrefix(path, f.path)
+			}
+			return f.hcl
+		}
+		rest := strings.TrimPrefix(path, f.path)
+		if m := imageIndex.FindStringSubmatch(rest); m != nil {
+			rest = "[" + m[1] + "]"
+		}
+		return f.hcl + rest
 	}
 	return "overrides: " + path
 }

@@ -137,11 +137,6 @@ func (c *Config) render() (*render.Plan, []error) {
 			errs = append(errs, fmt.Errorf("%s: the recipe needs %s from this machine: %w", field, in.Name, err))
 		}
 	}
-	if c.PlanDir != "" && len(errs) == 0 {
-		if err := render.Write(plan, c.PlanDir); err != nil {
-			errs = append(errs, fmt.Errorf("plan_dir: %w", err))
-		}
-	}
 	return plan, errs
 }
 
@@ -149,7 +144,7 @@ func (c *Config) render() (*render.Plan, []error) {
 // field came from an override.
 func (c *Config) describe(e recipes.Entry) string {
 	if e.Pos.File == "overrides" || c.overridden(e.Path) {
-		return fmt.Sprintf("%s: %s", c.Overrides.hclName(e.Path), e.Message)
+		return fmt.Sprintf("%s: %s", c.hclName(e.Path), e.Message)
 	}
 	return e.String()
 }
@@ -158,6 +153,12 @@ func (c *Config) describe(e recipes.Entry) string {
 func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, _ map[string]interface{}) error {
 	if p.plan == nil {
 		return errors.New("kubebake: Prepare did not render a plan")
+	}
+	// The plan is written when the build runs, not when Prepare validates.
+	if p.config.PlanDir != "" {
+		if err := render.Write(p.plan, p.config.PlanDir); err != nil {
+			return fmt.Errorf("kubebake: plan_dir: %w", err)
+		}
 	}
 	out := newUIWriter(ui)
 	defer out.Flush()
