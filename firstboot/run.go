@@ -211,13 +211,19 @@ func (a *agent) run(ctx context.Context) error {
 	return a.afterKubeadm(ctx, cfg, kres.ExitCode)
 }
 
-// afterKubeadm runs what follows a successful kubeadm: post-init and the
-// after hooks.
+// afterKubeadm runs what follows a successful kubeadm: post-init, the
+// bridge CNI configuration and the after hooks.
 func (a *agent) afterKubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, exitCode int) error {
 	kres := Result{ExitCode: exitCode}
 	if cfg.Role == nodeconfig.RoleInit {
 		a.status.Phase = "post-init"
 		if err := a.phase("post-init", func() error { return a.postInit(ctx, cfg) }); err != nil {
+			return a.fail(err, kres.ExitCode, "")
+		}
+	}
+	if cfg.CNI.Bridge != nil {
+		a.status.Phase = "cni"
+		if err := a.phase("cni", func() error { return a.bridgeCNI(ctx, cfg) }); err != nil {
 			return a.fail(err, kres.ExitCode, "")
 		}
 	}

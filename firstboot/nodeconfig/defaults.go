@@ -55,6 +55,10 @@ func SetDefaults(c *NodeConfig, env Env) error {
 	setD(&c.Timeouts.KubernetesAPICall, time.Minute)
 	setD(&c.Timeouts.TLSBootstrap, 5*time.Minute)
 	setD(&c.Timeouts.Discovery, 5*time.Minute)
+	setD(&c.Timeouts.PodCIDR, 5*time.Minute)
+	if b := c.CNI.Bridge; b != nil && b.Name == "" {
+		b.Name = "cni0"
+	}
 	if c.Role == RoleInit && c.Bootstrap.Token == "" {
 		tok, err := GenerateToken()
 		if err != nil {

@@ -382,6 +382,14 @@ func TestValidate(t *testing.T) {
 		{name: "node.kubelet not a mapping", role: "join", mutate: func(c *nodeconfig.NodeConfig) { c.Node.Kubelet = json.RawMessage(`[1]`) }, want: []string{"node.kubelet"}},
 		{name: "bad preflight name", role: "join", mutate: func(c *nodeconfig.NodeConfig) { c.Node.IgnorePreflightErrors = []string{"NumCPU", "a b"} }, want: []string{"node.ignorePreflightErrors[1]"}},
 		{name: "relative CNI manifest on join", role: "join", mutate: func(c *nodeconfig.NodeConfig) { c.CNI.Manifest = "cni.yaml" }, want: []string{"cni.manifest", "cni.manifest"}},
+		{name: "bridge with a manifest, bad subnet and name", role: "init", mutate: func(c *nodeconfig.NodeConfig) {
+			c.CNI.Manifest = "/etc/cni.yaml"
+			c.CNI.Bridge = &nodeconfig.BridgeCNI{Subnet: "10.244.1.0/24,fd00::/300", Name: "a-bridge-name-too-long"}
+		}, want: []string{"cni.bridge", "cni.bridge.subnet", "cni.bridge.name"}},
+		{name: "bridge on init without any pod range", role: "init", mutate: func(c *nodeconfig.NodeConfig) {
+			c.Cluster.PodSubnet = ""
+			c.CNI.Bridge = &nodeconfig.BridgeCNI{Name: "cni0"}
+		}, want: []string{"cni.bridge.subnet"}},
 		{name: "non-positive timeout", role: "join", mutate: func(c *nodeconfig.NodeConfig) {
 			c.Timeouts.Runtime, c.Timeouts.ControlPlane = nodeconfig.D(0), nodeconfig.D(-time.Minute)
 		}, want: []string{"timeouts.runtime", "timeouts.controlPlane"}},

@@ -117,11 +117,29 @@ type Taint struct {
 	Effect string `json:"effect"`
 }
 
-// CNI applies a network add-on after init.
+// CNI sets up pod networking: a network add-on applied after init, or a
+// bridge configuration for this node alone.
 type CNI struct {
 	// Manifest is an absolute path on the node of a manifest applied with
 	// kubectl after init.
 	Manifest string `json:"manifest,omitempty"`
+	// Bridge writes a CNI configuration for the bridge, host-local and
+	// portmap plugins after kubeadm, so the node is Ready with no network
+	// add-on to pull. Pods reach each other on the node and the world
+	// through the node (masqueraded); pods on different nodes are not routed
+	// to each other.
+	Bridge *BridgeCNI `json:"bridge,omitempty"`
+}
+
+// BridgeCNI is the bridge configuration of one node.
+type BridgeCNI struct {
+	// Subnet is this node's pod range (a CIDR; for dual stack an IPv4 and
+	// an IPv6 CIDR separated by a comma). Default: the node's
+	// spec.podCIDR, which the controller manager allocates from the
+	// cluster's podSubnet once the node is registered.
+	Subnet string `json:"subnet,omitempty"`
+	// Name is the Linux bridge, default cni0.
+	Name string `json:"name,omitempty"`
 }
 
 // Hooks are commands run around kubeadm, each with bash -c.
@@ -157,6 +175,9 @@ type Timeouts struct {
 	// Discovery is kubeadm's wait to discover and validate the cluster on
 	// join (default 5m).
 	Discovery *Duration `json:"discovery,omitempty"`
+	// PodCIDR is how long cni.bridge waits for the node's allocated pod
+	// range (default 5m).
+	PodCIDR *Duration `json:"podCIDR,omitempty"`
 }
 
 // Duration is a time.Duration written as a string such as 5m or 90s.

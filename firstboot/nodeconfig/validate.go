@@ -81,6 +81,7 @@ func Validate(c *NodeConfig) error {
 			v.errorf("cni.manifest", "applies to role init only")
 		}
 	}
+	v.bridge(c)
 	seen := map[string]bool{}
 	for _, list := range []struct {
 		name  string
@@ -107,7 +108,7 @@ func Validate(c *NodeConfig) error {
 		{"runtime", t.Runtime}, {"controlPlane", t.ControlPlane},
 		{"controlPlaneComponentHealthCheck", t.ControlPlaneComponentHealthCheck},
 		{"kubeletHealthCheck", t.KubeletHealthCheck}, {"kubernetesAPICall", t.KubernetesAPICall},
-		{"tlsBootstrap", t.TLSBootstrap}, {"discovery", t.Discovery},
+		{"tlsBootstrap", t.TLSBootstrap}, {"discovery", t.Discovery}, {"podCIDR", t.PodCIDR},
 	} {
 		if d.d != nil && d.d.Duration <= 0 {
 			v.errorf("timeouts."+d.name, "must be positive")
@@ -117,6 +118,31 @@ func Validate(c *NodeConfig) error {
 		return &InvalidError{Errors: v.errs}
 	}
 	return nil
+}
+
+// bridgeNameRE is a Linux interface name (at most 15 bytes).
+var bridgeNameRE = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9_.]{0,14}$`)
+
+func (v *validator) bridge(c *NodeConfig) {
+	b := c.CNI.Bridge
+	if b == nil {
+		return
+	}
+	if c.CNI.Manifest != "" {
+		v.errorf("cni.bridge", "cannot be combined with cni.manifest: a network add-on writes its own configuration")
+	}
+	if b.Subnet != "" {
+		for _, part := range strings.Split(b.Subnet, ",") {
+			if _, _, err := net.ParseCIDR(strings.TrimSpace(part)); err != nil {
+				v.errorf("cni.bridge.subnet", "%q is not a CIDR such as 10.244.1.0/24", part)
+			}
+		}
+	} else if c.Role == RoleInit && c.Cluster.PodSubnet == "" {
+		v.errorf("cni.bridge.subnet", "not set, and cluster.podSubnet is empty, so the controller manager allocates no pod range to take it from")
+	}
+	if !bridgeNameRE.MatchString(b.Name) {
+		v.errorf("cni.bridge.name", "%q is not an interface name (letters, digits, '-', '_', '.'; at most 15)", b.Name)
+	}
 }
 
 func (v *validator) cluster(c *NodeConfig) {
