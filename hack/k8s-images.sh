@@ -26,6 +26,8 @@
 #     ($KUBEBAKE_COREDNS_VERSION forces one), tools module
 #     _build/k8s-images/tools/coredns-VERSION.
 #   - pause: hack/k8simages/pause, our own static Go pause, from this module.
+#   - kube-proxy's iptables (nft backend) and the libraries it loads: the
+#     build machine's Debian packages (apt-get download, dpkg-deb -x).
 #   - Binaries: CGO_ENABLED=0 go build -trimpath, version ldflags as upstream
 #     sets them, checked with --version, cached under _build/k8s-images/bin.
 #   - Images: hack/k8simages (go-containerregistry), deterministic, rebuilt
@@ -303,6 +305,49 @@ else
   note[pause]="built in $(elapsed "$t0")s"
 fi
 
+# ------------------------------------------- kube-proxy's iptables (Debian)
+
+# kube-proxy programs the node with iptables (nft backend, as Debian 12/13
+# hosts use): its image carries iptables and the libraries it loads, from
+# the build machine's Debian packages (apt-get download, no root). The tree
+# is rebuilt only when apt's candidate versions change.
+proxy_pkgs=(iptables libip4tc2 libip6tc2 libxtables12 libmnl0 libnetfilter-conntrack3
+  libnfnetlink0 libnftnl11 libc6 netbase)
+proxy_tree="$base/kube-proxy-root"
+t0=$(now)
+command -v apt-get >/dev/null 2>&1 || die "apt-get is not on PATH: kube-proxy's iptables come from Debian packages"
+want_debs=$(apt-cache show --no-all-versions "${proxy_pkgs[@]}" 2>/dev/null |
+  awk '/^Package: /{p=$2} /^Version: /{print p "=" $2}' | sort | tr '\n' ' ')
+[ "$(wc -w <<<"$want_debs")" -eq "${#proxy_pkgs[@]}" ] ||
+  die "apt knows only '$want_debs' of ${proxy_pkgs[*]} (run apt-get update)"
+if [ ! -d "$proxy_tree" ] || [ "$(cat "$proxy_tree.debs" 2>/dev/null)" != "$want_debs" ]; then
+  debdir="$base/debs"
+  rm -rf "$debdir" "$proxy_tree.new"
+  mkdir -p "$debdir" "$proxy_tree.new"
+  # shellcheck disable=SC2086 # word splitting of pkg=version is intended
+  (cd "$debdir" && quietly apt-download apt-get download $want_debs) ||
+    die "apt-get download $want_debs failed"
+  for d in "$debdir"/*.deb; do dpkg-deb -x "$d" "$proxy_tree.new" || die "dpkg-deb -x $d failed"; done
+  # Only what iptables runs with: no docs, locales, gconv or libc's tools.
+  rm -rf "$proxy_tree.new"/usr/share "$proxy_tree.new"/usr/bin "$proxy_tree.new"/usr/libexec \
+    "$proxy_tree.new"/usr/lib/*/gconv "$proxy_tree.new"/etc/ld.so.conf.d
+  for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+    ln -sfn xtables-nft-multi "$proxy_tree.new/usr/sbin/$t"
+  done
+  # The loader of the tree runs the tree's iptables here, no root needed.
+  libs=$(find "$proxy_tree.new" -name 'libc.so.6' -printf '%h\n' | head -n1)
+  ld=$(find "$proxy_tree.new" -name 'ld-linux*.so*' -type f | head -n1)
+  if [ -z "$libs" ] || [ -z "$ld" ]; then die "the kube-proxy tree has no libc or loader"; fi
+  ipt=$("$ld" --library-path "$libs" "$proxy_tree.new/usr/sbin/xtables-nft-multi" iptables --version 2>&1) ||
+    die "the kube-proxy tree's iptables does not run: $ipt"
+  rm -rf "$proxy_tree"
+  mv "$proxy_tree.new" "$proxy_tree"
+  printf '%s' "$want_debs" >"$proxy_tree.debs"
+  note[iptables]="$ipt, from Debian packages in $(elapsed "$t0")s"
+else
+  note[iptables]="cached"
+fi
+
 # ------------------------------------------------------------------ images
 
 k8simages="$bindir/k8simages"
@@ -314,6 +359,7 @@ bins=()
 for b in "${kube_bins[@]}"; do bins+=(-bin "$b=$kbin/$b"); done
 bins+=(-bin "etcd=$etcd_out/etcd" -bin "etcdctl=$etcd_out/etcdctl")
 bins+=(-bin "coredns=$coredns_out/coredns" -bin "pause=$pause_out")
+bins+=(-tree "kube-proxy=$proxy_tree")
 
 echo "Binaries for Kubernetes $version images:"
 for b in etcd etcdctl coredns pause; do
@@ -325,6 +371,7 @@ for b in etcd etcdctl coredns pause; do
   printf '  %-8s %-8s %6.1f MiB  %s\n' "$b" "$(reported "$b" "$p")" \
     "$(awk -v s="$(stat -c %s "$p")" 'BEGIN { print s / 1048576 }')" "${note[$b]:-}"
 done
+echo "  iptables (kube-proxy) ${note[iptables]}"
 [ "$etcd_version" = "v${etcd_tag%-*}" ] || echo "  note: etcd image $etcd_tag carries etcd $etcd_version (KUBEBAKE_ETCD_VERSION)"
 [ "$coredns_version" = "$coredns_tag" ] || echo "  note: coredns image $coredns_tag carries coredns $coredns_version (KUBEBAKE_COREDNS_VERSION)"
 

@@ -38,6 +38,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -60,7 +61,7 @@ const formatVersion = "k8simages/1"
 
 // pathEnv is the PATH of every image: kubeadm's static pods run
 // `command: [kube-apiserver, ...]` and rely on it.
-const pathEnv = "PATH=/usr/local/bin:/usr/bin:/bin"
+const pathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // File is one binary in an image: Path inside the image, Source on disk.
 type File struct {
@@ -74,6 +75,10 @@ type Spec struct {
 	Files      []File   // binaries, mode 0755
 	Entrypoint []string // nil: unset (kubeadm passes command:)
 	User       string   // "": root
+	// Tree, when set, is a directory merged into the image's root first
+	// (directories, regular files and symbolic links, modes kept): the
+	// run-time files a binary needs, such as kube-proxy's iptables.
+	Tree string
 }
 
 // binary is one file of a kind: where it goes and which -bin NAME fills it.
@@ -96,7 +101,9 @@ var kinds = map[string]kind{
 	"kube-apiserver":          {files: []binary{{path: "/usr/local/bin/kube-apiserver", bin: "kube-apiserver"}}},
 	"kube-controller-manager": {files: []binary{{path: "/usr/local/bin/kube-controller-manager", bin: "kube-controller-manager"}}},
 	"kube-scheduler":          {files: []binary{{path: "/usr/local/bin/kube-scheduler", bin: "kube-scheduler"}}},
-	// kube-proxy needs iptables/nft at run time, which this image lacks.
+	// kube-proxy runs iptables at run time: hack/k8s-images.sh passes
+	// -tree kube-proxy=DIR with iptables and its libraries from Debian
+	// packages.
 	"kube-proxy": {files: []binary{{path: "/usr/local/bin/kube-proxy", bin: "kube-proxy"}}},
 	"etcd": {files: []binary{
 		{path: "/usr/local/bin/etcd", bin: "etcd"},
@@ -109,8 +116,9 @@ var kinds = map[string]kind{
 	"pause":   {files: []binary{{path: "/pause", bin: "pause"}}, entrypoint: []string{"/pause"}, user: "65535:65535"},
 }
 
-// SpecFor returns the Spec of ref with binaries from bins (NAME -> path).
-func SpecFor(ref string, bins map[string]string) (Spec, error) {
+// SpecFor returns the Spec of ref with binaries from bins (NAME -> path)
+// and the tree trees names for its image (image name -> directory).
+func SpecFor(ref string, bins, trees map[string]string) (Spec, error) {
 	tag, err := name.NewTag(ref, name.StrictValidation)
 	if err != nil {
 		return Spec{}, fmt.Errorf("image %q: %w", ref, err)
@@ -125,7 +133,7 @@ func SpecFor(ref string, bins map[string]string) (Spec, error) {
 		sort.Strings(known)
 		return Spec{}, fmt.Errorf("image %q: unknown image %q (known: %s)", ref, base, strings.Join(known, ", "))
 	}
-	s := Spec{Ref: tag.String(), Entrypoint: k.entrypoint, User: k.user}
+	s := Spec{Ref: tag.String(), Entrypoint: k.entrypoint, User: k.user, Tree: trees[base]}
 	for _, b := range k.files {
 		src := bins[b.bin]
 		if src == "" {
@@ -244,7 +252,7 @@ func Make(s Spec, outDir string, created time.Time) (e Entry, cached bool, err e
 // inputsHash hashes everything an archive depends on.
 func inputsHash(s Spec, created time.Time) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\nref %s\ncreated %d\nentrypoint %q\nuser %q\n", formatVersion, s.Ref, created.Unix(), s.Entrypoint, s.User)
+	fmt.Fprintf(h, "%s\nref %s\ncreated %d\nentrypoint %q\nuser %q\nenv %q\n", formatVersion, s.Ref, created.Unix(), s.Entrypoint, s.User, pathEnv)
 	for _, f := range s.Files {
 		sum, err := fileSHA256(f.Source)
 		if err != nil {
@@ -252,7 +260,62 @@ func inputsHash(s Spec, created time.Time) (string, error) {
 		}
 		fmt.Fprintf(h, "file %s %s\n", f.Path, sum)
 	}
+	if s.Tree != "" {
+		entries, err := treeEntries(s.Tree)
+		if err != nil {
+			return "", err
+		}
+		for _, e := range entries {
+			sum := e.link
+			if e.source != "" {
+				if sum, err = fileSHA256(e.source); err != nil {
+					return "", err
+				}
+			}
+			fmt.Fprintf(h, "tree %s %o %s\n", e.name, e.mode, sum)
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// treeEntries lists the directories, regular files and symbolic links under
+// dir as layer entries, in walk order.
+func treeEntries(dir string) ([]layerEntry, error) {
+	var out []layerEntry
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := int64(fi.Mode().Perm())
+		switch {
+		case fi.IsDir():
+			out = append(out, layerEntry{name: rel + "/", mode: mode})
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			out = append(out, layerEntry{name: rel, mode: 0o777, link: target})
+		case fi.Mode().IsRegular():
+			out = append(out, layerEntry{name: rel, mode: mode, source: p})
+		default:
+			return fmt.Errorf("tree %s: %s is neither a directory, a regular file nor a symbolic link", dir, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tree %s: %w", dir, err)
+	}
+	return out, nil
 }
 
 func fileSHA256(p string) (string, error) {
@@ -282,6 +345,7 @@ type layerEntry struct {
 	mode   int64
 	data   []byte // for small files
 	source string // for binaries
+	link   string // target of a symbolic link
 }
 
 // writeLayer writes the gzipped layer tar of s into a temporary file in dir
@@ -293,6 +357,18 @@ func writeLayer(s Spec, dir string, created time.Time) (string, error) {
 		"etc/group":  {name: "etc/group", mode: 0o644, data: []byte(etcGroup)},
 		"tmp/":       {name: "tmp/", mode: 0o1777},
 	}
+	if s.Tree != "" {
+		tree, err := treeEntries(s.Tree)
+		if err != nil {
+			return "", err
+		}
+		for _, e := range tree {
+			if old, dup := entries[e.name]; dup && !strings.HasSuffix(e.name, "/") {
+				return "", fmt.Errorf("tree %s: %q is also %s", s.Tree, e.name, describe(old))
+			}
+			entries[e.name] = e
+		}
+	}
 	for _, f := range s.Files {
 		rel := strings.TrimPrefix(path.Clean(f.Path), "/")
 		if rel == "" || rel == "." || strings.HasPrefix(rel, "../") {
@@ -301,8 +377,8 @@ func writeLayer(s Spec, dir string, created time.Time) (string, error) {
 		for d := path.Dir(rel); d != "."; d = path.Dir(d) {
 			entries[d+"/"] = layerEntry{name: d + "/", mode: 0o755}
 		}
-		if _, dup := entries[rel]; dup {
-			return "", fmt.Errorf("path %q twice in image", f.Path)
+		if old, dup := entries[rel]; dup {
+			return "", fmt.Errorf("path %q of %s is also %s", f.Path, f.Source, describe(old))
 		}
 		entries[rel] = layerEntry{name: rel, mode: 0o755, source: f.Source}
 	}
@@ -341,6 +417,9 @@ func writeLayer(s Spec, dir string, created time.Time) (string, error) {
 		switch {
 		case strings.HasSuffix(n, "/"):
 			hdr.Typeflag = tar.TypeDir
+		case e.link != "":
+			hdr.Typeflag = tar.TypeSymlink
+			hdr.Linkname = e.link
 		case e.source != "":
 			fi, err := os.Stat(e.source)
 			if err != nil {
@@ -382,6 +461,18 @@ func writeLayer(s Spec, dir string, created time.Time) (string, error) {
 	}
 	ok = true
 	return tmp.Name(), nil
+}
+
+// describe says what an entry is, for errors.
+func describe(e layerEntry) string {
+	switch {
+	case e.source != "":
+		return "in the image from " + e.source
+	case e.link != "":
+		return "a link to " + e.link
+	default:
+		return "one of the image's own files"
+	}
 }
 
 func copyFile(w io.Writer, p string, size int64) error {
@@ -665,12 +756,13 @@ func (b binFlags) Set(v string) error {
 }
 
 func main() {
-	bins := binFlags{}
+	bins, trees := binFlags{}, binFlags{}
 	out := flag.String("out", "", "output directory (required)")
 	kv := flag.String("kubernetes-version", "", "recorded in images.json")
 	flag.Var(bins, "bin", "NAME=PATH of a binary (repeatable)")
+	flag.Var(trees, "tree", "IMAGE=DIR: a directory merged into the root of image IMAGE, e.g. kube-proxy=DIR (repeatable)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: k8simages -out DIR [-kubernetes-version V] [-bin NAME=PATH]... REF...\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: k8simages -out DIR [-kubernetes-version V] [-bin NAME=PATH]... [-tree IMAGE=DIR]... REF...\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -678,20 +770,20 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*out, *kv, bins, flag.Args(), os.Stdout); err != nil {
+	if err := run(*out, *kv, bins, trees, flag.Args(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "k8simages: error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, kubeVersion string, bins map[string]string, refs []string, w io.Writer) error {
+func run(out, kubeVersion string, bins, trees map[string]string, refs []string, w io.Writer) error {
 	created, err := createdTime()
 	if err != nil {
 		return err
 	}
 	specs := make([]Spec, 0, len(refs))
 	for _, r := range refs {
-		s, err := SpecFor(r, bins)
+		s, err := SpecFor(r, bins, trees)
 		if err != nil {
 			return err
 		}

@@ -21,9 +21,79 @@ func fakeSpec(t *testing.T) Spec {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "coredns")
 	require.NoError(t, os.WriteFile(bin, []byte(fakeBinary), 0o755))
-	s, err := SpecFor("registry.k8s.io/coredns/coredns:v1.14.2", map[string]string{"coredns": bin})
+	s, err := SpecFor("registry.k8s.io/coredns/coredns:v1.14.2", map[string]string{"coredns": bin}, nil)
 	require.NoError(t, err)
 	return s
+}
+
+// layerHeaders reads the only layer of archive file's image ref: headers and
+// the content of regular files.
+func layerHeaders(t *testing.T, file, ref string) (map[string]*tar.Header, map[string]string) {
+	t.Helper()
+	tag, err := name.NewTag(ref)
+	require.NoError(t, err)
+	img, err := tarball.ImageFromPath(file, &tag)
+	require.NoError(t, err)
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	require.Len(t, layers, 1)
+	rc, err := layers[0].Uncompressed()
+	require.NoError(t, err)
+	defer func() { _ = rc.Close() }()
+	hdrs, contents := map[string]*tar.Header{}, map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return hdrs, contents
+		}
+		require.NoError(t, err)
+		hdrs[h.Name] = h
+		if h.Typeflag == tar.TypeReg {
+			b, err := io.ReadAll(tr)
+			require.NoError(t, err)
+			contents[h.Name] = string(b)
+		}
+	}
+}
+
+func TestMakeMergesTree(t *testing.T) {
+	tree := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(tree, "usr/sbin"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(tree, "usr/local/bin"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(tree, "usr/sbin/xtables-nft-multi"), []byte("multi"), 0o750))
+	require.NoError(t, os.Symlink("xtables-nft-multi", filepath.Join(tree, "usr/sbin/iptables")))
+	bin := filepath.Join(t.TempDir(), "kube-proxy")
+	require.NoError(t, os.WriteFile(bin, []byte("proxy"), 0o755))
+	ref := "registry.k8s.io/kube-proxy:v1.36.3"
+	s, err := SpecFor(ref, map[string]string{"kube-proxy": bin}, map[string]string{"kube-proxy": tree, "coredns": "/elsewhere"})
+	require.NoError(t, err)
+	assert.Equal(t, tree, s.Tree)
+
+	out := t.TempDir()
+	e, _, err := Make(s, out, time.Unix(0, 0).UTC())
+	require.NoError(t, err)
+	hdrs, contents := layerHeaders(t, e.File, ref)
+	require.Contains(t, hdrs, "usr/sbin/iptables")
+	assert.Equal(t, byte(tar.TypeSymlink), hdrs["usr/sbin/iptables"].Typeflag)
+	assert.Equal(t, "xtables-nft-multi", hdrs["usr/sbin/iptables"].Linkname)
+	assert.Equal(t, "multi", contents["usr/sbin/xtables-nft-multi"])
+	assert.Equal(t, int64(0o750), hdrs["usr/sbin/xtables-nft-multi"].Mode)
+	assert.Equal(t, "proxy", contents["usr/local/bin/kube-proxy"], "the binary is there too")
+	assert.Contains(t, hdrs, "etc/passwd")
+
+	// A changed tree rebuilds the image; a tree that collides with the
+	// image's own files is an error naming both.
+	_, cached, err := Make(s, out, time.Unix(0, 0).UTC())
+	require.NoError(t, err)
+	assert.True(t, cached)
+	require.NoError(t, os.WriteFile(filepath.Join(tree, "usr/sbin/xtables-nft-multi"), []byte("multi2"), 0o750))
+	_, cached, err = Make(s, out, time.Unix(0, 0).UTC())
+	require.NoError(t, err)
+	assert.False(t, cached)
+	require.NoError(t, os.WriteFile(filepath.Join(tree, "usr/local/bin/kube-proxy"), []byte("other"), 0o755))
+	_, _, err = Make(s, out, time.Unix(0, 0).UTC())
+	require.ErrorContains(t, err, `path "/usr/local/bin/kube-proxy" of `+bin+` is also in the image from `+filepath.Join(tree, "usr/local/bin/kube-proxy"))
 }
 
 func TestMakeWritesLoadableDeterministicArchive(t *testing.T) {
@@ -125,23 +195,23 @@ func TestMakeWritesLoadableDeterministicArchive(t *testing.T) {
 func TestSpecFor(t *testing.T) {
 	bins := map[string]string{"kube-apiserver": "/b/kube-apiserver", "etcd": "/b/etcd", "pause": "/b/pause"}
 
-	s, err := SpecFor("registry.k8s.io/kube-apiserver:v1.36.3", bins)
+	s, err := SpecFor("registry.k8s.io/kube-apiserver:v1.36.3", bins, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []File{{Path: "/usr/local/bin/kube-apiserver", Source: "/b/kube-apiserver"}}, s.Files)
 	assert.Nil(t, s.Entrypoint)
 
-	s, err = SpecFor("registry.k8s.io/etcd:3.6.8-0", bins) // etcdctl is optional
+	s, err = SpecFor("registry.k8s.io/etcd:3.6.8-0", bins, nil) // etcdctl is optional
 	require.NoError(t, err)
 	assert.Equal(t, []File{{Path: "/usr/local/bin/etcd", Source: "/b/etcd"}}, s.Files)
 
-	s, err = SpecFor("registry.k8s.io/pause:3.10.2", bins)
+	s, err = SpecFor("registry.k8s.io/pause:3.10.2", bins, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"/pause"}, s.Entrypoint)
 	assert.Equal(t, "65535:65535", s.User)
 
-	_, err = SpecFor("registry.k8s.io/kube-scheduler:v1.36.3", bins)
+	_, err = SpecFor("registry.k8s.io/kube-scheduler:v1.36.3", bins, nil)
 	assert.ErrorContains(t, err, "-bin kube-scheduler=PATH")
-	_, err = SpecFor("registry.k8s.io/nginx:1", bins)
+	_, err = SpecFor("registry.k8s.io/nginx:1", bins, nil)
 	assert.ErrorContains(t, err, "unknown image")
 }
 
