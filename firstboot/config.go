@@ -66,6 +66,7 @@ func (a *agent) configPhase(ctx context.Context) (*configured, error) {
 		return nil, fmt.Errorf("host name: %w", err)
 	}
 	a.red.Add(cfg.Bootstrap.Token, cfg.Bootstrap.CertificateKey)
+	a.red.AddPEM(cfg.Bootstrap.CAKey)
 	if err := nodeconfig.SetDefaults(cfg, nodeconfig.Env{KubernetesVersion: img.KubernetesVersion, Hostname: host}); err != nil {
 		return nil, err
 	}

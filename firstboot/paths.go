@@ -26,4 +26,7 @@ const (
 	CAPISentinel      = "/run/cluster-api/bootstrap-success.complete"
 	Console           = "/dev/console"
 	AdminConf         = "/etc/kubernetes/admin.conf"
+	// CACertFile and CAKeyFile are kubeadm's cluster CA.
+	CACertFile = "/etc/kubernetes/pki/ca.crt"
+	CAKeyFile  = "/etc/kubernetes/pki/ca.key"
 )

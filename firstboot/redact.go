@@ -31,6 +31,20 @@ func (r *Redactor) Add(secrets ...string) {
 	}
 }
 
+// AddPEM registers a PEM document (a private key) as a secret: the whole
+// of it and each line of its body, so no part of it shows in a log.
+func (r *Redactor) AddPEM(doc string) {
+	if strings.TrimSpace(doc) == "" {
+		return
+	}
+	r.Add(doc)
+	for _, line := range strings.Split(doc, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "-----") {
+			r.Add(line)
+		}
+	}
+}
+
 // String redacts s.
 func (r *Redactor) String(s string) string {
 	r.mu.Lock()

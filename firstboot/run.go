@@ -274,6 +274,9 @@ func (a *agent) hooks(ctx context.Context, hooks []nodeconfig.Hook) error {
 func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSocket string) (Result, error) {
 	cfgPath := a.p.P(KubeadmConfig)
 	if cfg.Role == nodeconfig.RoleInit {
+		if err := a.writeCA(cfg.Bootstrap); err != nil {
+			return Result{ExitCode: -1}, err
+		}
 		args := []string{"init", "--config", cfgPath}
 		if cfg.Bootstrap.UploadCerts {
 			args = append(args, "--upload-certs")
@@ -316,6 +319,23 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 			backoff = a.o.JoinBackoffMax
 		}
 	}
+}
+
+// writeCA puts a CA chosen up front where kubeadm init takes it instead of
+// generating one. It runs before every attempt: kubeadm reset empties the
+// pki directory.
+func (a *agent) writeCA(b nodeconfig.Bootstrap) error {
+	if b.CAKey == "" {
+		return nil
+	}
+	if err := writeFileAtomic(a.p.P(CACertFile), []byte(b.CACert), 0o644); err != nil {
+		return fmt.Errorf("cluster CA: %w", err)
+	}
+	if err := writeFileAtomic(a.p.P(CAKeyFile), []byte(b.CAKey), 0o600); err != nil {
+		return fmt.Errorf("cluster CA key: %w", err)
+	}
+	a.logf("cluster CA from bootstrap.caCert written to %s", CACertFile)
+	return nil
 }
 
 // postInit keeps the admin kubeconfig root-only and applies the CNI

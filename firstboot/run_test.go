@@ -3,11 +3,18 @@ package firstboot_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -124,6 +131,9 @@ type fakeRunner struct {
 	// answers ("" never allocates).
 	podCIDRs     string
 	podCIDRWaits int
+	// leakFile, when set, is a file kubeadm init prints (as a careless tool
+	// might), to prove redaction.
+	leakFile string
 }
 
 func (f *fakeRunner) Run(ctx context.Context, c firstboot.Cmd, log io.Writer) (firstboot.Result, error) {
@@ -160,6 +170,13 @@ func (f *fakeRunner) play(c firstboot.Cmd) (string, int) {
 			if m := tokenInConfig.FindSubmatch(b); m != nil {
 				token = string(m[1])
 			}
+		}
+		if f.leakFile != "" {
+			b, err := os.ReadFile(filepath.Join(f.root, f.leakFile))
+			if err != nil {
+				return err.Error(), 1
+			}
+			return "[certs] Using the existing ca certificate authority\n" + string(b) + initOutput(token, ""), 0
 		}
 		if f.initExit != 0 {
 			return "[init] Using Kubernetes version: v1.36.3\n[bootstrap-token] Using token: " + token + "\nerror execution phase wait-control-plane: timed out\n", f.initExit
@@ -1147,4 +1164,38 @@ func TestRunBridgeCNINoPodRange(t *testing.T) {
 	lines := n.consoleLines()
 	require.Len(t, lines, 1)
 	assert.Contains(t, lines[0], "FAILED: cni phase")
+}
+
+func TestRunInitWithGivenCA(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kubernetes"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	certPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+	indent := func(s string) string { return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ") + "\n" }
+
+	n := newNode(t, nodeConfigHdr+"role: init\nbootstrap:\n  caCert: |\n"+indent(certPEM)+"  caKey: |\n"+indent(keyPEM))
+	n.runner.leakFile = firstboot.CAKeyFile
+	require.NoError(t, n.run())
+	assert.Equal(t, firstboot.ResultSuccess, n.status().Result)
+	assert.Equal(t, certPEM, n.read(firstboot.CACertFile))
+	assert.Equal(t, keyPEM, n.read(firstboot.CAKeyFile))
+	assert.Equal(t, fs.FileMode(0o600), n.mode(firstboot.CAKeyFile))
+	assert.Equal(t, fs.FileMode(0o644), n.mode(firstboot.CACertFile))
+	assert.Contains(t, n.log.String(), "cluster CA from bootstrap.caCert written to /etc/kubernetes/pki/ca.crt")
+	for _, line := range strings.Split(strings.TrimSpace(keyPEM), "\n") {
+		if !strings.HasPrefix(line, "-----") {
+			assert.NotContains(t, n.log.String(), line, "a line of the CA key in the log")
+			assert.NotContains(t, n.read(firstboot.StatusFile), line, "a line of the CA key in the status")
+		}
+	}
 }

@@ -474,6 +474,7 @@ func TestValidateNeverShowsSecrets(t *testing.T) {
 type cert struct {
 	pem  []byte
 	spki []byte
+	key  []byte // PKCS#8 PEM
 }
 
 func selfSigned(t *testing.T) cert {
@@ -493,7 +494,48 @@ func selfSigned(t *testing.T) cert {
 	require.NoError(t, err)
 	parsed, err := x509.ParseCertificate(der)
 	require.NoError(t, err)
-	return cert{pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), spki: parsed.RawSubjectPublicKeyInfo}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	return cert{
+		pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), spki: parsed.RawSubjectPublicKeyInfo,
+		key: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+	}
+}
+
+func TestValidateCAKey(t *testing.T) {
+	t.Parallel()
+	ca, other := selfSigned(t), selfSigned(t)
+	for _, tc := range []struct {
+		name, role, cert, key string
+		want                  []string
+	}{
+		{name: "init with a CA and its key", role: "init", cert: string(ca.pem), key: string(ca.key)},
+		{name: "init with a CA but no key", role: "init", cert: string(ca.pem), want: []string{"bootstrap.caCert: an init node signs with its CA: give bootstrap.caKey too"}},
+		{name: "init with another CA's key", role: "init", cert: string(ca.pem), key: string(other.key), want: []string{"bootstrap.caKey: is not the key of bootstrap.caCert"}},
+		{name: "init with a key but no CA", role: "init", key: string(ca.key), want: []string{"bootstrap.caKey: needs bootstrap.caCert, the certificate of the key"}},
+		{name: "init with a key that is not PEM", role: "init", cert: string(ca.pem), key: "secretgarbage", want: []string{"bootstrap.caKey: is not a PEM private key"}},
+		{name: "a key on join", role: "join", cert: string(ca.pem), key: string(ca.key), want: []string{"bootstrap.caKey: applies to role init only"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := valid(t, tc.role)
+			c.Bootstrap.CACert, c.Bootstrap.CAKey = tc.cert, tc.key
+			err := nodeconfig.Validate(c)
+			if len(tc.want) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			var inv *nodeconfig.InvalidError
+			require.ErrorAs(t, err, &inv)
+			var got []string
+			for _, fe := range inv.Errors {
+				got = append(got, fe.Error())
+			}
+			assert.Equal(t, tc.want, got)
+			assert.NotContains(t, err.Error(), "PRIVATE KEY")
+			assert.NotContains(t, err.Error(), "secretgarbage")
+		})
+	}
 }
 
 func TestCACertHash(t *testing.T) {

@@ -73,9 +73,13 @@ type Bootstrap struct {
 	Token string `json:"token,omitempty"`
 	// CACertHashes pin the cluster CA (sha256:<hex>), as kubeadm prints them.
 	CACertHashes []string `json:"caCertHashes,omitempty"`
-	// CACert is the cluster CA certificate in PEM; its hash is pinned like
-	// CACertHashes.
+	// CACert is the cluster CA certificate in PEM. A join pins its hash
+	// like CACertHashes; init uses it as the cluster CA, with CAKey.
 	CACert string `json:"caCert,omitempty"`
+	// CAKey is the CA's private key in PEM (init only, with CACert): the
+	// cluster is created with a CA chosen up front, so joining nodes can be
+	// given its hash before init runs (as Cluster API does). A secret.
+	CAKey string `json:"caKey,omitempty"`
 	// CertificateKey decrypts the control-plane certificates uploaded by
 	// init (64 hex digits). Required for control-plane; for init it is used
 	// with UploadCerts.

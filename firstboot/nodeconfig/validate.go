@@ -1,6 +1,7 @@
 package nodeconfig
 
 import (
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -207,6 +208,20 @@ func (v *validator) bootstrap(c *NodeConfig) {
 	if c.Role != RoleInit && len(b.CACertHashes) == 0 && b.CACert == "" && !b.UnsafeSkipCAVerification {
 		v.errorf("bootstrap.caCertHashes", "a join must pin the cluster CA: give caCertHashes or caCert, or set unsafeSkipCAVerification: true explicitly")
 	}
+	if b.CAKey != "" {
+		switch {
+		case c.Role != RoleInit:
+			v.errorf("bootstrap.caKey", "applies to role init only")
+		case b.CACert == "":
+			v.errorf("bootstrap.caKey", "needs bootstrap.caCert, the certificate of the key")
+		default:
+			if err := keyMatches(b.CACert, b.CAKey); err != nil {
+				v.errorf("bootstrap.caKey", "%v", err)
+			}
+		}
+	} else if c.Role == RoleInit && b.CACert != "" {
+		v.errorf("bootstrap.caCert", "an init node signs with its CA: give bootstrap.caKey too")
+	}
 	if b.CertificateKey != "" && !certKeyRE.MatchString(b.CertificateKey) {
 		v.errorf("bootstrap.certificateKey", "is not 64 hex digits")
 	}
@@ -330,4 +345,44 @@ func CACertHash(pemCert string) (string, error) {
 	}
 	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// keyMatches checks that keyPEM is a private key (PKCS#1, PKCS#8 or EC)
+// whose public half is certPEM's, and that the certificate is a CA. Errors
+// never quote the key.
+func keyMatches(certPEM, keyPEM string) error {
+	cb, _ := pem.Decode([]byte(certPEM))
+	if cb == nil {
+		return fmt.Errorf("bootstrap.caCert is not a PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return fmt.Errorf("bootstrap.caCert is not a valid certificate")
+	}
+	if !cert.IsCA {
+		return fmt.Errorf("bootstrap.caCert is not a CA certificate")
+	}
+	kb, _ := pem.Decode([]byte(keyPEM))
+	if kb == nil {
+		return fmt.Errorf("is not a PEM private key")
+	}
+	var key crypto.Signer
+	if k, err := x509.ParsePKCS8PrivateKey(kb.Bytes); err == nil {
+		s, ok := k.(crypto.Signer)
+		if !ok {
+			return fmt.Errorf("is not a signing key")
+		}
+		key = s
+	} else if k, err := x509.ParsePKCS1PrivateKey(kb.Bytes); err == nil {
+		key = k
+	} else if k, err := x509.ParseECPrivateKey(kb.Bytes); err == nil {
+		key = k
+	} else {
+		return fmt.Errorf("is not a PKCS#1, PKCS#8 or EC private key")
+	}
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(cert.PublicKey) {
+		return fmt.Errorf("is not the key of bootstrap.caCert")
+	}
+	return nil
 }
