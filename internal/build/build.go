@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,6 +100,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 
 	var disk string
 	var results []apply.StepResult
+	var images []RuntimeImage
 	switch o.Mode {
 	case ModeChroot:
 		disk = filepath.Join(tmp, "disk.raw")
@@ -110,7 +112,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if results, err = provisionChroot(ctx, o, p, disk, root, filepath.Join(tmp, "root")); err != nil {
+		if results, images, err = provisionChroot(ctx, o, p, disk, root, filepath.Join(tmp, "root")); err != nil {
 			return nil, err
 		}
 		st.done("provisioned in chroot")
@@ -119,7 +121,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		if err := vmOverlay(ctx, o.Runner, o.Base, disk); err != nil {
 			return nil, err
 		}
-		if results, err = provisionVM(ctx, o, p, disk, tmp); err != nil {
+		if results, images, err = provisionVM(ctx, o, p, disk, tmp); err != nil {
 			return nil, err
 		}
 		st.done("provisioned in a QEMU machine over SSH")
@@ -149,7 +151,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
 		KubernetesVersion: p.Kubernetes.Version, Runtime: p.Runtime, Images: p.Images,
 		Base: filepath.Base(o.Base), BaseSHA256: baseSum, Mode: o.Mode, BuiltAt: time.Now().UTC(),
-		BuildSeconds: time.Since(start).Seconds(),
+		BuildSeconds: time.Since(start).Seconds(), RuntimeImages: images,
 	}
 	if vs, err := virtualSize(ctx, o.Runner, image); err == nil {
 		m.VirtualSize = vs
@@ -207,22 +209,22 @@ func Plan(ref, kubernetesDir, criDockerdDir string) (*render.Plan, error) {
 
 // provisionChroot loop-mounts the root partition, applies the plan in a
 // chroot, and unmounts and checks the filesystem.
-func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string, root RootPartition, mnt string) ([]apply.StepResult, error) {
+func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string, root RootPartition, mnt string) ([]apply.StepResult, []RuntimeImage, error) {
 	if os.Geteuid() != 0 {
-		return nil, errors.New("chroot mode needs root (it loop-mounts the image and runs chroot); use --mode vm otherwise")
+		return nil, nil, errors.New("chroot mode needs root (it loop-mounts the image and runs chroot); use --mode vm otherwise")
 	}
 	loop, err := output(ctx, o.Runner, "losetup", "--find", "--show", "--offset", strconv.FormatInt(root.Offset, 10),
 		"--sizelimit", strconv.FormatInt(root.Size, 10), raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dev := strings.TrimSpace(loop)
 	defer run(context.Background(), o.Runner, "losetup", "--detach", dev)
 	if err := os.MkdirAll(mnt, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := run(ctx, o.Runner, "mount", dev, mnt); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mounted := true
 	defer func() {
@@ -232,17 +234,21 @@ func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string,
 	}()
 	ch := &apply.Chroot{Root: mnt}
 	if err := ch.Open(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	results, err := apply.Apply(ctx, ch, p, apply.Options{Inputs: o.Inputs, Progress: o.Progress})
 	if cerr := ch.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return results, err
+		return results, nil, err
+	}
+	images, err := readRuntimeImages(filepath.Join(mnt, RuntimeImagesFile))
+	if err != nil {
+		return results, nil, err
 	}
 	if err := run(ctx, o.Runner, "umount", mnt); err != nil {
-		return results, err
+		return results, nil, err
 	}
 	mounted = false
 	// Zero the free blocks that deleted files (the bake stage, package
@@ -257,10 +263,30 @@ func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string,
 	if err := run(ctx, o.Runner, "e2fsck", "-fy", dev); err != nil {
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-			return results, err
+			return results, nil, err
 		}
 	}
-	return results, nil
+	return results, images, nil
+}
+
+// RuntimeImagesFile is where the images step records the runtime's store.
+const RuntimeImagesFile = "/etc/kubebake/images.json"
+
+// readRuntimeImages reads the images step's record; a plan without an
+// images step leaves none.
+func readRuntimeImages(path string) ([]RuntimeImage, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := ParseCrictlImages(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", RuntimeImagesFile, err)
+	}
+	return imgs, nil
 }
 
 // stageTimer prints a progress line per build stage.

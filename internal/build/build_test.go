@@ -131,3 +131,23 @@ func TestBuildUserDataSchema(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.True(t, strings.Contains(script, "userdel --remove --force "+BuildUser))
 }
+
+func TestReadRuntimeImages(t *testing.T) {
+	dir := t.TempDir()
+	imgs, err := readRuntimeImages(filepath.Join(dir, "none.json"))
+	require.NoError(t, err, "a plan without an images step records nothing")
+	assert.Nil(t, imgs)
+
+	// What crictl 1.36 prints for a pinned image imported from an archive.
+	rec := filepath.Join(dir, "images.json")
+	require.NoError(t, os.WriteFile(rec, []byte(`{"images": [{"id": "sha256:fe2a", "repoTags": ["registry.k8s.io/etcd:3.6.8-0"],
+	  "repoDigests": ["registry.k8s.io/etcd@sha256:97e2"], "size": "16134144", "uid": null, "username": "", "spec": null, "pinned": true}]}`), 0o644))
+	imgs, err = readRuntimeImages(rec)
+	require.NoError(t, err)
+	assert.Equal(t, []RuntimeImage{{ID: "sha256:fe2a", RepoTags: []string{"registry.k8s.io/etcd:3.6.8-0"},
+		RepoDigests: []string{"registry.k8s.io/etcd@sha256:97e2"}, Size: 16134144, Pinned: true}}, imgs)
+
+	require.NoError(t, os.WriteFile(rec, []byte("crictl: connection refused\n"), 0o644))
+	_, err = readRuntimeImages(rec)
+	require.ErrorContains(t, err, "/etc/kubebake/images.json")
+}

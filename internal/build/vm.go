@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -72,33 +73,33 @@ systemctl poweroff
 
 // provisionVM boots the overlay under QEMU, applies the plan over SSH as an
 // ephemeral build user, removes that user and powers the machine off.
-func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work string) ([]apply.StepResult, error) {
+func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work string) ([]apply.StepResult, []RuntimeImage, error) {
 	v := o.VM
 	if v.BootTimeout == 0 {
 		v.BootTimeout = 15 * time.Minute
 	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	seed := filepath.Join(work, "seed.iso")
 	if err := nocloud.WriteSeed(seed, nocloud.Seed{
 		UserData: BuildUserData(BuildUser, signer.PublicKey()), MetaData: nocloud.DefaultMetaData("", "kubebake-build"),
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	accel, why, err := vm.ResolveAccel(ctx, v.Accel, v.QEMU)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(o.Progress, "kubebake: booting the base under QEMU (accelerator %s: %s)\n", accel, why)
 	port, err := vm.FreePort()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	serial := v.SerialLog
 	if serial == "" {
@@ -117,40 +118,52 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 	}
 	args, err := vm.Args(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := vm.Start(v.QEMU, args, serial)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer m.Stop(10 * time.Second)
 	start := time.Now()
 	target, err := apply.DialSSH(ctx, "127.0.0.1:"+strconv.Itoa(port), BuildUser, signer, v.BootTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("%w\n--- last lines of the console ---\n%s", err, sys.Tail(m.Serial(), 20))
+		return nil, nil, fmt.Errorf("%w\n--- last lines of the console ---\n%s", err, sys.Tail(m.Serial(), 20))
 	}
 	fmt.Fprintf(o.Progress, "kubebake: SSH up after %s\n", time.Since(start).Round(time.Second))
 	// cloud-init may still be installing the build user's environment or
 	// holding the package lock: let it finish first.
 	if code, err := target.Run(ctx, "cloud-init status --wait >/dev/null 2>&1 || true", io.Discard); err != nil || code != 0 {
 		target.Close()
-		return nil, fmt.Errorf("waiting for cloud-init: exit code %d: %v", code, err)
+		return nil, nil, fmt.Errorf("waiting for cloud-init: exit code %d: %v", code, err)
 	}
 	results, err := apply.Apply(ctx, target, p, apply.Options{Inputs: o.Inputs, Progress: o.Progress})
 	if err != nil {
 		target.Close()
-		return results, err
+		return results, nil, err
+	}
+	var record bytes.Buffer
+	var images []RuntimeImage
+	if code, err := target.Run(ctx, "if [ -f "+RuntimeImagesFile+" ]; then cat "+RuntimeImagesFile+"; fi", &record); err != nil || code != 0 {
+		target.Close()
+		return results, nil, fmt.Errorf("reading %s: exit code %d: %v", RuntimeImagesFile, code, err)
+	}
+	if record.Len() > 0 {
+		if images, err = ParseCrictlImages(record.Bytes()); err != nil {
+			target.Close()
+			return results, nil, fmt.Errorf("%s: %w", RuntimeImagesFile, err)
+		}
 	}
 	if code, err := target.Run(ctx, SealAndPowerOff(BuildUser), io.Discard); err != nil || code != 0 {
 		target.Close()
-		return results, fmt.Errorf("final cleanup: exit code %d: %v", code, err)
+		return results, nil, fmt.Errorf("final cleanup: exit code %d: %v", code, err)
 	}
 	target.Close()
 	if err := m.Wait(ctx, 5*time.Minute); err != nil {
-		return results, fmt.Errorf("power off: %w", err)
+		return results, nil, fmt.Errorf("power off: %w", err)
 	}
 	fmt.Fprintf(o.Progress, "kubebake: machine powered off after %s\n", time.Since(start).Round(time.Second))
-	return results, nil
+	return results, images, nil
 }
 
 // vmOverlay creates a copy-on-write overlay of the base for the bake.

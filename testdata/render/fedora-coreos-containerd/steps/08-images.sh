@@ -61,3 +61,8 @@ kb_image registry.k8s.io/kube-proxy:v1.37.1 '' yes
 kb_image registry.k8s.io/coredns/coredns:v1.14.6 '' yes
 kb_image registry.k8s.io/pause:3.10.2 '' yes
 kb_image registry.k8s.io/etcd:3.7.0-0 '' yes
+# Record the runtime's store (IDs, tags, digests, pins) for the manifest and
+# for whoever inspects the image later.
+mkdir -p /etc/kubebake
+crictl images -o json >/etc/kubebake/images.json.tmp
+mv -f /etc/kubebake/images.json.tmp /etc/kubebake/images.json
