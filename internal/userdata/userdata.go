@@ -86,7 +86,19 @@ func cloudConfig(doc []byte) ([]byte, error) {
 	return append([]byte("#cloud-config\n# kubebake NodeConfig for kubebake-firstboot.\n"), body...), nil
 }
 
-func mimeDoc(doc []byte) ([]byte, error) {
+func mimeDoc(doc []byte) ([]byte, error) { return MIME(doc) }
+
+// Part is one more part of a MIME user-data document, e.g. a
+// text/x-shellscript that cloud-init runs.
+type Part struct {
+	ContentType string
+	Filename    string
+	Content     []byte
+}
+
+// MIME returns a multipart/mixed user-data document: the NodeConfig doc
+// (base64, of type source.MediaType) followed by extra parts.
+func MIME(doc []byte, extra ...Part) ([]byte, error) {
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
 	h := textproto.MIMEHeader{}
@@ -103,6 +115,18 @@ func mimeDoc(doc []byte) ([]byte, error) {
 		enc = enc[76:]
 	}
 	fmt.Fprintln(p, enc)
+	for _, x := range extra {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Type", x.ContentType)
+		h.Set("Content-Disposition", `attachment; filename="`+x.Filename+`"`)
+		p, err := w.CreatePart(h)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.Write(x.Content); err != nil {
+			return nil, err
+		}
+	}
 	if err := w.Close(); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,9 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,4 +122,38 @@ func TestCheck(t *testing.T) {
 	require.ErrorContains(t, err, "bogus")
 	_, err = userdata.Generate([]byte(doc), "xml")
 	require.ErrorContains(t, err, "unknown format")
+}
+
+// TestMIMEWithExtraParts: a NodeConfig with a script of the user's own is
+// still found by firstboot, and the script part arrives whole for
+// cloud-init.
+func TestMIMEWithExtraParts(t *testing.T) {
+	t.Parallel()
+	script := "#!/bin/bash\necho hello >/dev/ttyS1\n"
+	out, err := userdata.MIME([]byte(doc), userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "report.sh", Content: []byte(script)})
+	require.NoError(t, err)
+	got, ok, err := source.FromUserData(out)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, doc, string(got))
+
+	msg, err := mail.ReadMessage(bytes.NewReader(out))
+	require.NoError(t, err)
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	require.NoError(t, err)
+	r := multipart.NewReader(msg.Body, params["boundary"])
+	var types []string
+	var last []byte
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		types = append(types, p.Header.Get("Content-Type"))
+		last, err = io.ReadAll(p)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []string{source.MediaType + `; charset="utf-8"`, `text/x-shellscript; charset="utf-8"`}, types)
+	assert.Equal(t, script, string(last))
 }
