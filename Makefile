@@ -10,7 +10,7 @@ K8S_VERSION ?= v1.36.3
 ACC_PLUGIN := _build/acc/packer-plugin-kubebake
 ACC_LDFLAGS := -s -w -X main.version=v$(shell cat VERSION)
 
-.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench image e2e acc render release-snapshot clean
+.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench image e2e e2e-cluster acc render release-snapshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -69,6 +69,9 @@ acc: acc-plugin ## the plugin's acceptance tests with a real packer, including a
 
 e2e: ## base -> bake (chroot and vm) -> kubebake test, and a NodeConfig init boot; prints figures (root)
 	bash hack/e2e.sh
+
+e2e-cluster: ## bake debian-13-containerd with kubeadm's images from Go modules, boot a 2-node cluster (init + join) under QEMU on a private link, check it from kubectl; prints figures (root)
+	bash hack/e2e-cluster.sh
 
 render: build ## render the default recipe's plan to out/plan
 	$(BIN)/kubebake render debian-13-containerd -o out/plan

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# make e2e-cluster: a real two-node kubeadm cluster from a baked image,
+# offline, on this machine.
+#   1. kubeadm's images for the Kubernetes version, built from Go modules
+#      (make k8s-images), imported into the image at bake time
+#      (images.archives), so no node pulls anything;
+#   2. bake debian-13-containerd with them (chroot mode) and check the
+#      manifest records each image's digest, pinned; kubebake test;
+#   3. boot node 1 (role init) and node 2 (role join) under QEMU on a
+#      private link (hack/e2ecluster): token and CA chosen up front, static
+#      addresses, bridge CNI over each node's pod range; wait for both
+#      kubebake-firstboot results and for node 1's kubectl to see both nodes
+#      Ready and every kube-system pod Running.
+# Prints every figure; the output is the evidence. Needs root.
+#   OUT     output directory (default out/e2e-cluster)
+#   BASE    base image (default OUT/base-debian-13.qcow2, built when missing)
+#   NODES   number of nodes (default 2)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+out=${OUT:-out/e2e-cluster}
+k8s=${K8S_VERSION:-v1.36.3}
+nodes=${NODES:-2}
+if [ "$(id -u)" -ne 0 ]; then
+  echo "e2e-cluster: needs root (debootstrap, loop mounts, chroot); run it with sudo" >&2
+  exit 1
+fi
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+stage() { printf '\n=== %s\n' "$*"; }
+fig() { printf 'FIGURE %-52s %s\n' "$1" "$2" | tee -a "$out/figures.txt"; }
+: >"$out/figures.txt"
+
+stage "dependencies, kubebake, Kubernetes $k8s binaries and images from Go modules"
+bash hack/deps.sh
+make --no-print-directory build
+bash hack/k8s-bin.sh -v "$k8s"
+t=$SECONDS
+bash hack/k8s-images.sh -v "$k8s"
+fig "k8s-images (s)" "$((SECONDS - t))"
+images="$root/_build/k8s-images/$k8s"
+
+base=${BASE:-$out/base-debian-13.qcow2}
+if [ -f "$base" ]; then
+  stage "base image: $base (cached; delete it to rebuild)"
+else
+  stage "base image: kubebake base debian-13"
+  bin/kubebake base debian-13 -o "$base"
+fi
+
+stage "bake debian-13-containerd with kubeadm's images imported from archives"
+recipe="$out/debian-13-containerd-cluster.yaml"
+{
+  cat <<RECIPE
+apiVersion: kubebake.dev/v1alpha1
+kind: Recipe
+metadata:
+  name: debian-13-containerd-cluster
+  description: debian-13-containerd with kubeadm's images for $k8s imported from archives (make k8s-images)
+from: debian-13-containerd
+images:
+  preload: true
+  archives:
+RECIPE
+  jq -r '.images[].file | "    - " + .' "$images/images.json"
+} >"$recipe"
+t=$SECONDS
+bin/kubebake build "$recipe" --base "$base" -o "$out/image" \
+  --kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot
+fig "bake with 7 image archives (s)" "$((SECONDS - t))"
+image="$out/image/debian-13-containerd-cluster.qcow2"
+fig "image size compressed (bytes)" "$(stat -c %s "$image")"
+
+# Every image of the index is in the manifest, under its name, with the
+# digest the archive was written with, and pinned.
+bad=0
+while IFS=$'\t' read -r ref name digest; do
+  got=$(jq -r --arg ref "$ref" --arg want "$name@$digest" \
+    '.runtimeImages[] | select(.repoTags | index($ref)) | "\(.repoDigests | index($want) != null) \(.pinned)"' \
+    "$out/image/manifest.json")
+  if [ "$got" = "true true" ]; then
+    echo "  manifest: $ref $digest pinned"
+  else
+    echo "  manifest: $ref: want $digest pinned, got '${got:-absent}'" >&2
+    bad=1
+  fi
+done < <(jq -r '.images[] | [.ref, .name, .digest] | @tsv' "$images/images.json")
+[ "$bad" = 0 ] || { echo "e2e-cluster: the manifest does not record the imported images as built" >&2; exit 1; }
+
+t=$SECONDS
+bin/kubebake test "$image" --serial-log "$out/image/test-serial.log" --report "$out/image/test.json" | tee "$out/image/test.txt"
+fig "kubebake test (s)" "$((SECONDS - t))"
+
+stage "a $nodes-node cluster: node 1 kubeadm init, the others join, on a private link"
+go build -o bin/e2ecluster ./hack/e2ecluster
+t=$SECONDS
+rc=0
+bin/e2ecluster -image "$image" -work "$out/run" -nodes "$nodes" | tee "$out/cluster.txt" || rc=$?
+fig "cluster run, start to verdict (s)" "$((SECONDS - t))"
+sed -n 's/^\(cp1\|worker[0-9]*\) (.*power-on to firstboot result \([0-9]*\)s.*/\1 \2/p' "$out/cluster.txt" |
+  while read -r n s; do fig "$n power-on to kubeadm success (s)" "$s"; done
+echo
+cat "$out/figures.txt"
+exit "$rc"

@@ -1,0 +1,79 @@
+// Command e2ecluster boots a kubeadm cluster from one kubebake image under
+// QEMU, offline, on a private link between the machines (make e2e-cluster):
+// node 1 runs kubeadm init, the others join; it prints each node's
+// kubebake-firstboot figures and what kubectl on the init node saw, and
+// exits 1 unless every node succeeded and the cluster was Ready.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/kubebake/kubebake/internal/e2ecluster"
+)
+
+func main() {
+	image := flag.String("image", "", "kubebake image every node boots (required)")
+	work := flag.String("work", "out/e2e-cluster/run", "work directory: seeds, serial logs, the link's socket")
+	nodes := flag.Int("nodes", 2, "number of nodes: one init, the rest join")
+	accel := flag.String("accel", "auto", "auto, kvm or tcg")
+	timeout := flag.Duration("timeout", 60*time.Minute, "bound of the whole run")
+	readyWait := flag.Duration("ready-wait", 25*time.Minute, "how long the init node waits for every node Ready and every kube-system pod Running")
+	flag.Parse()
+	if *image == "" || *nodes < 1 || *nodes > 9 || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: e2ecluster -image IMAGE.qcow2 [-work DIR] [-nodes 1..9] [-accel auto|kvm|tcg] [-timeout D] [-ready-wait D]")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *image, *work, *nodes, *accel, *timeout, *readyWait); err != nil {
+		fmt.Fprintln(os.Stderr, "e2ecluster:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, image, work string, count int, accel string, timeout, readyWait time.Duration) error {
+	var nodes []e2ecluster.Node
+	for i := 1; i <= count; i++ {
+		n := e2ecluster.Node{
+			Name: fmt.Sprintf("worker%d", i-1), Role: "join", IP: fmt.Sprintf("192.168.76.%d", 10+i),
+			MAC: fmt.Sprintf("52:54:00:6b:62:%02x", 0x10+i), UUID: uuid(), MemoryMiB: 2048,
+		}
+		if i == 1 {
+			n.Name, n.Role, n.MemoryMiB = "cp1", "init", 3072
+		}
+		nodes = append(nodes, n)
+	}
+	res, err := e2ecluster.Run(ctx, e2ecluster.Options{
+		Image: image, WorkDir: work, Nodes: nodes, Accel: accel, Timeout: timeout, ReadyWait: readyWait,
+		Cluster: e2ecluster.Cluster{
+			PodSubnet:          "10.244.0.0/16",
+			ControlPlaneHealth: 15 * time.Minute, KubeletHealth: 10 * time.Minute, ControlPlane: 40 * time.Minute,
+		},
+		Progress: os.Stdout,
+	})
+	if err != nil {
+		return err
+	}
+	res.Print(os.Stdout)
+	if !res.Pass {
+		return fmt.Errorf("the cluster did not come up (serial logs and reports in %s)", work)
+	}
+	return nil
+}
+
+func uuid() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,198 @@
+// Package e2ecluster boots a kubeadm cluster from one kubebake image on
+// this machine, with nothing leaving it: one QEMU process per node, all on a
+// private layer-2 link (QEMU's stream netdev over a unix socket, no host
+// bridge), each given a NodeConfig and static addresses through its own
+// NoCloud seed. It waits for every node's kubebake-firstboot result and for
+// the init node's view of the cluster, and reports the figures.
+package e2ecluster
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"embed"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"strings"
+	"text/template"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/internal/userdata"
+)
+
+//go:embed templates
+var templates embed.FS
+
+// Node is one machine of the cluster.
+type Node struct {
+	// Name is the host and node name.
+	Name string
+	// Role is init, join or control-plane.
+	Role string
+	// IP is the node's address on the private link (a /24).
+	IP string
+	// MAC and UUID give the machine its own identity.
+	MAC, UUID string
+	// MemoryMiB of the machine.
+	MemoryMiB int
+}
+
+// Secrets are what the nodes share, chosen before any of them boots: the
+// bootstrap token and the cluster CA (whose hash the joins pin).
+type Secrets struct {
+	Token  string
+	CACert string
+	CAKey  string
+	CAHash string
+}
+
+// NewSecrets makes a bootstrap token and a cluster CA as kubeadm would
+// (RSA 2048, CN kubernetes, ten years).
+func NewSecrets() (Secrets, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return Secrets{}, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(now.UnixNano()),
+		Subject:               pkix.Name{CommonName: "kubernetes"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(10, 0, 0),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return Secrets{}, err
+	}
+	s := Secrets{
+		CACert: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		CAKey:  string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})),
+	}
+	if s.CAHash, err = nodeconfig.CACertHash(s.CACert); err != nil {
+		return Secrets{}, err
+	}
+	s.Token = randomString(6) + "." + randomString(16)
+	return s, nil
+}
+
+func randomString(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, n)
+	for i := range b {
+		v, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			panic(err) // crypto/rand does not fail on Linux
+		}
+		b[i] = alphabet[v.Int64()]
+	}
+	return string(b)
+}
+
+// Cluster settings shared by the NodeConfigs.
+type Cluster struct {
+	// PodSubnet is the cluster's pod range; each node's bridge takes the
+	// range the controller manager allocates it from there.
+	PodSubnet string
+	// Timeouts are raised for TCG guests.
+	ControlPlaneHealth, KubeletHealth, ControlPlane time.Duration
+}
+
+// NodeConfig returns n's NodeConfig document: the init node creates the
+// cluster with the shared CA and token; the others join it at the init
+// node's address, pinning the CA. Every node writes a bridge CNI
+// configuration over its allocated pod range.
+func NodeConfig(n Node, initNode Node, c Cluster, s Secrets) ([]byte, error) {
+	cfg := nodeconfig.NodeConfig{
+		APIVersion: nodeconfig.APIVersion, Kind: nodeconfig.Kind, Role: n.Role,
+		Bootstrap: nodeconfig.Bootstrap{Token: s.Token},
+		Node: nodeconfig.Node{
+			Name: n.Name, AdvertiseAddress: n.IP,
+			// A 2 GiB TCG guest: kubeadm's preflight wants 1.7 GiB free.
+			IgnorePreflightErrors: []string{"Mem"},
+		},
+		CNI: nodeconfig.CNI{Bridge: &nodeconfig.BridgeCNI{}},
+		Timeouts: nodeconfig.Timeouts{
+			ControlPlaneComponentHealthCheck: nodeconfig.D(c.ControlPlaneHealth),
+			KubeletHealthCheck:               nodeconfig.D(c.KubeletHealth),
+			ControlPlane:                     nodeconfig.D(c.ControlPlane),
+		},
+	}
+	if n.Role == nodeconfig.RoleInit {
+		cfg.Cluster.PodSubnet = c.PodSubnet
+		cfg.Bootstrap.CACert, cfg.Bootstrap.CAKey = s.CACert, s.CAKey
+	} else {
+		cfg.Cluster.ControlPlaneEndpoint = net.JoinHostPort(initNode.IP, "6443")
+		cfg.Bootstrap.CACertHashes = []string{s.CAHash}
+	}
+	return yaml.Marshal(cfg)
+}
+
+// NetworkConfig is n's cloud-init network-config (version 2): its address
+// on the link, matched by MAC, and a default route through an address no
+// one has (kube-apiserver and kubelet want a default route; nothing leaves
+// the link).
+func NetworkConfig(n Node) ([]byte, error) {
+	ip := net.ParseIP(n.IP).To4()
+	if ip == nil {
+		return nil, fmt.Errorf("node %s: %q is not an IPv4 address", n.Name, n.IP)
+	}
+	gw := net.IPv4(ip[0], ip[1], ip[2], 1).String()
+	if gw == n.IP {
+		return nil, fmt.Errorf("node %s: %s is the link's gateway address", n.Name, n.IP)
+	}
+	doc := map[string]any{
+		"version": 2,
+		"ethernets": map[string]any{
+			"link0": map[string]any{
+				"match": map[string]string{"macaddress": strings.ToLower(n.MAC)},
+				// cloud-init's networkd renderer matches the name too:
+				// rename the interface to it.
+				"set-name":  "link0",
+				"addresses": []string{n.IP + "/24"},
+				"routes":    []map[string]string{{"to": "0.0.0.0/0", "via": gw}},
+			},
+		},
+	}
+	return yaml.Marshal(doc)
+}
+
+// reportData fills report.sh.tmpl.
+type reportData struct {
+	Node        string
+	Init        bool
+	Nodes       int
+	WaitSeconds int
+}
+
+// ReportScript is the script each node runs from its user data to report
+// on its second serial port; on the init node it waits up to wait for
+// nodes Ready nodes and every kube-system pod.
+func ReportScript(n Node, nodes int, wait time.Duration) ([]byte, error) {
+	t, err := template.New("report.sh.tmpl").Funcs(template.FuncMap{"q": shellQuote}).ParseFS(templates, "templates/report.sh.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	err = t.Execute(&b, reportData{Node: n.Name, Init: n.Role == nodeconfig.RoleInit, Nodes: nodes, WaitSeconds: int(wait.Seconds())})
+	return b.Bytes(), err
+}
+
+// UserData is n's user data: its NodeConfig and the report script.
+func UserData(nodeConfig, report []byte) ([]byte, error) {
+	return userdata.MIME(nodeConfig, userdata.Part{
+		ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-report.sh", Content: report,
+	})
+}
+
+// shellQuote quotes s for bash.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

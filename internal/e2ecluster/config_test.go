@@ -1,0 +1,123 @@
+package e2ecluster
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/firstboot/source"
+	"github.com/kubebake/kubebake/internal/testutil"
+	"github.com/kubebake/kubebake/internal/userdata"
+)
+
+var (
+	cp     = Node{Name: "cp1", Role: "init", IP: "192.168.76.11", MAC: "52:54:00:6B:62:11"}
+	worker = Node{Name: "worker1", Role: "join", IP: "192.168.76.12", MAC: "52:54:00:6b:62:12"}
+	tcg    = Cluster{PodSubnet: "10.244.0.0/16", ControlPlaneHealth: 15 * time.Minute, KubeletHealth: 10 * time.Minute, ControlPlane: 40 * time.Minute}
+)
+
+// TestNodeConfigs decodes both documents as the nodes will and checks
+// that the join pins the CA the init node is given.
+func TestNodeConfigs(t *testing.T) {
+	s, err := NewSecrets()
+	require.NoError(t, err)
+	assert.Regexp(t, `^[a-z0-9]{6}\.[a-z0-9]{16}$`, s.Token)
+
+	initDoc, err := NodeConfig(cp, cp, tcg, s)
+	require.NoError(t, err)
+	joinDoc, err := NodeConfig(worker, cp, tcg, s)
+	require.NoError(t, err)
+	for _, doc := range [][]byte{initDoc, joinDoc} {
+		require.NoError(t, userdata.Check(doc, "v1.36.3"), "%s", doc)
+	}
+
+	in, err := nodeconfig.Decode(initDoc)
+	require.NoError(t, err)
+	require.NoError(t, nodeconfig.SetDefaults(in, nodeconfig.Env{KubernetesVersion: "v1.36.3", Hostname: "x"}))
+	assert.Equal(t, "init", in.Role)
+	assert.Equal(t, "cp1", in.Node.Name)
+	assert.Equal(t, "10.244.0.0/16", in.Cluster.PodSubnet)
+	assert.Equal(t, s.CAKey, in.Bootstrap.CAKey)
+	assert.Equal(t, 15*time.Minute, in.Timeouts.ControlPlaneComponentHealthCheck.Duration)
+	require.NotNil(t, in.CNI.Bridge)
+	assert.Equal(t, "cni0", in.CNI.Bridge.Name)
+
+	join, err := nodeconfig.Decode(joinDoc)
+	require.NoError(t, err)
+	assert.Equal(t, "192.168.76.11:6443", join.Cluster.ControlPlaneEndpoint)
+	assert.Equal(t, []string{s.CAHash}, join.Bootstrap.CACertHashes)
+	assert.Equal(t, s.Token, join.Bootstrap.Token)
+	assert.Empty(t, join.Bootstrap.CAKey, "the CA key goes to the init node only")
+	assert.Equal(t, "192.168.76.12", join.Node.AdvertiseAddress)
+	hash, err := nodeconfig.CACertHash(in.Bootstrap.CACert)
+	require.NoError(t, err)
+	assert.Equal(t, hash, join.Bootstrap.CACertHashes[0], "the join pins the init node's CA")
+
+	// Both user data documents carry the NodeConfig where firstboot finds it.
+	report, err := ReportScript(worker, 2, time.Minute)
+	require.NoError(t, err)
+	ud, err := UserData(joinDoc, report)
+	require.NoError(t, err)
+	got, ok, err := source.FromUserData(ud)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, string(joinDoc), string(got))
+}
+
+// TestNetworkConfig renders the network-config with cloud-init's own
+// networkd renderer (Debian's cloud-init) and checks the result.
+func TestNetworkConfig(t *testing.T) {
+	doc, err := NetworkConfig(cp)
+	require.NoError(t, err)
+	_, err = NetworkConfig(Node{Name: "x", IP: "192.168.76.1"})
+	require.ErrorContains(t, err, "gateway")
+	_, err = NetworkConfig(Node{Name: "x", IP: "fd00::1"})
+	require.ErrorContains(t, err, "not an IPv4 address")
+
+	testutil.Tool(t, "cloud-init")
+	f := filepath.Join(t.TempDir(), "network-config")
+	require.NoError(t, os.WriteFile(f, doc, 0o644))
+	const script = `
+import sys, json, yaml
+from cloudinit.net import network_state, networkd
+ns = network_state.parse_net_config_data(yaml.safe_load(open(sys.argv[1])))
+print(json.dumps(networkd.Renderer()._render_content(ns)))
+`
+	out, err := exec.Command("/usr/bin/python3", "-c", script, f).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var units map[string]string
+	require.NoError(t, json.Unmarshal(out, &units), "%s", out)
+	unit := units["link0"]
+	for _, want := range []string{"MACAddress=52:54:00:6b:62:11", "Name=link0", "Address=192.168.76.11/24", "Destination=0.0.0.0/0", "Gateway=192.168.76.1", "DHCP=no"} {
+		assert.Contains(t, unit, want)
+	}
+	assert.Contains(t, string(doc), "set-name: link0", "the interface is renamed to the name networkd matches")
+}
+
+// TestReportScript checks both variants with shellcheck and bash -n.
+func TestReportScript(t *testing.T) {
+	sc := testutil.Tool(t, "shellcheck")
+	for _, n := range []Node{cp, worker} {
+		b, err := ReportScript(n, 2, 20*time.Minute)
+		require.NoError(t, err)
+		f := filepath.Join(t.TempDir(), "report.sh")
+		require.NoError(t, os.WriteFile(f, b, 0o755))
+		out, err := exec.Command(sc, "-s", "bash", f).CombinedOutput()
+		assert.NoError(t, err, "%s: shellcheck:\n%s\n%s", n.Name, out, b)
+		if n.Role == "init" {
+			assert.Contains(t, string(b), "deadline=$((SECONDS + 1200))")
+			assert.Contains(t, string(b), `[ "$ready" -ge 2 ]`)
+		} else {
+			assert.NotContains(t, string(b), "KUBECONFIG", "only the init node checks the cluster")
+		}
+		assert.True(t, strings.HasPrefix(string(b), "#!/bin/bash\n"))
+	}
+}

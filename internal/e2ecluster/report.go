@@ -1,0 +1,140 @@
+package e2ecluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubebake/kubebake/firstboot"
+)
+
+// Report is what a node's report script wrote.
+type Report struct {
+	// Status is kubebake-firstboot's status.json.
+	Status *firstboot.Status
+	// StatusError says why Status could not be read.
+	StatusError string
+	// Uptimes are the guest's uptimes (seconds since its kernel started)
+	// when firstboot finished and, on the init node, when the cluster was
+	// ready.
+	Uptimes []float64
+	// Progress, Nodes, Pods and Log are the lines of each kind.
+	Progress, Nodes, Pods, Log []string
+	// Pass and Detail are the RESULT line.
+	Pass   bool
+	Detail string
+	// Done is whether a RESULT line came.
+	Done bool
+}
+
+// Parse reads the "E2E NODE KIND TEXT" lines of node from a report log.
+func Parse(b []byte, node string) Report {
+	var r Report
+	prefix := "E2E " + node + " "
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimRight(line, "\r")
+		i := strings.Index(line, prefix)
+		if i < 0 {
+			continue
+		}
+		kind, text, _ := strings.Cut(line[i+len(prefix):], " ")
+		switch kind {
+		case "STATUS":
+			var s firstboot.Status
+			if err := json.Unmarshal([]byte(text), &s); err != nil {
+				r.StatusError = err.Error()
+			} else {
+				r.Status = &s
+			}
+		case "UPTIME":
+			if v, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil {
+				r.Uptimes = append(r.Uptimes, v)
+			}
+		case "PROGRESS":
+			r.Progress = append(r.Progress, text)
+		case "NODES":
+			r.Nodes = append(r.Nodes, text)
+		case "PODS":
+			r.Pods = append(r.Pods, text)
+		case "LOG":
+			r.Log = append(r.Log, text)
+		case "RESULT":
+			r.Done = true
+			verdict, detail, _ := strings.Cut(text, " ")
+			r.Pass, r.Detail = verdict == "PASS", detail
+		}
+	}
+	return r
+}
+
+// Print writes the figures and what the cluster showed.
+func (res *Result) Print(w io.Writer) {
+	fmt.Fprintln(w, "\n== kubebake-firstboot, per node")
+	for _, n := range res.Nodes {
+		fmt.Fprintf(w, "%s (%s, %s): power-on to firstboot result %.0fs (host clock): %s\n",
+			n.Node.Name, n.Node.Role, n.Node.IP, n.PowerOnToResult.Seconds(), n.FirstbootLine)
+		if len(n.Report.Uptimes) > 0 {
+			fmt.Fprintf(w, "  guest uptime at the result: %.1fs\n", n.Report.Uptimes[0])
+		}
+		s := n.Report.Status
+		if s == nil {
+			fmt.Fprintf(w, "  no status.json reported %s\n", n.Report.StatusError)
+			continue
+		}
+		fmt.Fprintf(w, "  status.json: result %s, attempt %d, %.1fs from firstboot's start", s.Result, s.Attempt, s.DurationSeconds)
+		if s.Error != "" {
+			fmt.Fprintf(w, ", error: %s", s.Error)
+		}
+		fmt.Fprintln(w)
+		for _, p := range s.Phases {
+			fmt.Fprintf(w, "    %-14s %8.1fs  %s\n", p.Name, p.Seconds, p.Result)
+		}
+		if s.Kubeadm != nil {
+			fmt.Fprintf(w, "    kubeadm: %s, exit code %d, %d attempt(s)\n", s.Kubeadm.Command, s.Kubeadm.ExitCode, s.Kubeadm.Attempts)
+		}
+	}
+	for _, n := range res.Nodes {
+		r := n.Report
+		if len(r.Progress) == 0 && len(r.Nodes) == 0 && len(r.Log) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n== seen from %s\n", n.Node.Name)
+		for _, l := range r.Progress {
+			fmt.Fprintln(w, "  progress: "+l)
+		}
+		if len(r.Uptimes) > 1 {
+			fmt.Fprintf(w, "  cluster checked at guest uptime %.1fs (%.1fs after firstboot's result)\n", r.Uptimes[1], r.Uptimes[1]-r.Uptimes[0])
+		}
+		for _, group := range [][]string{r.Nodes, r.Pods, r.Log} {
+			for _, l := range group {
+				fmt.Fprintln(w, "  "+l)
+			}
+		}
+	}
+	fmt.Fprintln(w)
+	for _, n := range res.Nodes {
+		verdict := "FAIL"
+		if n.Success && n.Report.Pass {
+			verdict = "PASS"
+		}
+		detail := n.Report.Detail
+		if !n.Report.Done {
+			detail = "no report"
+		}
+		fmt.Fprintf(w, "%s %s: %s\n", verdict, n.Node.Name, detail)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Seconds formats a duration in whole seconds, for figures.
+func Seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 0, 64) }

@@ -1,0 +1,248 @@
+package e2ecluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/kubebake/kubebake/internal/nocloud"
+	"github.com/kubebake/kubebake/internal/vm"
+)
+
+// Options describe one run.
+type Options struct {
+	// Image is the kubebake image every node boots (read-only: each machine
+	// writes to a throw-away snapshot).
+	Image string
+	// WorkDir holds seeds, serial logs and the link's socket.
+	WorkDir string
+	// Nodes, the first of which has role init.
+	Nodes []Node
+	// Cluster settings.
+	Cluster Cluster
+	// Accel is auto, kvm or tcg; QEMU the binary (default
+	// qemu-system-x86_64).
+	Accel, QEMU string
+	// Timeout bounds the whole run; ReadyWait is how long the init node
+	// waits for the cluster after its own success.
+	Timeout, ReadyWait time.Duration
+	// Progress receives what happens, as it happens.
+	Progress io.Writer
+}
+
+// Result is what each node did, in Options.Nodes order.
+type Result struct {
+	Nodes []NodeResult
+	// Pass is true when every node reported success and the init node saw
+	// every node Ready and every kube-system pod Running.
+	Pass bool
+}
+
+// NodeResult is one node's outcome.
+type NodeResult struct {
+	Node Node
+	// FirstbootLine is kubebake-firstboot's console line.
+	FirstbootLine string
+	// Success is whether firstboot reported SUCCESS.
+	Success bool
+	// PowerOnToResult is the host's time from starting QEMU to the console
+	// line.
+	PowerOnToResult time.Duration
+	// Report is what the node's report script wrote (see Parse).
+	Report Report
+	// SerialLog and ReportLog are the console and report files.
+	SerialLog, ReportLog string
+}
+
+// firstbootRE is kubebake-firstboot's one result line on the console.
+var firstbootRE = regexp.MustCompile(`kubebake-firstboot: (SUCCESS|FAILED)[^\r\n]*`)
+
+// resultRE is the report script's last line.
+var resultRE = regexp.MustCompile(`E2E \S+ RESULT (PASS|FAIL)[^\r\n]*`)
+
+// machine is a started node.
+type machine struct {
+	node    Node
+	m       *vm.Machine
+	started time.Time
+	serial  string
+	report  string
+}
+
+// Run boots the nodes, waits for their results and stops them.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if len(o.Nodes) < 1 || o.Nodes[0].Role != "init" {
+		return nil, errors.New("the first node must have role init")
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	image, err := filepath.Abs(o.Image)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(image); err != nil {
+		return nil, fmt.Errorf("image: %w", err)
+	}
+	if err := os.MkdirAll(o.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+	secrets, err := NewSecrets()
+	if err != nil {
+		return nil, err
+	}
+	accel, why, err := vm.ResolveAccel(ctx, o.Accel, o.QEMU)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Progress, "e2e-cluster: %d nodes from %s, accelerator %s (%s)\n", len(o.Nodes), image, accel, why)
+	// The socket's path must fit a sockaddr_un (108 bytes).
+	sock := filepath.Join(o.WorkDir, "link.sock")
+	if len(sock) > 100 {
+		return nil, fmt.Errorf("work directory %s: the link socket's path is too long for a unix socket", o.WorkDir)
+	}
+	_ = os.Remove(sock)
+
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	var machines []*machine
+	defer func() {
+		for _, mc := range machines {
+			mc.m.Stop(10 * time.Second)
+		}
+	}()
+	for i, n := range o.Nodes {
+		net := "stream,id=net0,server=off,addr.type=unix,addr.path=" + sock
+		if i == 0 {
+			net = "stream,id=net0,server=on,addr.type=unix,addr.path=" + sock
+		}
+		mc, err := start(ctx, o, image, accel, n, o.Nodes[0], secrets, net)
+		if err != nil {
+			return nil, err
+		}
+		machines = append(machines, mc)
+		fmt.Fprintf(o.Progress, "e2e-cluster: started %s (%s, %s, %s)\n", n.Name, n.Role, n.IP, n.MAC)
+		if i == 0 {
+			if err := waitForSocket(ctx, sock, mc.m); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	res := &Result{Pass: true}
+	for _, mc := range machines {
+		nr := NodeResult{Node: mc.node, SerialLog: mc.serial, ReportLog: mc.report}
+		line, err := mc.m.WaitSerial(ctx, firstbootRE, time.Until(deadline(ctx)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: waiting for kubebake-firstboot's result: %w\n--- last lines of its console ---\n%s", mc.node.Name, err, tailFile(mc.serial, 25))
+		}
+		nr.PowerOnToResult = time.Since(mc.started)
+		nr.FirstbootLine = string(line)
+		nr.Success = firstbootRE.FindSubmatch(line)[1][0] == 'S'
+		fmt.Fprintf(o.Progress, "e2e-cluster: %s after %s: %s\n", mc.node.Name, nr.PowerOnToResult.Round(time.Second), nr.FirstbootLine)
+		res.Nodes = append(res.Nodes, nr)
+	}
+	// The init node's report comes last: it waits for the whole cluster.
+	for i := len(machines) - 1; i >= 0; i-- {
+		mc := machines[i]
+		if _, err := mc.m.WaitFile(ctx, mc.report, resultRE, time.Until(deadline(ctx))); err != nil {
+			res.Pass = false
+			fmt.Fprintf(o.Progress, "e2e-cluster: %s: no report: %v\n", mc.node.Name, err)
+		}
+		b, _ := os.ReadFile(mc.report)
+		res.Nodes[i].Report = Parse(b, mc.node.Name)
+		if !res.Nodes[i].Success || !res.Nodes[i].Report.Pass {
+			res.Pass = false
+		}
+	}
+	return res, nil
+}
+
+// start writes n's seed and starts its machine.
+func start(ctx context.Context, o Options, image, accel string, n, initNode Node, s Secrets, netdev string) (*machine, error) {
+	dir := filepath.Join(o.WorkDir, n.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	nc, err := NodeConfig(n, initNode, o.Cluster, s)
+	if err != nil {
+		return nil, err
+	}
+	report, err := ReportScript(n, len(o.Nodes), o.ReadyWait)
+	if err != nil {
+		return nil, err
+	}
+	ud, err := UserData(nc, report)
+	if err != nil {
+		return nil, err
+	}
+	netcfg, err := NetworkConfig(n)
+	if err != nil {
+		return nil, err
+	}
+	seed := filepath.Join(dir, "seed.iso")
+	if err := nocloud.WriteSeed(seed, nocloud.Seed{UserData: ud, MetaData: nocloud.DefaultMetaData("", n.Name), NetworkConfig: netcfg}); err != nil {
+		return nil, err
+	}
+	mc := &machine{node: n, serial: filepath.Join(dir, "serial.log"), report: filepath.Join(dir, "report.log")}
+	for _, f := range []string{mc.serial, mc.report} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	cfg := vm.Config{
+		Accel: accel, MemoryMiB: n.MemoryMiB, Snapshot: true,
+		Disks:     []vm.Disk{{Path: image, Format: "qcow2"}, {Path: seed, Format: "raw", ReadOnly: true}},
+		SerialLog: mc.serial, Serial2Log: mc.report, UUID: n.UUID, MAC: n.MAC, Net: netdev,
+	}
+	if code, vars, err := vm.Firmware("", "", dir); err == nil {
+		cfg.OVMFCode, cfg.OVMFVars = code, vars
+	} else {
+		fmt.Fprintf(o.Progress, "e2e-cluster: %v; booting %s with the BIOS\n", err, n.Name)
+	}
+	args, err := vm.Args(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mc.started = time.Now()
+	if mc.m, err = vm.Start(o.QEMU, args, mc.serial); err != nil {
+		return nil, err
+	}
+	return mc, nil
+}
+
+// waitForSocket waits until the first machine listens on the link.
+func waitForSocket(ctx context.Context, sock string, m *vm.Machine) error {
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			return nil
+		}
+		if m.Exited() {
+			return fmt.Errorf("the first machine exited before it listened on %s", sock)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the first machine did not listen on %s within 10s", sock)
+}
+
+func deadline(ctx context.Context) time.Time {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return time.Now().Add(time.Hour)
+	}
+	return d
+}
+
+func tailFile(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	return tail(string(b), n)
+}
