@@ -207,7 +207,7 @@ func BenchmarkRenderBuiltins(b *testing.B) {
 
 func TestImageArchivesAreStagedAndImported(t *testing.T) {
 	for _, tc := range []struct{ from, want string }{
-		{"debian-13-containerd", `ctr --address /run/containerd/containerd.sock --namespace k8s.io images import --digests "$KUBEBAKE_STAGE/inputs/"image-archive-pause.tar`},
+		{"debian-13-containerd", `ctr --address /run/containerd/containerd.sock --namespace k8s.io images import "$KUBEBAKE_STAGE/inputs/"image-archive-pause.tar`},
 		{"debian-13-docker", `docker load --input "$KUBEBAKE_STAGE/inputs/"image-archive-pause.tar`},
 	} {
 		t.Run(tc.from, func(t *testing.T) {

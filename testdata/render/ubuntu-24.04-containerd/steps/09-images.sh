@@ -46,12 +46,22 @@ kb_image() {
   if ! crictl inspecti "$name" >/dev/null 2>&1; then
     crictl pull "$name"
   fi
+  # A pull leaves a REPO@DIGEST reference, which the CRI reports as the
+  # repo digest; an imported image has none: add it.
+  local target
+  target=$(ctr --address /run/containerd/containerd.sock --namespace k8s.io images ls "name==$name" | awk 'NR > 1 { print $3; exit }')
+  if [ -n "$target" ]; then
+    ctr --address /run/containerd/containerd.sock --namespace k8s.io images tag --force "$name" "${name%:*}@$target" >/dev/null
+  fi
   if [ -n "$digest" ] && ! crictl inspecti -o json "$name" | grep -qF "@$digest\""; then
     echo "kubebake: $name does not have digest $digest" >&2
     return 1
   fi
   if [ "$pin" = yes ]; then
-    ctr --address /run/containerd/containerd.sock --namespace k8s.io images label "$name" io.cri-containerd.pinned=pinned >/dev/null
+    local ref
+    for ref in "$name" ${target:+"${name%:*}@$target"}; do
+      ctr --address /run/containerd/containerd.sock --namespace k8s.io images label "$ref" io.cri-containerd.pinned=pinned >/dev/null
+    done
   fi
 }
 kb_image registry.k8s.io/kube-apiserver:v1.37.1 '' yes
