@@ -10,7 +10,10 @@
 #      private link (hack/e2ecluster): token and CA chosen up front, static
 #      addresses, bridge CNI over each node's pod range; wait for both
 #      kubebake-firstboot results and for node 1's kubectl to see both nodes
-#      Ready and every kube-system pod Running.
+#      Ready and every kube-system pod Running;
+#   4. the headline: power-on to kubeadm success of one init node from the
+#      baked image against one from the plain base image that installs the
+#      same recipe at boot (SKIP_BASELINE=1 leaves it out).
 # Prints every figure; the output is the evidence. Needs root.
 #   OUT     output directory (default out/e2e-cluster)
 #   BASE    base image (default OUT/base-debian-13.qcow2, built when missing)
@@ -97,8 +100,30 @@ t=$SECONDS
 rc=0
 bin/e2ecluster -image "$image" -work "$out/run" -nodes "$nodes" | tee "$out/cluster.txt" || rc=$?
 fig "cluster run, start to verdict (s)" "$((SECONDS - t))"
-sed -n 's/^\(cp1\|worker[0-9]*\) (.*power-on to firstboot result \([0-9]*\)s.*/\1 \2/p' "$out/cluster.txt" |
-  while read -r n s; do fig "$n power-on to kubeadm success (s)" "$s"; done
+# power_on FILE: "NODE SECONDS" per node, from e2ecluster's output.
+power_on() { sed -n 's/^\(cp1\|worker[0-9]*\) (.*power-on to firstboot result \([0-9]*\)s.*/\1 \2/p' "$1"; }
+power_on "$out/cluster.txt" | while read -r n s; do fig "cluster: $n power-on to kubeadm success (s)" "$s"; done
+
+if [ "${SKIP_BASELINE:-0}" != 1 ]; then
+  # The headline: one init node from the baked image against one from the
+  # plain base that installs the same recipe at boot (packages from the
+  # Debian mirror, binaries and image archives from a local disk, which
+  # favours the baseline), then the same kubebake-firstboot. Both on
+  # QEMU's user network, one at a time.
+  stage "headline: power-on to kubeadm success, baked vs. installed at boot"
+  single_rc=0 base_rc=0
+  bin/e2ecluster -image "$image" -work "$out/single" -nodes 1 -user-net | tee "$out/single.txt" || single_rc=$?
+  bin/e2ecluster -image "$base" -work "$out/baseline" -nodes 1 -user-net -bundle-recipe "$recipe" \
+    -kubernetes-binaries-dir "_build/k8s/$k8s/bin" -firstboot-binary bin/kubebake-firstboot | tee "$out/baseline.txt" || base_rc=$?
+  baked=$(power_on "$out/single.txt" | awk '{ print $2 }')
+  plain=$(power_on "$out/baseline.txt" | awk '{ print $2 }')
+  fig "baked image: power-on to kubeadm success (s)" "${baked:-none} (exit $single_rc)"
+  fig "installed at boot: power-on to kubeadm success (s)" "${plain:-none} (exit $base_rc)"
+  if [ -n "$baked" ] && [ -n "$plain" ] && [ "$single_rc" = 0 ] && [ "$base_rc" = 0 ]; then
+    fig "speed-up, baked vs. installed at boot (x)" "$(awk -v a="$plain" -v b="$baked" 'BEGIN { printf "%.2f", a / b }')"
+  fi
+  [ "$single_rc" = 0 ] && [ "$base_rc" = 0 ] || rc=1
+fi
 echo
 cat "$out/figures.txt"
 exit "$rc"

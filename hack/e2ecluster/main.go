@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -26,20 +27,26 @@ func main() {
 	accel := flag.String("accel", "auto", "auto, kvm or tcg")
 	timeout := flag.Duration("timeout", 60*time.Minute, "bound of the whole run")
 	readyWait := flag.Duration("ready-wait", 25*time.Minute, "how long the init node waits for every node Ready and every kube-system pod Running")
+	userNet := flag.Bool("user-net", false, "a lone node on QEMU's user network (NAT) instead of the private link")
+	var b e2ecluster.BundleOptions
+	flag.StringVar(&b.Recipe, "bundle-recipe", "", "baseline: IMAGE is not baked; every node applies this recipe's plan at boot from a bundle disk")
+	flag.StringVar(&b.KubernetesDir, "kubernetes-binaries-dir", "", "with -bundle-recipe: the Kubernetes binaries (as kubebake build takes them)")
+	flag.StringVar(&b.Firstboot, "firstboot-binary", "", "with -bundle-recipe: the kubebake-firstboot binary")
 	flag.Parse()
-	if *image == "" || *nodes < 1 || *nodes > 9 || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: e2ecluster -image IMAGE.qcow2 [-work DIR] [-nodes 1..9] [-accel auto|kvm|tcg] [-timeout D] [-ready-wait D]")
+	if *image == "" || *nodes < 1 || *nodes > 9 || flag.NArg() > 0 || (*userNet && *nodes != 1) {
+		fmt.Fprintln(os.Stderr, "usage: e2ecluster -image IMAGE.qcow2 [-work DIR] [-nodes 1..9 | -user-net] [-accel auto|kvm|tcg] [-timeout D] [-ready-wait D]\n"+
+			"                  [-bundle-recipe RECIPE -kubernetes-binaries-dir DIR -firstboot-binary FILE]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *image, *work, *nodes, *accel, *timeout, *readyWait); err != nil {
+	if err := run(ctx, *image, *work, *nodes, *userNet, b, *accel, *timeout, *readyWait); err != nil {
 		fmt.Fprintln(os.Stderr, "e2ecluster:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, image, work string, count int, accel string, timeout, readyWait time.Duration) error {
+func run(ctx context.Context, image, work string, count int, userNet bool, b e2ecluster.BundleOptions, accel string, timeout, readyWait time.Duration) error {
 	var nodes []e2ecluster.Node
 	for i := 1; i <= count; i++ {
 		n := e2ecluster.Node{
@@ -49,10 +56,26 @@ func run(ctx context.Context, image, work string, count int, accel string, timeo
 		if i == 1 {
 			n.Name, n.Role, n.MemoryMiB = "cp1", "init", 3072
 		}
+		if userNet {
+			n.IP = ""
+		}
 		nodes = append(nodes, n)
 	}
+	bundle := ""
+	if b.Recipe != "" {
+		if err := os.MkdirAll(work, 0o755); err != nil {
+			return err
+		}
+		b.Disk = filepath.Join(work, "bundle.raw")
+		t0 := time.Now()
+		if err := e2ecluster.WriteBundleDisk(ctx, b); err != nil {
+			return err
+		}
+		fmt.Printf("e2e-cluster: bundle of %s written to %s in %s\n", b.Recipe, b.Disk, time.Since(t0).Round(time.Second))
+		bundle = b.Disk
+	}
 	res, err := e2ecluster.Run(ctx, e2ecluster.Options{
-		Image: image, WorkDir: work, Nodes: nodes, Accel: accel, Timeout: timeout, ReadyWait: readyWait,
+		Image: image, WorkDir: work, Nodes: nodes, Accel: accel, Timeout: timeout, ReadyWait: readyWait, Bundle: bundle,
 		Cluster: e2ecluster.Cluster{
 			PodSubnet:          "10.244.0.0/16",
 			ControlPlaneHealth: 15 * time.Minute, KubeletHealth: 10 * time.Minute, ControlPlane: 40 * time.Minute,

@@ -187,11 +187,34 @@ func ReportScript(n Node, nodes int, wait time.Duration) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// UserData is n's user data: its NodeConfig and the report script.
-func UserData(nodeConfig, report []byte) ([]byte, error) {
-	return userdata.MIME(nodeConfig, userdata.Part{
-		ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-report.sh", Content: report,
-	})
+// Bundle disks: the label of the file system and where it is mounted.
+const (
+	BundleLabel = "kbbundle"
+	BundleStage = "/run/kubebake-bundle"
+)
+
+// InstallScript is the script a node that is not baked runs first: it
+// applies the bundle (see apply.WriteBundle) and starts kubebake-firstboot.
+func InstallScript(n Node) ([]byte, error) {
+	t, err := template.New("install.sh.tmpl").Funcs(template.FuncMap{"q": shellQuote}).ParseFS(templates, "templates/install.sh.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	err = t.Execute(&b, struct{ Node, Stage, Label string }{n.Name, BundleStage, BundleLabel})
+	return b.Bytes(), err
+}
+
+// UserData is n's user data: its NodeConfig, the install script when
+// given, and the report script. cloud-init runs the scripts in the order
+// of their names.
+func UserData(nodeConfig, install, report []byte) ([]byte, error) {
+	parts := []userdata.Part{}
+	if install != nil {
+		parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-0-install.sh", Content: install})
+	}
+	parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-1-report.sh", Content: report})
+	return userdata.MIME(nodeConfig, parts...)
 }
 
 // shellQuote quotes s for bash.

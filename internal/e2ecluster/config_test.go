@@ -64,7 +64,7 @@ func TestNodeConfigs(t *testing.T) {
 	// Both user data documents carry the NodeConfig where firstboot finds it.
 	report, err := ReportScript(worker, 2, time.Minute)
 	require.NoError(t, err)
-	ud, err := UserData(joinDoc, report)
+	ud, err := UserData(joinDoc, nil, report)
 	require.NoError(t, err)
 	got, ok, err := source.FromUserData(ud)
 	require.NoError(t, err)
@@ -102,7 +102,27 @@ print(json.dumps(networkd.Renderer()._render_content(ns)))
 	assert.Contains(t, string(doc), "set-name: link0", "the interface is renamed to the name networkd matches")
 }
 
-// TestReportScript checks both variants with shellcheck and bash -n.
+// TestInstallScript checks the baseline's install script with shellcheck.
+func TestInstallScript(t *testing.T) {
+	sc := testutil.Tool(t, "shellcheck")
+	b, err := InstallScript(cp)
+	require.NoError(t, err)
+	f := filepath.Join(t.TempDir(), "install.sh")
+	require.NoError(t, os.WriteFile(f, b, 0o755))
+	out, err := exec.Command(sc, "-s", "bash", f).CombinedOutput()
+	assert.NoError(t, err, "shellcheck:\n%s\n%s", out, b)
+	assert.Contains(t, string(b), "mount LABEL='kbbundle' '/run/kubebake-bundle'")
+	assert.Contains(t, string(b), "systemctl start --no-block kubebake-firstboot.service")
+
+	// The install script runs before the report script: cloud-init orders
+	// scripts by name.
+	ud, err := UserData([]byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: init\n"), b, []byte("#!/bin/bash\n"))
+	require.NoError(t, err)
+	i, r := strings.Index(string(ud), "kubebake-e2e-0-install.sh"), strings.Index(string(ud), "kubebake-e2e-1-report.sh")
+	assert.True(t, i > 0 && r > i, "install part before report part")
+}
+
+// TestReportScript checks both variants with shellcheck.
 func TestReportScript(t *testing.T) {
 	sc := testutil.Tool(t, "shellcheck")
 	for _, n := range []Node{cp, worker} {

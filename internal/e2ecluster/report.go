@@ -21,6 +21,9 @@ type Report struct {
 	// when firstboot finished and, on the init node, when the cluster was
 	// ready.
 	Uptimes []float64
+	// InstallStart and InstallDone are the guest's uptimes around the
+	// install at boot of a node that is not baked (0 when none).
+	InstallStart, InstallDone float64
 	// Progress, Nodes, Pods and Log are the lines of each kind.
 	Progress, Nodes, Pods, Log []string
 	// Pass and Detail are the RESULT line.
@@ -53,6 +56,14 @@ func Parse(b []byte, node string) Report {
 			if v, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil {
 				r.Uptimes = append(r.Uptimes, v)
 			}
+		case "INSTALL-START", "INSTALL-DONE":
+			if v, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil {
+				if kind == "INSTALL-START" {
+					r.InstallStart = v
+				} else {
+					r.InstallDone = v
+				}
+			}
 		case "PROGRESS":
 			r.Progress = append(r.Progress, text)
 		case "NODES":
@@ -76,6 +87,9 @@ func (res *Result) Print(w io.Writer) {
 	for _, n := range res.Nodes {
 		fmt.Fprintf(w, "%s (%s, %s): power-on to firstboot result %.0fs (host clock): %s\n",
 			n.Node.Name, n.Node.Role, n.Node.IP, n.PowerOnToResult.Seconds(), n.FirstbootLine)
+		if r := n.Report; r.InstallDone > 0 {
+			fmt.Fprintf(w, "  install at boot: from guest uptime %.1fs to %.1fs (%.1fs)\n", r.InstallStart, r.InstallDone, r.InstallDone-r.InstallStart)
+		}
 		if len(n.Report.Uptimes) > 0 {
 			fmt.Fprintf(w, "  guest uptime at the result: %.1fs\n", n.Report.Uptimes[0])
 		}

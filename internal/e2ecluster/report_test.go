@@ -11,7 +11,9 @@ import (
 
 // What the report script writes on the init node's second serial port,
 // with another node's line interleaved and a carriage return.
-const initReport = `E2E cp1 STATUS {"result":"success","phase":"done","attempt":1,"startedAt":"2026-11-22T07:00:00Z","durationSeconds":310.5,"phases":[{"name":"config","seconds":0.1,"result":"success"},{"name":"kubeadm","seconds":290.2,"result":"success"}]}
+const initReport = `E2E cp1 INSTALL-START 61.20
+E2E cp1 INSTALL-DONE 301.70
+E2E cp1 STATUS {"result":"success","phase":"done","attempt":1,"startedAt":"2026-11-22T07:00:00Z","durationSeconds":310.5,"phases":[{"name":"config","seconds":0.1,"result":"success"},{"name":"kubeadm","seconds":290.2,"result":"success"}]}
 E2E cp1 UPTIME 402.17
 E2E worker1 RESULT FAIL not mine
 E2E cp1 PROGRESS 402.50s nodes Ready 1/2; kube-system pods 7, not yet Running and Ready: coredns-1
@@ -27,6 +29,8 @@ func TestParse(t *testing.T) {
 	assert.Equal(t, "success", r.Status.Result)
 	assert.Len(t, r.Status.Phases, 2)
 	assert.Equal(t, []float64{402.17, 530}, r.Uptimes)
+	assert.Equal(t, 61.2, r.InstallStart)
+	assert.Equal(t, 301.7, r.InstallDone)
 	assert.Equal(t, []string{"NAME      STATUS   ROLES", "cp1       Ready    control-plane"}, r.Nodes)
 	assert.Len(t, r.Progress, 1)
 	assert.True(t, r.Done)
@@ -54,6 +58,7 @@ func TestPrint(t *testing.T) {
 	out := b.String()
 	assert.Contains(t, out, "cp1 (init, 192.168.76.11): power-on to firstboot result 402s")
 	assert.Contains(t, out, "kubeadm           290.2s  success")
+	assert.Contains(t, out, "install at boot: from guest uptime 61.2s to 301.7s (240.5s)")
 	assert.Contains(t, out, "cluster checked at guest uptime 530.0s (127.8s after firstboot's result)")
 	assert.Contains(t, out, "PASS cp1: 2 nodes Ready")
 	assert.Contains(t, out, "FAIL worker1: no report")

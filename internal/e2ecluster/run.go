@@ -25,6 +25,10 @@ type Options struct {
 	Nodes []Node
 	// Cluster settings.
 	Cluster Cluster
+	// Bundle, when set, is a disk with a bundle (apply.WriteBundle, file
+	// system labelled BundleLabel) that every node applies at boot before
+	// kubebake-firstboot runs: the image is not baked.
+	Bundle string
 	// Accel is auto, kvm or tcg; QEMU the binary (default
 	// qemu-system-x86_64).
 	Accel, QEMU string
@@ -118,7 +122,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 	for i, n := range o.Nodes {
 		net := "stream,id=net0,server=off,addr.type=unix,addr.path=" + sock
-		if i == 0 {
+		switch {
+		case n.IP == "":
+			// A lone node with QEMU's user network (NAT to this machine's
+			// network), e.g. to install packages at boot.
+			if len(o.Nodes) > 1 {
+				return nil, fmt.Errorf("node %s has no address: only a lone node may use the user network", n.Name)
+			}
+			net = "user"
+		case i == 0:
 			net = "stream,id=net0,server=on,addr.type=unix,addr.path=" + sock
 		}
 		mc, err := start(ctx, o, image, accel, n, o.Nodes[0], secrets, net)
@@ -127,7 +139,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		machines = append(machines, mc)
 		fmt.Fprintf(o.Progress, "e2e-cluster: started %s (%s, %s, %s)\n", n.Name, n.Role, n.IP, n.MAC)
-		if i == 0 {
+		if i == 0 && n.IP != "" && len(o.Nodes) > 1 {
 			if err := waitForSocket(ctx, sock, mc.m); err != nil {
 				return nil, err
 			}
@@ -177,13 +189,21 @@ func start(ctx context.Context, o Options, image, accel string, n, initNode Node
 	if err != nil {
 		return nil, err
 	}
-	ud, err := UserData(nc, report)
+	var install []byte
+	if o.Bundle != "" {
+		if install, err = InstallScript(n); err != nil {
+			return nil, err
+		}
+	}
+	ud, err := UserData(nc, install, report)
 	if err != nil {
 		return nil, err
 	}
-	netcfg, err := NetworkConfig(n)
-	if err != nil {
-		return nil, err
+	var netcfg []byte
+	if n.IP != "" {
+		if netcfg, err = NetworkConfig(n); err != nil {
+			return nil, err
+		}
 	}
 	seed := filepath.Join(dir, "seed.iso")
 	if err := nocloud.WriteSeed(seed, nocloud.Seed{UserData: ud, MetaData: nocloud.DefaultMetaData("", n.Name), NetworkConfig: netcfg}); err != nil {
@@ -199,6 +219,10 @@ func start(ctx context.Context, o Options, image, accel string, n, initNode Node
 		Accel: accel, MemoryMiB: n.MemoryMiB, Snapshot: true,
 		Disks:     []vm.Disk{{Path: image, Format: "qcow2"}, {Path: seed, Format: "raw", ReadOnly: true}},
 		SerialLog: mc.serial, Serial2Log: mc.report, UUID: n.UUID, MAC: n.MAC, Net: netdev,
+	}
+	if o.Bundle != "" {
+		// Written to, but the snapshot keeps the file as it is.
+		cfg.Disks = append(cfg.Disks, vm.Disk{Path: o.Bundle, Format: "raw"})
 	}
 	if code, vars, err := vm.Firmware("", "", dir); err == nil {
 		cfg.OVMFCode, cfg.OVMFVars = code, vars
