@@ -138,9 +138,9 @@ func NodeConfig(n Node, initNode Node, c Cluster, s Secrets) ([]byte, error) {
 }
 
 // NetworkConfig is n's cloud-init network-config (version 2): its address
-// on the link, matched by MAC, and a default route through an address no
-// one has (kube-apiserver and kubelet want a default route; nothing leaves
-// the link).
+// on the link, matched by MAC, and a default route and a name server at an
+// address no one has (kube-apiserver and kubelet want a default route,
+// CoreDNS an upstream; nothing leaves the link).
 func NetworkConfig(n Node) ([]byte, error) {
 	ip := net.ParseIP(n.IP).To4()
 	if ip == nil {
@@ -160,6 +160,9 @@ func NetworkConfig(n Node) ([]byte, error) {
 				"set-name":  "link0",
 				"addresses": []string{n.IP + "/24"},
 				"routes":    []map[string]string{{"to": "0.0.0.0/0", "via": gw}},
+				// CoreDNS will not start without an upstream server in
+				// resolv.conf; this one never answers.
+				"nameservers": map[string][]string{"addresses": {gw}},
 			},
 		},
 	}

@@ -96,7 +96,7 @@ print(json.dumps(networkd.Renderer()._render_content(ns)))
 	var units map[string]string
 	require.NoError(t, json.Unmarshal(out, &units), "%s", out)
 	unit := units["link0"]
-	for _, want := range []string{"MACAddress=52:54:00:6b:62:11", "Name=link0", "Address=192.168.76.11/24", "Destination=0.0.0.0/0", "Gateway=192.168.76.1", "DHCP=no"} {
+	for _, want := range []string{"MACAddress=52:54:00:6b:62:11", "Name=link0", "Address=192.168.76.11/24", "Destination=0.0.0.0/0", "Gateway=192.168.76.1", "DHCP=no", "DNS=192.168.76.1"} {
 		assert.Contains(t, unit, want)
 	}
 	assert.Contains(t, string(doc), "set-name: link0", "the interface is renamed to the name networkd matches")
