@@ -18,12 +18,15 @@
 #   OUT     output directory (default out/e2e-cluster)
 #   BASE    base image (default OUT/base-debian-13.qcow2, built when missing)
 #   NODES   number of nodes (default 2)
+#   RUNTIMES  the runtimes, each its own bake and cluster (default "containerd docker":
+#           Docker Engine from Debian's docker.io and cri-dockerd built from its Go module)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 out=${OUT:-out/e2e-cluster}
 k8s=${K8S_VERSION:-v1.36.3}
 nodes=${NODES:-2}
+runtimes=${RUNTIMES:-containerd docker}
 if [ "$(id -u)" -ne 0 ]; then
   echo "e2e-cluster: needs root (debootstrap, loop mounts, chroot); run it with sudo" >&2
   exit 1
@@ -51,58 +54,81 @@ else
   bin/kubebake base debian-13 -o "$base"
 fi
 
-stage "bake debian-13-containerd with kubeadm's images imported from archives"
-recipe="$out/debian-13-containerd-cluster.yaml"
-{
-  cat <<RECIPE
+# power_on FILE: "NODE SECONDS" per node, from e2ecluster's output.
+power_on() { sed -n 's/^\(cp1\|worker[0-9]*\) (.*power-on to firstboot result \([0-9]*\)s.*/\1 \2/p' "$1"; }
+go build -o bin/e2ecluster ./hack/e2ecluster
+rc=0
+for rt in $runtimes; do
+  name=debian-13-$rt-cluster
+  dir="$out/$rt"
+  mkdir -p "$dir"
+  stage "bake debian-13-$rt with kubeadm's images imported from archives"
+  extra=()
+  if [ "$rt" = docker ]; then
+    bash hack/cri-dockerd.sh
+    extra=(--cri-dockerd-dir "_build/cri-dockerd/v0.4.3/bin")
+  fi
+  recipe="$dir/$name.yaml"
+  {
+    cat <<RECIPE
 apiVersion: kubebake.dev/v1alpha1
 kind: Recipe
 metadata:
-  name: debian-13-containerd-cluster
-  description: debian-13-containerd with kubeadm's images for $k8s imported from archives (make k8s-images)
-from: debian-13-containerd
+  name: $name
+  description: debian-13-$rt with kubeadm's images for $k8s imported from archives (make k8s-images)
+from: debian-13-$rt
 images:
   preload: true
   archives:
 RECIPE
-  jq -r '.images[].file | "    - " + .' "$images/images.json"
-} >"$recipe"
-t=$SECONDS
-bin/kubebake build "$recipe" --base "$base" -o "$out/image" \
-  --kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot
-fig "bake with 7 image archives (s)" "$((SECONDS - t))"
-image="$out/image/debian-13-containerd-cluster.qcow2"
-fig "image size compressed (bytes)" "$(stat -c %s "$image")"
+    jq -r '.images[].file | "    - " + .' "$images/images.json"
+  } >"$recipe"
+  t=$SECONDS
+  bin/kubebake build "$recipe" --base "$base" -o "$dir/image" \
+    --kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot "${extra[@]}"
+  fig "$rt: bake with 7 image archives (s)" "$((SECONDS - t))"
+  image="$dir/image/$name.qcow2"
+  fig "$rt: image size compressed (bytes)" "$(stat -c %s "$image")"
 
-# Every image of the index is in the manifest, under its name, with the
-# digest the archive was written with, and pinned.
-bad=0
-while IFS=$'\t' read -r ref name digest; do
-  got=$(jq -r --arg ref "$ref" --arg want "$name@$digest" \
-    '.runtimeImages[] | select(.repoTags | index($ref)) | "\(.repoDigests | index($want) != null) \(.pinned)"' \
-    "$out/image/manifest.json")
-  if [ "$got" = "true true" ]; then
-    echo "  manifest: $ref $digest pinned"
-  else
-    echo "  manifest: $ref: want $digest pinned, got '${got:-absent}'" >&2
-    bad=1
-  fi
-done < <(jq -r '.images[] | [.ref, .name, .digest] | @tsv' "$images/images.json")
-[ "$bad" = 0 ] || { echo "e2e-cluster: the manifest does not record the imported images as built" >&2; exit 1; }
+  # Every image of the index is in the manifest under its name: with the
+  # manifest digest the archive was written with, pinned (containerd), or
+  # with its image ID, the config digest (docker, whose load keeps no
+  # repo digest and which cannot pin).
+  bad=0
+  while IFS=$'\t' read -r ref repo digest id; do
+    if [ "$rt" = containerd ]; then
+      want="true true"
+      got=$(jq -r --arg ref "$ref" --arg want "$repo@$digest" \
+        '.runtimeImages[] | select(.repoTags | index($ref)) | "\(.repoDigests | index($want) != null) \(.pinned)"' \
+        "$dir/image/manifest.json")
+    else
+      want=$id
+      got=$(jq -r --arg ref "$ref" '.runtimeImages[] | select(.repoTags | index($ref)) | .id' "$dir/image/manifest.json")
+    fi
+    if [ "$got" = "$want" ]; then
+      echo "  manifest: $ref ${digest:0:19} ${id:0:19} as built"
+    else
+      echo "  manifest: $ref: want '$want', got '${got:-absent}'" >&2
+      bad=1
+    fi
+  done < <(jq -r '.images[] | [.ref, .name, .digest, .imageID] | @tsv' "$images/images.json")
+  [ "$bad" = 0 ] || { echo "e2e-cluster: $rt: the manifest does not record the imported images as built" >&2; exit 1; }
 
-t=$SECONDS
-bin/kubebake test "$image" --serial-log "$out/image/test-serial.log" --report "$out/image/test.json" | tee "$out/image/test.txt"
-fig "kubebake test (s)" "$((SECONDS - t))"
+  t=$SECONDS
+  bin/kubebake test "$image" --serial-log "$dir/image/test-serial.log" --report "$dir/image/test.json" | tee "$dir/image/test.txt"
+  fig "$rt: kubebake test (s)" "$((SECONDS - t))"
 
-stage "a $nodes-node cluster: node 1 kubeadm init, the others join, on a private link"
-go build -o bin/e2ecluster ./hack/e2ecluster
-t=$SECONDS
-rc=0
-bin/e2ecluster -image "$image" -work "$out/run" -nodes "$nodes" | tee "$out/cluster.txt" || rc=$?
-fig "cluster run, start to verdict (s)" "$((SECONDS - t))"
-# power_on FILE: "NODE SECONDS" per node, from e2ecluster's output.
-power_on() { sed -n 's/^\(cp1\|worker[0-9]*\) (.*power-on to firstboot result \([0-9]*\)s.*/\1 \2/p' "$1"; }
-power_on "$out/cluster.txt" | while read -r n s; do fig "cluster: $n power-on to kubeadm success (s)" "$s"; done
+  stage "$rt: a $nodes-node cluster: node 1 kubeadm init, the others join, on a private link"
+  t=$SECONDS
+  crc=0
+  bin/e2ecluster -image "$image" -work "$dir/run" -nodes "$nodes" | tee "$dir/cluster.txt" || crc=$?
+  fig "$rt: cluster run, start to verdict (s)" "$((SECONDS - t)) (exit $crc)"
+  power_on "$dir/cluster.txt" | while read -r n s; do fig "$rt: cluster: $n power-on to kubeadm success (s)" "$s"; done
+  [ "$crc" = 0 ] || rc=1
+done
+first=${runtimes%% *}
+image="$out/$first/image/debian-13-$first-cluster.qcow2"
+recipe="$out/$first/debian-13-$first-cluster.yaml"
 
 if [ "${SKIP_BASELINE:-0}" != 1 ]; then
   # The headline: one init node from the baked image against one from the
@@ -110,7 +136,7 @@ if [ "${SKIP_BASELINE:-0}" != 1 ]; then
   # Debian mirror, binaries and image archives from a local disk, which
   # favours the baseline), then the same kubebake-firstboot. Both on
   # QEMU's user network, one at a time.
-  stage "headline: power-on to kubeadm success, baked vs. installed at boot"
+  stage "headline ($first): power-on to kubeadm success, baked vs. installed at boot"
   single_rc=0 base_rc=0
   bin/e2ecluster -image "$image" -work "$out/single" -nodes 1 -user-net | tee "$out/single.txt" || single_rc=$?
   bin/e2ecluster -image "$base" -work "$out/baseline" -nodes 1 -user-net -bundle-recipe "$recipe" \

@@ -29,6 +29,16 @@ func WriteBundleDisk(ctx context.Context, o BundleOptions) error {
 	if o.Runner == nil {
 		o.Runner = sys.Exec{}
 	}
+	for _, f := range []*string{&o.KubernetesDir, &o.Firstboot} {
+		if *f == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*f)
+		if err != nil {
+			return err
+		}
+		*f = abs
+	}
 	p, err := build.Plan(o.Recipe, o.KubernetesDir, "")
 	if err != nil {
 		return err
