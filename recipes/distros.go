@@ -56,6 +56,10 @@ type Distro struct {
 	UpstreamRuntimes []string
 	// DistroCNI says whether the distro packages containernetworking-plugins.
 	DistroCNI bool
+	// DockerCLI is the package of the docker command where the distro's
+	// docker.io leaves it out (Debian 13 split it into docker-cli, which
+	// docker.io only recommends).
+	DockerCLI string
 }
 
 // Key is "name release".
@@ -114,7 +118,7 @@ func distros() []Distro {
 		apt("ubuntu", "22.04", "jammy"),
 		apt("ubuntu", "24.04", "noble"),
 		apt("debian", "12", "bookworm"),
-		apt("debian", "13", "trixie"),
+		func() Distro { d := apt("debian", "13", "trixie"); d.DockerCLI = "docker-cli"; return d }(),
 		el("centos-stream"),
 		el("rocky"),
 		{

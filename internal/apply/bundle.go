@@ -22,7 +22,7 @@ type Bundle struct {
 	// Dir is the host directory that stands for Stage.
 	Dir string
 	// Stage is where Dir will be mounted on the machine.
-	Stage string
+	Stage  string
 	script bytes.Buffer
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 // Chroot is a Target that is a root filesystem on this machine: files are
-// written into it and scripts run with chroot(8). Open mounts /proc, /sys
+// written into it and scripts run with chroot(8). Open mounts /proc, /sys (with this machine's cgroups)
 // and /dev into it, stops package scripts from starting services and lends
 // it this machine's resolv.conf; Close undoes all of it.
 type Chroot struct {
@@ -53,6 +53,16 @@ func (c *Chroot) Open(ctx context.Context) error {
 			args = []string{"--bind", m.src, dst}
 		}
 		if out, err := exec.CommandContext(ctx, "mount", args...).CombinedOutput(); err != nil {
+			c.Close()
+			return fmt.Errorf("mount %s: %v: %s", dst, err, out)
+		}
+		c.mounted = append(c.mounted, dst)
+	}
+	// dockerd refuses to start without cgroups, which a fresh sysfs lacks:
+	// lend it this machine's hierarchy (v1 or v2), when there is one.
+	if fi, err := os.Stat("/sys/fs/cgroup"); err == nil && fi.IsDir() {
+		dst := filepath.Join(c.Root, "sys/fs/cgroup")
+		if out, err := exec.CommandContext(ctx, "mount", "--rbind", "/sys/fs/cgroup", dst).CombinedOutput(); err != nil {
 			c.Close()
 			return fmt.Errorf("mount %s: %v: %s", dst, err, out)
 		}

@@ -210,6 +210,9 @@ func (dd *data) packages(r *recipes.Recipe, d recipes.Distro) {
 		dd.RuntimePackages = []string{pin("containerd.io", rt.Version)}
 	case rt.Kind == recipes.RuntimeDocker && rt.Source == recipes.SourceDistro:
 		dd.RuntimePackages = []string{pin("docker.io", rt.Version)}
+		if d.DockerCLI != "" {
+			dd.RuntimePackages = append(dd.RuntimePackages, pin(d.DockerCLI, rt.Version))
+		}
 	default:
 		dd.RuntimePackages = []string{pin("docker-ce", rt.Version), "docker-ce-cli", "containerd.io"}
 	}

@@ -11,7 +11,7 @@ install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/system/c
 export DEBIAN_FRONTEND=noninteractive
 APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
-"${APT[@]}" install --no-install-recommends docker.io
+"${APT[@]}" install --no-install-recommends docker.io docker-cli
 install -m 0755 "$KUBEBAKE_STAGE/inputs/cri-dockerd" /usr/bin/cri-dockerd
 systemctl enable containerd.service docker.service cri-docker.socket cri-docker.service
 

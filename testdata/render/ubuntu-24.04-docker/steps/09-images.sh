@@ -41,6 +41,12 @@ kb_wait_socket() {
     sleep 0.5
   done
   echo "kubebake: $1 did not appear within 60s" >&2
+  local log
+  for log in "$KUBEBAKE_STAGE"/logs/*.log; do
+    [ -f "$log" ] || continue
+    echo "--- last lines of ${log##*/} ---" >&2
+    tail -n 15 "$log" | cut -c1-300 >&2
+  done
   return 1
 }
 
