@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -16,6 +14,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/kubebake/kubebake/internal/e2ecluster"
 )
@@ -51,7 +51,7 @@ func run(ctx context.Context, image, work string, count int, userNet bool, b e2e
 	for i := 1; i <= count; i++ {
 		n := e2ecluster.Node{
 			Name: fmt.Sprintf("worker%d", i-1), Role: "join", IP: fmt.Sprintf("192.168.76.%d", 10+i),
-			MAC: fmt.Sprintf("52:54:00:6b:62:%02x", 0x10+i), UUID: uuid(), MemoryMiB: 2048,
+			MAC: fmt.Sprintf("52:54:00:6b:62:%02x", 0x10+i), UUID: uuid.NewString(), MemoryMiB: 2048,
 		}
 		if i == 1 {
 			n.Name, n.Role, n.MemoryMiB = "cp1", "init", 3072
@@ -90,13 +90,4 @@ func run(ctx context.Context, image, work string, count int, userNet bool, b e2e
 		return fmt.Errorf("the cluster did not come up (serial logs and reports in %s)", work)
 	}
 	return nil
-}
-
-func uuid() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -32,22 +32,7 @@ func (b *Bundle) Upload(_ context.Context, dst string, content io.Reader, _ int6
 	if !ok {
 		return fmt.Errorf("bundle: %s is outside the stage %s", dst, b.Stage)
 	}
-	p := filepath.Join(b.Dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, content); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Chmod(p, mode)
+	return writeFile(filepath.Join(b.Dir, filepath.FromSlash(rel)), content, mode)
 }
 
 // Run records script; every recorded command must succeed when run.sh runs.

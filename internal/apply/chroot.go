@@ -119,6 +119,12 @@ func (c *Chroot) Upload(_ context.Context, dst string, content io.Reader, _ int6
 	if !strings.HasPrefix(p, filepath.Clean(c.Root)+string(os.PathSeparator)) {
 		return fmt.Errorf("%s is outside the root", dst)
 	}
+	return writeFile(p, content, mode)
+}
+
+// writeFile writes content to p with mode (whatever the umask), creating
+// its directories.
+func writeFile(p string, content io.Reader, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}

@@ -9,8 +9,6 @@ package imagetest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 	"github.com/kubebake/kubebake/firstboot/source"
@@ -165,7 +165,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Accel = accel
 	fmt.Fprintf(o.Progress, "kubebake: accelerator %s (%s)\n", accel, why)
 	cfg := vm.Config{
-		Accel: accel, Snapshot: true, SerialLog: filepath.Join(work, "serial.log"), UUID: newUUID(),
+		Accel: accel, Snapshot: true, SerialLog: filepath.Join(work, "serial.log"), UUID: uuid.NewString(),
 		Serial2Log: filepath.Join(work, "results.log"),
 		Disks:      []vm.Disk{{Path: o.Image, Format: formatOf(o.Image)}, {Path: seed, Format: "raw", ReadOnly: true}},
 	}
@@ -448,13 +448,4 @@ func formatOf(image string) string {
 		return "raw"
 	}
 	return "qcow2"
-}
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
