@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ func main() {
 	image := flag.String("image", "", "kubebake image every node boots (required)")
 	work := flag.String("work", "out/e2e-cluster/run", "work directory: seeds, serial logs, the link's socket")
 	nodes := flag.Int("nodes", 2, "number of nodes: one init, the rest join")
+	roles := flag.String("roles", "", "the nodes' roles instead of -nodes, comma-separated, init first: e.g. init,control-plane")
 	accel := flag.String("accel", "auto", "auto, kvm or tcg")
 	timeout := flag.Duration("timeout", 60*time.Minute, "bound of the whole run")
 	readyWait := flag.Duration("ready-wait", 25*time.Minute, "how long the init node waits for every node Ready and every kube-system pod Running")
@@ -33,28 +35,43 @@ func main() {
 	flag.StringVar(&b.KubernetesDir, "kubernetes-binaries-dir", "", "with -bundle-recipe: the Kubernetes binaries (as kubebake build takes them)")
 	flag.StringVar(&b.Firstboot, "firstboot-binary", "", "with -bundle-recipe: the kubebake-firstboot binary")
 	flag.Parse()
-	if *image == "" || *nodes < 1 || *nodes > 9 || flag.NArg() > 0 || (*userNet && *nodes != 1) {
-		fmt.Fprintln(os.Stderr, "usage: e2ecluster -image IMAGE.qcow2 [-work DIR] [-nodes 1..9 | -user-net] [-accel auto|kvm|tcg] [-timeout D] [-ready-wait D]\n"+
+	roleList := []string{"init"}
+	for i := 1; i < *nodes; i++ {
+		roleList = append(roleList, "join")
+	}
+	if *roles != "" {
+		roleList = strings.Split(*roles, ",")
+	}
+	if *image == "" || len(roleList) < 1 || len(roleList) > 9 || roleList[0] != "init" || flag.NArg() > 0 || (*userNet && len(roleList) != 1) {
+		fmt.Fprintln(os.Stderr, "usage: e2ecluster -image IMAGE.qcow2 [-work DIR] [-nodes 1..9 | -roles init,ROLE... | -user-net] [-accel auto|kvm|tcg] [-timeout D] [-ready-wait D]\n"+
 			"                  [-bundle-recipe RECIPE -kubernetes-binaries-dir DIR -firstboot-binary FILE]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *image, *work, *nodes, *userNet, b, *accel, *timeout, *readyWait); err != nil {
+	if err := run(ctx, *image, *work, roleList, *userNet, b, *accel, *timeout, *readyWait); err != nil {
 		fmt.Fprintln(os.Stderr, "e2ecluster:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, image, work string, count int, userNet bool, b e2ecluster.BundleOptions, accel string, timeout, readyWait time.Duration) error {
+func run(ctx context.Context, image, work string, roles []string, userNet bool, b e2ecluster.BundleOptions, accel string, timeout, readyWait time.Duration) error {
 	var nodes []e2ecluster.Node
-	for i := 1; i <= count; i++ {
+	workers, cps := 0, 0
+	for i, role := range roles {
 		n := e2ecluster.Node{
-			Name: fmt.Sprintf("worker%d", i-1), Role: "join", IP: fmt.Sprintf("192.168.76.%d", 10+i),
-			MAC: fmt.Sprintf("52:54:00:6b:62:%02x", 0x10+i), UUID: uuid.NewString(), MemoryMiB: 2048,
+			Role: role, IP: fmt.Sprintf("192.168.76.%d", 11+i),
+			MAC: fmt.Sprintf("52:54:00:6b:62:%02x", 0x11+i), UUID: uuid.NewString(), MemoryMiB: 2048,
 		}
-		if i == 1 {
-			n.Name, n.Role, n.MemoryMiB = "cp1", "init", 3072
+		switch role {
+		case "init", "control-plane":
+			cps++
+			n.Name, n.MemoryMiB = fmt.Sprintf("cp%d", cps), 3072
+		case "join":
+			workers++
+			n.Name = fmt.Sprintf("worker%d", workers)
+		default:
+			return fmt.Errorf("-roles: unknown role %q (init, control-plane or join)", role)
 		}
 		if userNet {
 			n.IP = ""

@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"embed"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -51,6 +52,9 @@ type Secrets struct {
 	CACert string
 	CAKey  string
 	CAHash string
+	// CertificateKey encrypts the control-plane certificates init uploads
+	// for control-plane joins (64 hex digits).
+	CertificateKey string
 }
 
 // NewSecrets makes a bootstrap token and a cluster CA as kubeadm would
@@ -82,6 +86,11 @@ func NewSecrets() (Secrets, error) {
 		return Secrets{}, err
 	}
 	s.Token = randomString(6) + "." + randomString(16)
+	certKey := make([]byte, 32)
+	if _, err := rand.Read(certKey); err != nil {
+		return Secrets{}, err
+	}
+	s.CertificateKey = hex.EncodeToString(certKey)
 	return s, nil
 }
 
@@ -109,9 +118,12 @@ type Cluster struct {
 
 // NodeConfig returns n's NodeConfig document: the init node creates the
 // cluster with the shared CA and token; the others join it at the init
-// node's address, pinning the CA. Every node writes a bridge CNI
-// configuration over its allocated pod range.
-func NodeConfig(n Node, initNode Node, c Cluster, s Secrets) ([]byte, error) {
+// node's address, pinning the CA. With control-plane nodes among them
+// (controlPlanes true), the init node names its own address as the
+// cluster's control-plane endpoint and uploads the control-plane
+// certificates under the shared certificate key. Every node writes a
+// bridge CNI configuration over its allocated pod range.
+func NodeConfig(n Node, initNode Node, controlPlanes bool, c Cluster, s Secrets) ([]byte, error) {
 	cfg := nodeconfig.NodeConfig{
 		APIVersion: nodeconfig.APIVersion, Kind: nodeconfig.Kind, Role: n.Role,
 		Bootstrap: nodeconfig.Bootstrap{Token: s.Token},
@@ -127,11 +139,20 @@ func NodeConfig(n Node, initNode Node, c Cluster, s Secrets) ([]byte, error) {
 			ControlPlane:                     nodeconfig.D(c.ControlPlane),
 		},
 	}
-	if n.Role == nodeconfig.RoleInit {
+	endpoint := net.JoinHostPort(initNode.IP, "6443")
+	switch n.Role {
+	case nodeconfig.RoleInit:
 		cfg.Cluster.PodSubnet = c.PodSubnet
 		cfg.Bootstrap.CACert, cfg.Bootstrap.CAKey = s.CACert, s.CAKey
-	} else {
-		cfg.Cluster.ControlPlaneEndpoint = net.JoinHostPort(initNode.IP, "6443")
+		if controlPlanes {
+			cfg.Cluster.ControlPlaneEndpoint = endpoint
+			cfg.Bootstrap.UploadCerts, cfg.Bootstrap.CertificateKey = true, s.CertificateKey
+		}
+	case nodeconfig.RoleControlPlane:
+		cfg.Bootstrap.CertificateKey = s.CertificateKey
+		fallthrough
+	default:
+		cfg.Cluster.ControlPlaneEndpoint = endpoint
 		cfg.Bootstrap.CACertHashes = []string{s.CAHash}
 	}
 	return yaml.Marshal(cfg)

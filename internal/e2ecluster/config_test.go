@@ -31,9 +31,9 @@ func TestNodeConfigs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `^[a-z0-9]{6}\.[a-z0-9]{16}$`, s.Token)
 
-	initDoc, err := NodeConfig(cp, cp, tcg, s)
+	initDoc, err := NodeConfig(cp, cp, false, tcg, s)
 	require.NoError(t, err)
-	joinDoc, err := NodeConfig(worker, cp, tcg, s)
+	joinDoc, err := NodeConfig(worker, cp, false, tcg, s)
 	require.NoError(t, err)
 	for _, doc := range [][]byte{initDoc, joinDoc} {
 		require.NoError(t, userdata.Check(doc, "v1.36.3"), "%s", doc)
@@ -61,6 +61,9 @@ func TestNodeConfigs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, hash, join.Bootstrap.CACertHashes[0], "the join pins the init node's CA")
 
+	assert.Empty(t, in.Cluster.ControlPlaneEndpoint, "no control-plane joins: kubeadm's default endpoint")
+	assert.False(t, in.Bootstrap.UploadCerts)
+
 	// Both user data documents carry the NodeConfig where firstboot finds it.
 	report, err := ReportScript(worker, 2, time.Minute)
 	require.NoError(t, err)
@@ -70,6 +73,33 @@ func TestNodeConfigs(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, string(joinDoc), string(got))
+}
+
+// TestControlPlaneJoin: with a control-plane node, init names a stable
+// endpoint and uploads its certificates under the key the joiner gets.
+func TestControlPlaneJoin(t *testing.T) {
+	s, err := NewSecrets()
+	require.NoError(t, err)
+	assert.Regexp(t, `^[a-f0-9]{64}$`, s.CertificateKey)
+	cp2 := Node{Name: "cp2", Role: "control-plane", IP: "192.168.76.12", MAC: "52:54:00:6b:62:12"}
+	initDoc, err := NodeConfig(cp, cp, true, tcg, s)
+	require.NoError(t, err)
+	cpDoc, err := NodeConfig(cp2, cp, true, tcg, s)
+	require.NoError(t, err)
+	for _, doc := range [][]byte{initDoc, cpDoc} {
+		require.NoError(t, userdata.Check(doc, "v1.36.3"), "%s", doc)
+	}
+	in, err := nodeconfig.Decode(initDoc)
+	require.NoError(t, err)
+	assert.Equal(t, "192.168.76.11:6443", in.Cluster.ControlPlaneEndpoint)
+	assert.True(t, in.Bootstrap.UploadCerts)
+	assert.Equal(t, s.CertificateKey, in.Bootstrap.CertificateKey)
+	j, err := nodeconfig.Decode(cpDoc)
+	require.NoError(t, err)
+	assert.Equal(t, "control-plane", j.Role)
+	assert.Equal(t, s.CertificateKey, j.Bootstrap.CertificateKey)
+	assert.Equal(t, []string{s.CAHash}, j.Bootstrap.CACertHashes)
+	assert.Equal(t, "192.168.76.11:6443", j.Cluster.ControlPlaneEndpoint)
 }
 
 // TestNetworkConfig renders the network-config with cloud-init's own

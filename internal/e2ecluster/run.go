@@ -181,7 +181,11 @@ func start(ctx context.Context, o Options, image, accel string, n, initNode Node
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	nc, err := NodeConfig(n, initNode, o.Cluster, s)
+	controlPlanes := false
+	for _, x := range o.Nodes {
+		controlPlanes = controlPlanes || x.Role == "control-plane"
+	}
+	nc, err := NodeConfig(n, initNode, controlPlanes, o.Cluster, s)
 	if err != nil {
 		return nil, err
 	}
