@@ -104,22 +104,10 @@ if command -v flock >/dev/null 2>&1; then
   fi
 fi
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" -v p="${2:-1}" 'BEGIN { printf "%.*f", p, b - a }'; }
+KB_LOG_DIR=$logs
+# shellcheck source=hack/lib.sh
+. "$root/hack/lib.sh"
 mib() { awk -v s="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MiB", s / 1048576 }'; }
-
-# quietly LOGNAME CMD...: runs CMD with its output in
-# _build/cri-dockerd/VERSION/logs; on failure shows the last lines and the
-# log's path, and returns 1.
-quietly() {
-  local logf="$logs/$1.log"
-  shift
-  mkdir -p "$logs"
-  if "$@" >"$logf" 2>&1; then return 0; fi
-  tail -n 25 "$logf" | sed 's/^/    /' >&2
-  log "(full output: $logf)"
-  return 1
-}
 
 # version_line PATH: the first line of `PATH --version` ("" if it cannot say).
 version_line() {
@@ -148,39 +136,6 @@ if [ -x "$out" ]; then
 fi
 
 # ------------------------------------------------------------- tools module
-
-# json_objects: reads `go mod download -json` output (Go's tab-indented
-# encoding) and prints "ok<TAB>PATH<TAB>DIR<TAB>HASH" or
-# "err<TAB>PATH<TAB>MESSAGE" per module (HASH: the commit the proxy names for
-# the version, may be empty).
-json_objects() {
-  awk '
-    function val(s) { sub(/^\t+"[A-Za-z]+": "/, "", s); sub(/",?$/, "", s); return s }
-    /^\{/ { p = ""; d = ""; e = ""; h = "" }
-    /^\t"Path": "/ { p = val($0) }
-    /^\t"Dir": "/ { d = val($0) }
-    /^\t\t"Hash": "/ { h = val($0) }
-    /^\t"Error": "/ { e = val($0); gsub(/\\n\\t/, " ", e); gsub(/\\n/, " ", e); gsub(/\\"/, "\"", e) }
-    /^\}/ { if (e == "") print "ok\t" p "\t" d "\t" h; else print "err\t" p "\t" e }
-  '
-}
-
-# download MODULE@VERSION: downloads it and prints a json_objects line.
-# Never fails by itself; the caller looks at the line.
-download() {
-  go mod download -json "$@" 2>/dev/null | json_objects || true
-}
-
-# go_mod_replaces GOMOD: the replace directives of GOMOD, "OLD[ VER] => NEW[ VER]" per line.
-go_mod_replaces() {
-  awk '
-    { sub(/\/\/.*/, "") }
-    /^replace[ \t]*\(/ { blk = 1; next }
-    blk && /^[ \t]*\)/ { blk = 0; next }
-    blk && /=>/ { print; next }
-    /^replace[ \t]/ { sub(/^replace[ \t]+/, ""); print }
-  ' "$1"
-}
 
 ready="$tools/.kubebake-ready"
 t0=$(now)

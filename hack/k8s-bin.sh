@@ -135,40 +135,9 @@ if command -v flock >/dev/null 2>&1; then
   fi
 fi
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" -v p="${2:-1}" 'BEGIN { printf "%.*f", p, b - a }'; }
-
-# quietly LOGNAME CMD...: runs CMD with its output in _build/k8s/VERSION/logs;
-# on failure shows the last lines and the log's path, and returns 1.
-quietly() {
-  local logf="$base/logs/$1.log"
-  shift
-  mkdir -p "$base/logs"
-  if "$@" >"$logf" 2>&1; then return 0; fi
-  tail -n 25 "$logf" | sed 's/^/    /' >&2
-  log "(full output: $logf)"
-  return 1
-}
-
-# json_objects: reads `go mod download -json` output (Go's tab-indented
-# encoding, one object per module) and prints "ok<TAB>PATH<TAB>DIR" or
-# "err<TAB>PATH<TAB>MESSAGE" for each object.
-json_objects() {
-  awk '
-    function val(s) { sub(/^\t"[A-Za-z]+": "/, "", s); sub(/",?$/, "", s); return s }
-    /^\{/ { p = ""; d = ""; e = "" }
-    /^\t"Path": "/ { p = val($0) }
-    /^\t"Dir": "/ { d = val($0) }
-    /^\t"Error": "/ { e = val($0); gsub(/\\n\\t/, " ", e); gsub(/\\n/, " ", e); gsub(/\\"/, "\"", e) }
-    /^\}/ { if (e == "") print "ok\t" p "\t" d; else print "err\t" p "\t" e }
-  '
-}
-
-# download MODULE@VERSION...: downloads them and prints json_objects lines.
-# Never fails by itself; callers look at the lines.
-download() {
-  go mod download -json "$@" 2>/dev/null | json_objects || true
-}
+KB_LOG_DIR="$base/logs"
+# shellcheck source=hack/lib.sh
+. "$root/hack/lib.sh"
 
 goproxy=$(go env GOPROXY)
 
@@ -252,7 +221,6 @@ setup_kubernetes() {
   local -a staging=() verbatim=()
   local old new
   while IFS= read -r line; do
-    line=${line%%//*}
     [[ "$line" == *"=>"* ]] || continue
     old=$(awk '{ print $1 }' <<<"${line%%=>*}")
     new=$(awk '{ print $1 "@" $2 }' <<<"${line#*=>}")
@@ -261,12 +229,7 @@ setup_kubernetes() {
       ./* | ../* | /*) log "ignoring local replace of $old => ${new%@} (not a staging module)" ;;
       *) verbatim+=("$old=$new") ;;
     esac
-  done < <(awk '
-    /^replace[ \t]*\(/ { blk = 1; next }
-    blk && /^\)/ { blk = 0; next }
-    blk { print; next }
-    /^replace[ \t]/ { sub(/^replace[ \t]+/, ""); print }
-  ' "$kdir/go.mod")
+  done < <(go_mod_replaces "$kdir/go.mod")
   [ "${#staging[@]}" -gt 0 ] || die "found no staging replaces in $kdir/go.mod"
 
   # Probe each staging module at v0.MINOR.PATCH; keep only what resolves.

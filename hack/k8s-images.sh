@@ -102,20 +102,9 @@ if command -v flock >/dev/null 2>&1; then
   fi
 fi
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
-# quietly LOGNAME CMD...: runs CMD with its output in _build/k8s-images/logs;
-# on failure shows the last lines and the log's path, and returns 1.
-quietly() {
-  local logf="$base/logs/$1.log"
-  shift
-  mkdir -p "$base/logs"
-  if "$@" >"$logf" 2>&1; then return 0; fi
-  tail -n 25 "$logf" | sed 's/^/    /' >&2
-  log "(full output: $logf)"
-  return 1
-}
+KB_LOG_DIR="$base/logs"
+# shellcheck source=hack/lib.sh
+. "$root/hack/lib.sh"
 
 tmp=
 cleanup() { if [ -n "$tmp" ]; then rm -f "$tmp"; fi; }
@@ -162,27 +151,6 @@ coredns_version=${KUBEBAKE_COREDNS_VERSION:-$coredns_tag}
 [[ "$coredns_version" == v* ]] || coredns_version="v$coredns_version"
 
 # ------------------------------------------------------- Go tools modules
-
-# json_objects: reads `go mod download -json` output (Go's tab-indented
-# encoding, one object per module) and prints "ok<TAB>PATH<TAB>DIR<TAB>HASH"
-# or "err<TAB>PATH<TAB>MESSAGE" for each object (HASH: the VCS commit the
-# proxy names, often empty).
-json_objects() {
-  awk '
-    function val(s) { sub(/^\t+"[A-Za-z]+": "/, "", s); sub(/",?$/, "", s); return s }
-    /^\{/ { p = ""; d = ""; e = ""; h = "" }
-    /^\t"Path": "/ { p = val($0) }
-    /^\t"Dir": "/ { d = val($0) }
-    /^\t\t"Hash": "/ { h = val($0) }
-    /^\t"Error": "/ { e = val($0); gsub(/\\n\\t/, " ", e); gsub(/\\n/, " ", e); gsub(/\\"/, "\"", e) }
-    /^\}/ { if (e == "") print "ok\t" p "\t" d "\t" h; else print "err\t" p "\t" e }
-  '
-}
-
-# download MODULE@VERSION: downloads it and prints a json_objects line.
-download() {
-  go mod download -json "$@" 2>/dev/null | json_objects || true
-}
 
 # setup_module DIR NAME MODULE@VERSION... : makes DIR a tools module that
 # requires each MODULE at VERSION (pinned), once; prints the commit hash the
