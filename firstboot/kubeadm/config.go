@@ -95,6 +95,7 @@ func Render(c *nodeconfig.NodeConfig, o Options) ([]byte, error) {
 				ControlPlaneComponentHealthCheck: c.Timeouts.ControlPlaneComponentHealthCheck.String(),
 				KubeletHealthCheck:               c.Timeouts.KubeletHealthCheck.String(),
 				KubernetesAPICall:                c.Timeouts.KubernetesAPICall.String(),
+				EtcdAPICall:                      c.Timeouts.EtcdAPICall.String(),
 			}
 		} else {
 			cc.APIServer = &apiServer{TimeoutForControlPlane: c.Timeouts.ControlPlaneComponentHealthCheck.String()}
@@ -130,6 +131,7 @@ func Render(c *nodeconfig.NodeConfig, o Options) ([]byte, error) {
 			}
 			if c.Role == nodeconfig.RoleControlPlane {
 				jc.Timeouts.ControlPlaneComponentHealthCheck = c.Timeouts.ControlPlaneComponentHealthCheck.String()
+				jc.Timeouts.EtcdAPICall = c.Timeouts.EtcdAPICall.String()
 			}
 		} else {
 			jc.Discovery.Timeout = c.Timeouts.Discovery.String()

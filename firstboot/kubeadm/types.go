@@ -114,6 +114,7 @@ type timeouts struct {
 	ControlPlaneComponentHealthCheck string `json:"controlPlaneComponentHealthCheck,omitempty"`
 	KubeletHealthCheck               string `json:"kubeletHealthCheck,omitempty"`
 	KubernetesAPICall                string `json:"kubernetesAPICall,omitempty"`
+	EtcdAPICall                      string `json:"etcdAPICall,omitempty"`
 	Discovery                        string `json:"discovery,omitempty"`
 	TLSBootstrap                     string `json:"tlsBootstrap,omitempty"`
 }

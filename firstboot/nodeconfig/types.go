@@ -173,6 +173,10 @@ type Timeouts struct {
 	KubeletHealthCheck *Duration `json:"kubeletHealthCheck,omitempty"`
 	// KubernetesAPICall bounds each kubeadm API call (default 1m).
 	KubernetesAPICall *Duration `json:"kubernetesAPICall,omitempty"`
+	// EtcdAPICall bounds kubeadm's etcd calls on init and control-plane
+	// joins, among them the wait for a new member to catch up (default
+	// 10m; kubeadm's own is 2m, which a slow joining node overruns).
+	EtcdAPICall *Duration `json:"etcdAPICall,omitempty"`
 	// TLSBootstrap is kubeadm's wait for the kubelet's TLS bootstrap on
 	// join (default 5m).
 	TLSBootstrap *Duration `json:"tlsBootstrap,omitempty"`

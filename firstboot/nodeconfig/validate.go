@@ -108,7 +108,7 @@ func Validate(c *NodeConfig) error {
 	}{
 		{"runtime", t.Runtime}, {"controlPlane", t.ControlPlane},
 		{"controlPlaneComponentHealthCheck", t.ControlPlaneComponentHealthCheck},
-		{"kubeletHealthCheck", t.KubeletHealthCheck}, {"kubernetesAPICall", t.KubernetesAPICall},
+		{"kubeletHealthCheck", t.KubeletHealthCheck}, {"kubernetesAPICall", t.KubernetesAPICall}, {"etcdAPICall", t.EtcdAPICall},
 		{"tlsBootstrap", t.TLSBootstrap}, {"discovery", t.Discovery}, {"podCIDR", t.PodCIDR},
 	} {
 		if d.d != nil && d.d.Duration <= 0 {
