@@ -11,7 +11,8 @@
 #      addresses, bridge CNI over each node's pod range; wait for both
 #      kubebake-firstboot results and for node 1's kubectl to see both nodes
 #      Ready and every kube-system pod Running;
-#   4. the headline: power-on to kubeadm success of one init node from the
+#   4. a control-plane join: init + control-plane (CP_JOIN=0 leaves it out);
+#   5. the headline: power-on to kubeadm success of one init node from the
 #      baked image against one from the plain base image that installs the
 #      same recipe at boot (SKIP_BASELINE=1 leaves it out).
 # Prints every figure; the output is the evidence. Needs root.
@@ -55,7 +56,7 @@ else
 fi
 
 # power_on FILE: "NODE SECONDS" per node, from e2ecluster's output.
-power_on() { sed -n 's/^\(cp1\|worker[0-9]*\) (.*power-on to firstboot result \([0-9]*\)s.*/\1 \2/p' "$1"; }
+power_on() { sed -n 's/^\(cp[0-9]*\|worker[0-9]*\) (.*power-on to firstboot result \([0-9]*\)s.*/\1 \2/p' "$1"; }
 go build -o bin/e2ecluster ./hack/e2ecluster
 rc=0
 for rt in $runtimes; do
@@ -127,6 +128,18 @@ RECIPE
   [ "$crc" = 0 ] || rc=1
 done
 first=${runtimes%% *}
+if [ "${CP_JOIN:-1}" = 1 ]; then
+  # A second control-plane node: init uploads its certificates under a key
+  # chosen up front; the joining node adds an etcd member.
+  stage "$first: a control-plane join (init + control-plane) on a private link"
+  t=$SECONDS
+  crc=0
+  bin/e2ecluster -image "$out/$first/image/debian-13-$first-cluster.qcow2" -work "$out/$first/cp-run" \
+    -roles init,control-plane | tee "$out/$first/cp-join.txt" || crc=$?
+  fig "$first: control-plane join run, start to verdict (s)" "$((SECONDS - t)) (exit $crc)"
+  power_on "$out/$first/cp-join.txt" | while read -r n s; do fig "$first: control-plane join: $n power-on to kubeadm success (s)" "$s"; done
+  [ "$crc" = 0 ] || rc=1
+fi
 image="$out/$first/image/debian-13-$first-cluster.qcow2"
 recipe="$out/$first/debian-13-$first-cluster.yaml"
 
