@@ -302,10 +302,14 @@ if [ ! -d "$proxy_tree" ] || [ "$(cat "$proxy_tree.debs" 2>/dev/null)" != "$want
   for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
     ln -sfn xtables-nft-multi "$proxy_tree.new/usr/sbin/$t"
   done
-  # The loader of the tree runs the tree's iptables here, no root needed.
-  libs=$(find "$proxy_tree.new" -name 'libc.so.6' -printf '%h\n' | head -n1)
+  # The loader of the tree runs the tree's iptables here, no root needed,
+  # on every library directory of the tree: bookworm's libc6 is not
+  # merged-/usr (/lib/<triplet>), its other libraries are (/usr/lib/<triplet>).
+  libs=$(find "$proxy_tree.new" -name 'lib*.so*' -printf '%h\n' | sort -u | paste -sd:)
   ld=$(find "$proxy_tree.new" -name 'ld-linux*.so*' -type f | head -n1)
-  if [ -z "$libs" ] || [ -z "$ld" ]; then die "the kube-proxy tree has no libc or loader"; fi
+  if ! find "$proxy_tree.new" -name 'libc.so.6' | grep -q . || [ -z "$ld" ]; then
+    die "the kube-proxy tree has no libc or loader"
+  fi
   ipt=$("$ld" --library-path "$libs" "$proxy_tree.new/usr/sbin/xtables-nft-multi" iptables --version 2>&1) ||
     die "the kube-proxy tree's iptables does not run: $ipt"
   rm -rf "$proxy_tree"
