@@ -397,8 +397,20 @@ func (a *agent) succeed() error {
 			return err
 		}
 	}
-	a.console(fmt.Sprintf("SUCCESS %s node %s joined Kubernetes %s in %.1fs", a.status.Role, a.status.Node, a.status.KubernetesVersion, a.status.DurationSeconds))
+	a.console(fmt.Sprintf("SUCCESS %s node %s %s (Kubernetes %s) in %.1fs", a.status.Role, a.status.Node, achieved(a.status.Role), a.status.KubernetesVersion, a.status.DurationSeconds))
 	return nil
+}
+
+// achieved says what kubeadm did for a node of role.
+func achieved(role string) string {
+	switch role {
+	case nodeconfig.RoleInit:
+		return "created the cluster"
+	case nodeconfig.RoleControlPlane:
+		return "joined the control plane"
+	default:
+		return "joined the cluster"
+	}
 }
 
 // fail records the failure everywhere and returns ErrFailed.

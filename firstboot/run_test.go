@@ -464,7 +464,7 @@ func TestRunInitSuccess(t *testing.T) {
 	lines := n.consoleLines()
 	require.Len(t, lines, 1)
 	assert.True(t, strings.HasPrefix(lines[0], "kubebake-firstboot: SUCCESS"), lines[0])
-	assert.Contains(t, lines[0], "init node node-1 joined Kubernetes v1.36.3")
+	assert.Contains(t, lines[0], "init node node-1 created the cluster (Kubernetes v1.36.3)")
 	assert.Equal(t, 1, strings.Count(n.log.String(), "kubebake-firstboot: SUCCESS"))
 
 	assert.Equal(t, fs.FileMode(0o600), n.mode(firstboot.KubeadmConfig))
@@ -561,6 +561,7 @@ func TestRunJoinGivesUp(t *testing.T) {
 	lines = n.consoleLines()
 	require.Len(t, lines, 2)
 	assert.True(t, strings.HasPrefix(lines[1], "kubebake-firstboot: SUCCESS"), lines[1])
+	assert.Contains(t, lines[1], "joined the cluster (Kubernetes v1.36.3)")
 }
 
 // TestRunJoinGivesUpAtDefaultTimeout: with the default 20m, the waits
