@@ -52,7 +52,7 @@ func SetDefaults(c *NodeConfig, env Env) error {
 	setD(&c.Timeouts.ControlPlane, 20*time.Minute)
 	setD(&c.Timeouts.ControlPlaneComponentHealthCheck, 10*time.Minute)
 	setD(&c.Timeouts.KubeletHealthCheck, 5*time.Minute)
-	setD(&c.Timeouts.KubernetesAPICall, time.Minute)
+	setD(&c.Timeouts.KubernetesAPICall, 5*time.Minute)
 	setD(&c.Timeouts.EtcdAPICall, 10*time.Minute)
 	setD(&c.Timeouts.TLSBootstrap, 5*time.Minute)
 	setD(&c.Timeouts.Discovery, 5*time.Minute)

@@ -171,7 +171,10 @@ type Timeouts struct {
 	ControlPlaneComponentHealthCheck *Duration `json:"controlPlaneComponentHealthCheck,omitempty"`
 	// KubeletHealthCheck is kubeadm's wait for the kubelet (default 5m).
 	KubeletHealthCheck *Duration `json:"kubeletHealthCheck,omitempty"`
-	// KubernetesAPICall bounds each kubeadm API call (default 1m).
+	// KubernetesAPICall bounds each kubeadm API call and its retries
+	// (default 5m; kubeadm's own is 1m, which a slow host overruns: init
+	// creates the admin ClusterRoleBinding under it while kube-apiserver
+	// is still coming up).
 	KubernetesAPICall *Duration `json:"kubernetesAPICall,omitempty"`
 	// EtcdAPICall bounds kubeadm's etcd calls on init and control-plane
 	// joins, among them the wait for a new member to catch up (default
