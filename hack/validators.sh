@@ -45,7 +45,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # 2. dockerd and containerd from the other suite, extracted, never installed.
-have_dockerd() { [ -x "$bin/dockerd" ] && "$bin/dockerd" --help 2>&1 | grep -q -- '--validate'; }
+# dockerd --validate needs docker-proxy on PATH too (userland-proxy is on by
+# default, and dockerd rejects a configuration whose proxy it cannot find).
+have_dockerd() {
+  [ -x "$bin/dockerd" ] && [ -x "$bin/docker-proxy" ] && "$bin/dockerd" --help 2>&1 | grep -q -- '--validate'
+}
 have_containerd() { [ -x "$bin/containerd" ] && "$bin/containerd" --version >/dev/null 2>&1; }
 
 if ! have_dockerd || ! have_containerd; then
@@ -77,9 +81,9 @@ if ! have_dockerd || ! have_containerd; then
   for deb in "$debs"/docker.io_*.deb "$debs"/containerd_*.deb; do
     dpkg-deb -x "$deb" "$x"
   done
-  for name in dockerd containerd; do
+  for name in dockerd docker-proxy containerd; do
     found=""
-    for dir in usr/sbin usr/bin sbin bin; do
+    for dir in usr/sbin usr/bin usr/libexec/docker sbin bin; do
       if [ -x "$x/$dir/$name" ]; then
         found="$x/$dir/$name"
         break
