@@ -24,8 +24,11 @@ const (
 	// later attempt resumes after it instead of resetting a member node.
 	KubeadmDoneMarker = "/var/lib/kubebake/kubeadm.done"
 	CAPISentinel      = "/run/cluster-api/bootstrap-success.complete"
-	Console           = "/dev/console"
-	AdminConf         = "/etc/kubernetes/admin.conf"
+	// EtcdMemberDir is the member directory of kubeadm's local etcd: on a
+	// control-plane node it exists once the node's etcd member has joined.
+	EtcdMemberDir = "/var/lib/etcd/member"
+	Console       = "/dev/console"
+	AdminConf     = "/etc/kubernetes/admin.conf"
 	// CACertFile and CAKeyFile are kubeadm's cluster CA.
 	CACertFile = "/etc/kubernetes/pki/ca.crt"
 	CAKeyFile  = "/etc/kubernetes/pki/ca.key"

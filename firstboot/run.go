@@ -187,6 +187,10 @@ func (a *agent) run(ctx context.Context) error {
 	}
 	_, failedBefore := os.Stat(a.p.P(FailureMarker))
 	if failedBefore == nil || (hadPrev && (prev.Result == ResultRunning || prev.Result == ResultFailure) && prev.Phase != "config") {
+		if cfg.Role == nodeconfig.RoleControlPlane && a.etcdMember(nil) {
+			a.status.Phase = "reset"
+			return a.fail(fmt.Errorf("a previous control-plane join left this node an etcd member (%s): %s", EtcdMemberDir, notResetting), -1, "")
+		}
 		a.status.Phase = "reset"
 		if err := a.phase("reset", func() error { return a.reset(ctx, c.criSocket) }); err != nil {
 			return a.fail(fmt.Errorf("reset after the previous attempt: %w", err), -1, "")
@@ -303,6 +307,9 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
+		if cfg.Role == nodeconfig.RoleControlPlane && a.etcdMember(res.Output) {
+			return res, fmt.Errorf("kubeadm join failed (exit code %d) after this node's etcd member was added: %s", res.ExitCode, notResetting)
+		}
 		if !a.o.Clock.Now().Add(backoff).Before(deadline) {
 			return res, fmt.Errorf("kubeadm join failed %d times over %s (last exit code %d)", attempt, cfg.Timeouts.ControlPlane.Duration, res.ExitCode)
 		}
@@ -319,6 +326,28 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 			backoff = a.o.JoinBackoffMax
 		}
 	}
+}
+
+// notResetting says why a control-plane node that became an etcd member is
+// left as it is.
+const notResetting = "not resetting it: kubeadm reset wipes the member's data and removes it only " +
+	"through a reachable control plane, so a member left behind can cost etcd its quorum " +
+	"(with two members, at once) or block the next join; remove the member (etcdctl member remove) " +
+	"or finish the join by hand"
+
+// etcdAdded is what kubeadm prints once it has added a control-plane
+// node's etcd member (as a learner, promoted later) to the cluster.
+const etcdAdded = `[etcd] Creating static Pod manifest for "etcd"`
+
+// etcdMember reports whether a control-plane join made this node an etcd
+// member: kubeadm's output says it added the member, or the local etcd's
+// member directory exists.
+func (a *agent) etcdMember(kubeadmOutput []byte) bool {
+	if bytes.Contains(kubeadmOutput, []byte(etcdAdded)) {
+		return true
+	}
+	entries, err := os.ReadDir(a.p.P(EtcdMemberDir))
+	return err == nil && len(entries) > 0
 }
 
 // writeCA puts a CA chosen up front where kubeadm init takes it instead of

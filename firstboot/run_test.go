@@ -124,9 +124,12 @@ type fakeRunner struct {
 	mu           sync.Mutex
 	cmds         []firstboot.Cmd
 	joinFailures int
-	initExit     int
-	kubectlExit  int
-	failHook     string
+	// joinEtcdAdded makes a failing join fail after adding the node's etcd
+	// member, as a control-plane join can.
+	joinEtcdAdded bool
+	initExit      int
+	kubectlExit   int
+	failHook      string
 	// podCIDRs is what `kubectl get node` prints after podCIDRWaits empty
 	// answers ("" never allocates).
 	podCIDRs     string
@@ -199,6 +202,9 @@ func (f *fakeRunner) play(c firstboot.Cmd) (string, int) {
 		if f.joinFailures != 0 {
 			if f.joinFailures > 0 {
 				f.joinFailures--
+			}
+			if f.joinEtcdAdded {
+				return "[preflight] Running pre-flight checks\n[etcd] Creating static Pod manifest for \"etcd\"\n[etcd] Waiting for the new etcd member to join the cluster. This can take up to 40s\n[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap\nerror: error execution phase kubelet-wait-bootstrap: failed while waiting for TLS bootstrap: context deadline exceeded\n", 1
 			}
 			return "[preflight] Running pre-flight checks\nerror execution phase preflight: couldn't validate the identity of the API Server: Get \"https://10.0.0.10:6443/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": dial tcp 10.0.0.10:6443: connect: connection refused\n", 1
 		}
@@ -1199,4 +1205,68 @@ func TestRunInitWithGivenCA(t *testing.T) {
 			assert.NotContains(t, n.read(firstboot.StatusFile), line, "a line of the CA key in the status")
 		}
 	}
+}
+
+const controlPlaneJoinConfig = nodeConfigHdr + `role: control-plane
+cluster:
+  controlPlaneEndpoint: 10.0.0.10:6443
+bootstrap:
+  token: ` + cfgToken + `
+  caCertHashes: ["` + caHash + `"]
+  certificateKey: CERTKEY
+`
+
+// TestRunControlPlaneJoinKeepsEtcdMember: a control-plane join that failed
+// after adding the node's etcd member is not reset and retried (the reset
+// would wipe the member without removing it when the control plane is
+// unreachable, and a two-member etcd loses its quorum), in this boot or
+// the next; one that failed before that retries as any join.
+func TestRunControlPlaneJoinKeepsEtcdMember(t *testing.T) {
+	t.Parallel()
+	join := "kubeadm join --config ROOT/etc/kubebake/kubeadm.yaml"
+	reset := "kubeadm reset --force --cri-socket " + criSocket
+
+	t.Run("failed before etcd: reset and retry", func(t *testing.T) {
+		t.Parallel()
+		n := newNode(t, withCertKey(controlPlaneJoinConfig))
+		n.runner.joinFailures = 1
+		require.NoError(t, n.run())
+		assert.Equal(t, []string{join, reset, join}, n.runner.commands(n.root))
+	})
+
+	t.Run("failed after etcd: no reset", func(t *testing.T) {
+		t.Parallel()
+		n := newNode(t, withCertKey(controlPlaneJoinConfig))
+		n.runner.joinFailures, n.runner.joinEtcdAdded = -1, true
+		err := n.run()
+		require.ErrorIs(t, err, firstboot.ErrFailed)
+		assert.Equal(t, []string{join}, n.runner.commands(n.root), "no reset, no second join")
+		assert.Empty(t, n.clock.waits())
+		s := n.status()
+		assert.Equal(t, firstboot.ResultFailure, s.Result)
+		assert.Equal(t, "kubeadm", s.Phase)
+		assert.Contains(t, s.Error, "kubeadm join failed (exit code 1) after this node's etcd member was added: not resetting it")
+		assert.Contains(t, s.Kubeadm.OutputTail, "kubelet-wait-bootstrap")
+		lines := n.consoleLines()
+		require.Len(t, lines, 1)
+		assert.Contains(t, lines[0], "FAILED: kubeadm phase")
+
+		// The next boot leaves the member alone too.
+		n.write(firstboot.EtcdMemberDir+"/snap/db", "etcd data", 0o600)
+		n.runner = &fakeRunner{root: n.root}
+		require.ErrorIs(t, n.run(), firstboot.ErrFailed)
+		assert.Empty(t, n.runner.commands(n.root), "nothing run: no reset")
+		s = n.status()
+		assert.Equal(t, firstboot.ResultFailure, s.Result)
+		assert.Contains(t, s.Error, "a previous control-plane join left this node an etcd member (/var/lib/etcd/member): not resetting it")
+		assert.True(t, n.exists(firstboot.EtcdMemberDir+"/snap/db"))
+	})
+
+	t.Run("a worker join is reset and retried whatever it printed", func(t *testing.T) {
+		t.Parallel()
+		n := newNode(t, joinConfig)
+		n.runner.joinFailures, n.runner.joinEtcdAdded = 1, true
+		require.NoError(t, n.run())
+		assert.Equal(t, []string{join, reset, join}, n.runner.commands(n.root))
+	})
 }

@@ -112,8 +112,11 @@ type Cluster struct {
 	// PodSubnet is the cluster's pod range; each node's bridge takes the
 	// range the controller manager allocates it from there.
 	PodSubnet string
-	// Timeouts are raised for TCG guests.
-	ControlPlaneHealth, KubeletHealth, ControlPlane time.Duration
+	// Timeouts are raised for TCG guests. TLSBootstrap is the joins' wait
+	// for the kubelet's TLS bootstrap, which a control-plane join reaches
+	// only after its etcd member was added, so it must not run out while
+	// the control plane recovers (zero: firstboot's default).
+	ControlPlaneHealth, KubeletHealth, ControlPlane, TLSBootstrap time.Duration
 }
 
 // NodeConfig returns n's NodeConfig document: the init node creates the
@@ -138,6 +141,9 @@ func NodeConfig(n Node, initNode Node, controlPlanes bool, c Cluster, s Secrets)
 			KubeletHealthCheck:               nodeconfig.D(c.KubeletHealth),
 			ControlPlane:                     nodeconfig.D(c.ControlPlane),
 		},
+	}
+	if c.TLSBootstrap > 0 {
+		cfg.Timeouts.TLSBootstrap = nodeconfig.D(c.TLSBootstrap)
 	}
 	endpoint := net.JoinHostPort(initNode.IP, "6443")
 	switch n.Role {
