@@ -187,11 +187,10 @@ func (a *agent) run(ctx context.Context) error {
 	}
 	_, failedBefore := os.Stat(a.p.P(FailureMarker))
 	if failedBefore == nil || (hadPrev && (prev.Result == ResultRunning || prev.Result == ResultFailure) && prev.Phase != "config") {
+		a.status.Phase = "reset"
 		if cfg.Role == nodeconfig.RoleControlPlane && a.etcdMember(nil) {
-			a.status.Phase = "reset"
 			return a.fail(fmt.Errorf("a previous control-plane join left this node an etcd member (%s): %s", EtcdMemberDir, notResetting), -1, "")
 		}
-		a.status.Phase = "reset"
 		if err := a.phase("reset", func() error { return a.reset(ctx, c.criSocket) }); err != nil {
 			return a.fail(fmt.Errorf("reset after the previous attempt: %w", err), -1, "")
 		}
