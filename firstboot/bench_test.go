@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kubebake/kubebake/api"
+
 	"github.com/kubebake/kubebake/firstboot"
 	"github.com/kubebake/kubebake/firstboot/source"
 )
@@ -20,7 +22,7 @@ import (
 func BenchmarkConfigPhase(b *testing.B) {
 	root := b.TempDir()
 	files := map[string]string{
-		firstboot.ImageJSON:                     imageJSON,
+		api.ImageInfoPath:                       imageJSON,
 		"/var/lib/cloud/instance/user-data.txt": "#cloud-config\npackage_update: false\nwrite_files:\n  - path: /etc/motd\n    content: hello\n  - path: " + source.NodeConfigPath + "\n    permissions: '0600'\n    encoding: b64\n    content: " + b64(joinConfig+"node:\n  kubelet: {maxPods: 50}\n") + "\n",
 		"/etc/kubebake/node.d/10-pool.yaml":     "node:\n  labels: {kubebake.dev/pool: edge}\n  kubelet: {podPidsLimit: 4096}\n",
 	}

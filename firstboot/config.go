@@ -9,17 +9,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kubebake/kubebake/api"
+
 	"github.com/kubebake/kubebake/firstboot/kubeadm"
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 	"github.com/kubebake/kubebake/firstboot/source"
 )
-
-// ImageInfo is the part of /etc/kubebake/image.json firstboot reads.
-type ImageInfo struct {
-	Recipe            string `json:"recipe"`
-	KubernetesVersion string `json:"kubernetesVersion"`
-	CRISocket         string `json:"criSocket"`
-}
 
 // DefaultCRISocket is used when the image records none.
 const DefaultCRISocket = "unix:///run/containerd/containerd.sock"
@@ -104,9 +99,9 @@ func (a *agent) configPhase(ctx context.Context) (*configured, error) {
 
 // imageInfo reads what the image was baked with; an image without it
 // (not baked by kubebake) gets an empty one.
-func (a *agent) imageInfo() (ImageInfo, error) {
-	var info ImageInfo
-	b, err := os.ReadFile(a.p.P(ImageJSON))
+func (a *agent) imageInfo() (api.ImageInfo, error) {
+	var info api.ImageInfo
+	b, err := os.ReadFile(a.p.P(api.ImageInfoPath))
 	if errors.Is(err, fs.ErrNotExist) {
 		return info, nil
 	}
@@ -114,7 +109,7 @@ func (a *agent) imageInfo() (ImageInfo, error) {
 		return info, err
 	}
 	if err := json.Unmarshal(b, &info); err != nil {
-		return info, fmt.Errorf("%s: %w", ImageJSON, err)
+		return info, fmt.Errorf("%s: %w", api.ImageInfoPath, err)
 	}
 	return info, nil
 }

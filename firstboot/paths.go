@@ -12,7 +12,6 @@ func (p Paths) P(abs string) string { return filepath.Join(p.Root, abs) }
 
 // Well-known paths, relative to the root.
 const (
-	ImageJSON     = "/etc/kubebake/image.json"
 	DropInDir     = "/etc/kubebake/node.d"
 	KubeadmConfig = "/etc/kubebake/kubeadm.yaml"
 	PatchesDir    = "/etc/kubebake/patches"

@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubebake/kubebake/api"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -311,7 +313,7 @@ func newNode(t *testing.T, nodeConfig string) *node {
 	for _, s := range []string{"net/bridge/bridge-nf-call-iptables", "net/bridge/bridge-nf-call-ip6tables", "net/ipv4/ip_forward"} {
 		n.write("/proc/sys/"+s, "1\n", 0o644)
 	}
-	n.write(firstboot.ImageJSON, imageJSON, 0o644)
+	n.write(api.ImageInfoPath, imageJSON, 0o644)
 	n.write("/etc/kubebake/cni.yaml", "kind: DaemonSet\n", 0o644)
 	if nodeConfig != "" {
 		n.write(source.NodeConfigPath, nodeConfig, 0o600)
@@ -806,12 +808,12 @@ func TestRunConfigPhase(t *testing.T) {
 		},
 		{
 			name:    "bad image.json",
-			files:   map[string]string{source.NodeConfigPath: joinConfig, firstboot.ImageJSON: "{"},
-			wantErr: []string{firstboot.ImageJSON},
+			files:   map[string]string{source.NodeConfigPath: joinConfig, api.ImageInfoPath: "{"},
+			wantErr: []string{api.ImageInfoPath},
 		},
 		{
 			name:    "no image.json and no version",
-			files:   map[string]string{source.NodeConfigPath: joinConfig, firstboot.ImageJSON: `{}`},
+			files:   map[string]string{source.NodeConfigPath: joinConfig, api.ImageInfoPath: `{}`},
 			wantErr: []string{"cluster.kubernetesVersion: not set"},
 		},
 	}

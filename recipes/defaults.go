@@ -28,10 +28,11 @@ func DefaultFirewallPorts() []string {
 	return []string{"6443/tcp", "2379-2380/tcp", "10250/tcp", "10256/tcp", "10257/tcp", "10259/tcp", "30000-32767/tcp"}
 }
 
-// SetDefaults fills every field the recipe left empty. d is the recipe's
-// distro when known is true; distro-dependent defaults are skipped otherwise
-// (validation reports the unknown distro).
-func SetDefaults(r *Recipe, d Distro, known bool) {
+// SetDefaults fills every field the recipe left empty, from the facts of
+// its distro, runtime and Kubernetes release; it parses the defaulted
+// Kubernetes version into f once. Distro-dependent defaults are skipped
+// when the distro is unknown (validation reports it).
+func SetDefaults(r *Recipe, f *Facts) {
 	t := true
 	setStr := func(p *string, v string) {
 		if *p == "" {
@@ -42,10 +43,10 @@ func SetDefaults(r *Recipe, d Distro, known bool) {
 
 	k := &r.Kubernetes
 	setStr(&k.Version, DefaultKubernetesVersion())
-	v, verr := ParseVersion(k.Version)
-	if verr == nil {
-		k.Version = v.String()
-		setStr(&k.CrictlVersion, "v"+v.MinorString()+".0")
+	f.setVersion(k.Version)
+	if !f.Version.IsZero() {
+		k.Version = f.Version.String()
+		setStr(&k.CrictlVersion, "v"+f.Version.MinorString()+".0")
 	}
 	setStr(&k.Source, SourcePackages)
 	if k.Source == SourceBinaries {
@@ -64,24 +65,21 @@ func SetDefaults(r *Recipe, d Distro, known bool) {
 	}
 
 	rt := &r.Runtime
-	if rt.Kind == RuntimeCRIO {
+	switch {
+	case f.RuntimeKnown && f.Runtime.UpstreamOnly:
 		setStr(&rt.Source, SourceUpstream)
-		if verr == nil {
-			setStr(&rt.Version, v.MinorString())
-		}
-	} else if known {
-		if d.Supports(rt.Kind, SourceDistro) {
-			setStr(&rt.Source, SourceDistro)
-		} else {
-			setStr(&rt.Source, SourceUpstream)
-		}
+	case f.DistroKnown && f.Distro.Supports(rt.Kind, SourceDistro):
+		setStr(&rt.Source, SourceDistro)
+	case f.DistroKnown:
+		setStr(&rt.Source, SourceUpstream)
 	}
-	if verr == nil {
-		if rel, _, ok := ReleaseFor(v); ok {
-			setStr(&rt.SandboxImage, rel.SandboxImage())
-		}
+	if f.RuntimeKnown && f.Runtime.FollowsKubernetes && !f.Version.IsZero() {
+		setStr(&rt.Version, f.Version.MinorString())
 	}
-	if rt.Kind == RuntimeDocker {
+	if f.ReleaseKnown {
+		setStr(&rt.SandboxImage, f.Release.SandboxImage())
+	}
+	if f.RuntimeKnown && f.Runtime.CriDockerd {
 		setStr(&rt.CriDockerd.Version, DefaultCriDockerdVersion)
 		setStr(&rt.CriDockerd.Source, SourceRelease)
 	}
@@ -99,13 +97,8 @@ func SetDefaults(r *Recipe, d Distro, known bool) {
 	if n.DisableSwap == nil {
 		n.DisableSwap = &t
 	}
-	if known {
-		switch d.Family {
-		case FamilyDnf:
-			setStr(&n.SELinux, "permissive")
-		case FamilyFCOS:
-			setStr(&n.SELinux, "enforcing")
-		}
+	if f.DistroKnown {
+		setStr(&n.SELinux, f.Family.SELinux)
 	}
 	setStr(&n.Firewall.Mode, "disabled")
 	if n.Firewall.Mode == "open" && len(n.Firewall.Ports) == 0 {

@@ -2,6 +2,7 @@ package recipes
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,10 +27,12 @@ type Loaded struct {
 	Report Report
 	// Source names the document: a file path or builtin:NAME.
 	Source string
-	// Distro is the distro table entry of base, when known.
-	Distro Distro
+	// Facts are what the recipe selects from kubebake's tables (distro,
+	// family, runtime, Kubernetes release), looked up once.
+	Facts Facts
 
 	pos      positions
+	overlays []positions
 	fromPos  Pos
 	hasFrom  bool
 	basePos  positions
@@ -39,28 +42,54 @@ type Loaded struct {
 // Load reads a recipe by built-in name or file path, then decodes, defaults
 // and validates it. The error is an *InvalidError when the report has
 // errors; the returned Loaded carries the report either way.
-func Load(ref string) (*Loaded, error) {
-	if data, ok := builtinData(ref); ok && !strings.ContainsRune(ref, os.PathSeparator) {
-		return Decode("builtin:"+ref, data)
-	}
-	data, err := os.ReadFile(ref)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("recipe %q: %w (built-ins: %s)", ref, ErrNoRecipe, strings.Join(BuiltinNames(), ", "))
-		}
-		return nil, fmt.Errorf("read recipe: %w", err)
-	}
-	return Decode(ref, data)
-}
+func Load(ref string) (*Loaded, error) { return LoadWith(ref) }
 
 // Overlay is a partial recipe document laid over a recipe before defaults
 // and validation: its scalars and lists replace, its maps merge. The Packer
-// provisioner's overrides arrive this way.
+// provisioner's overrides and the CLI's flags arrive this way. A report
+// entry on a field the overlay sets is placed in the overlay.
 type Overlay struct {
 	// Source names the overlay in messages (e.g. "overrides").
 	Source string
 	// Data is a YAML (or JSON) document with Recipe fields only.
 	Data []byte
+	// Generated means a program wrote Data, not a person: its entries are
+	// placed at Source alone, without a line and column.
+	Generated bool
+}
+
+// Field is one recipe field set from outside a recipe document, by a
+// dotted path such as kubernetes.local.dir.
+type Field struct {
+	Path  string
+	Value any
+}
+
+// FieldOverlay is the overlay that sets each field to its value; fields
+// whose value is nil or "" are left out.
+func FieldOverlay(source string, fields ...Field) (Overlay, error) {
+	doc := map[string]any{}
+	for _, f := range fields {
+		if f.Value == nil || f.Value == "" {
+			continue
+		}
+		keys := strings.Split(f.Path, ".")
+		m := doc
+		for _, k := range keys[:len(keys)-1] {
+			next, ok := m[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[k] = next
+			}
+			m = next
+		}
+		m[keys[len(keys)-1]] = f.Value
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return Overlay{}, fmt.Errorf("%s: %w", source, err)
+	}
+	return Overlay{Source: source, Data: data, Generated: true}, nil
 }
 
 // LoadWith is Load with overlays applied in order after `from`.
@@ -110,12 +139,9 @@ func DecodeWith(source string, data []byte, overlays ...Overlay) (*Loaded, error
 		r.Metadata.Name = defaultName(source)
 	}
 	l.Recipe = r
-	d, known := LookupDistro(r.Base.Distro, r.Base.Release)
-	if known {
-		l.Distro = d
-	}
-	SetDefaults(r, d, known)
-	l.Report.Merge(Validate(r))
+	l.Facts = lookupFacts(r)
+	SetDefaults(r, &l.Facts)
+	l.Report.Merge(Validate(r, l.Facts))
 	return l.finish()
 }
 
@@ -192,7 +218,13 @@ func (l *Loaded) applyOverlay(r *Recipe, o Overlay) bool {
 		return false
 	}
 	var rep Report
-	checkSchema(o.Source, &doc, reflect.TypeOf(Recipe{}), &rep)
+	pos := checkSchema(o.Source, &doc, reflect.TypeOf(Recipe{}), &rep)
+	if o.Generated {
+		for p := range pos.paths {
+			pos.paths[p] = Pos{File: o.Source}
+		}
+	}
+	l.overlays = append(l.overlays, pos)
 	for i := range rep.Entries {
 		if rep.Entries[i].Pos.File == "" {
 			rep.Entries[i].Pos.File = o.Source
@@ -225,9 +257,15 @@ func (l *Loaded) finish() (*Loaded, error) {
 	return l, nil
 }
 
-// position finds where path stands: in the user's document, else at its
-// `from` line, else at its nearest parent.
+// position finds where path stands: in the last overlay that sets it, else
+// in the user's document, else at its `from` line, else at its nearest
+// parent.
 func (l *Loaded) position(path string) Pos {
+	for i := len(l.overlays) - 1; i >= 0; i-- {
+		if p, ok := l.overlays[i].setting(path); ok {
+			return p
+		}
+	}
 	if p, ok := l.pos.paths[path]; ok {
 		return p
 	}

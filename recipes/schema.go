@@ -27,6 +27,27 @@ func (p positions) lookup(path string) (Pos, bool) {
 	return Pos{}, false
 }
 
+// setting finds the position of the value that sets path: path itself, or
+// a scalar or list above it (a map above it sets only its own keys).
+func (p positions) setting(path string) (Pos, bool) {
+	for q := path; q != ""; q = parentPath(q) {
+		pos, ok := p.paths[q]
+		if !ok {
+			continue
+		}
+		if q == path {
+			return pos, true
+		}
+		for other := range p.paths {
+			if strings.HasPrefix(other, q+".") || strings.HasPrefix(other, q+"[") {
+				return Pos{}, false
+			}
+		}
+		return pos, true
+	}
+	return Pos{}, false
+}
+
 // parentPath drops the last element of a field path.
 func parentPath(path string) string {
 	if strings.HasSuffix(path, "]") {

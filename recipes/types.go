@@ -1,7 +1,9 @@
 package recipes
 
+import "github.com/kubebake/kubebake/api"
+
 // APIVersion is the recipe API version this package reads.
-const APIVersion = "kubebake.dev/v1alpha1"
+const APIVersion = api.Version
 
 // KindRecipe is the kind of a recipe document.
 const KindRecipe = "Recipe"

@@ -25,7 +25,6 @@ var (
 	packageRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._:~=*-]{0,127}$`)
 	pkgVersionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+~:_*-]{0,127}$`)
 	crioMinorRE  = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?$`)
-	semverRE     = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
 	hostRE       = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$`)
 	sha256RE     = regexp.MustCompile(`^[a-f0-9]{64}$`)
 	digestRE     = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
@@ -38,15 +37,15 @@ var (
 		`(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 )
 
-// Validate checks a defaulted recipe and reports every problem with its
-// field path.
-func Validate(r *Recipe) Report {
-	v := validator{r: r}
+// Validate checks a recipe defaulted by SetDefaults with the same facts
+// and reports every problem with its field path.
+func Validate(r *Recipe, f Facts) Report {
+	v := validator{r: r, f: f}
 	v.header()
-	d, known := v.base()
-	kv, kvOK := v.kubernetes(d, known)
-	v.runtime(d, known, kv, kvOK)
-	v.node(d, known)
+	v.base()
+	v.kubernetes()
+	v.runtime()
+	v.node()
 	v.images()
 	v.hooks()
 	return v.rep
@@ -54,6 +53,7 @@ func Validate(r *Recipe) Report {
 
 type validator struct {
 	r   *Recipe
+	f   Facts
 	rep Report
 }
 
@@ -67,6 +67,20 @@ func oneOf(s string, allowed ...string) bool {
 		}
 	}
 	return false
+}
+
+// joinWords joins a, b and c as "a, b CONJ c".
+func joinWords(words []string, conj string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
+}
+
+// isSemver reports whether s is a version such as v1.7.1 or 0.4.3.
+func isSemver(s string) bool {
+	_, err := ParseVersion(s)
+	return err == nil
 }
 
 func quoteList(list []string) string {
@@ -89,38 +103,38 @@ func (v *validator) header() {
 	}
 }
 
-func (v *validator) base() (Distro, bool) {
+func (v *validator) base() {
 	b := v.r.Base
 	if !oneOf(b.Distro, distroNames()...) {
 		v.errorf("base.distro", "unknown distro %q (want one of %s)", b.Distro, quoteList(distroNames()))
-		return Distro{}, false
+		return
 	}
-	d, ok := LookupDistro(b.Distro, b.Release)
-	if !ok {
+	if !v.f.DistroKnown {
 		v.errorf("base.release", "unknown release %q of %s (want one of %s)", b.Release, b.Distro, quoteList(releasesOf(b.Distro)))
-		return Distro{}, false
+		return
 	}
+	d := v.f.Distro
 	if !oneOf(b.Arch, d.Arches...) {
 		v.errorf("base.arch", "unsupported architecture %q for %s (want one of %s)", b.Arch, d.Key(), quoteList(d.Arches))
 	}
-	return d, true
 }
 
-func (v *validator) kubernetes(d Distro, known bool) (Version, bool) {
+func (v *validator) kubernetes() {
 	k := v.r.Kubernetes
-	kv, err := ParseVersion(k.Version)
-	ok := err == nil
-	if err != nil {
+	d, known := v.f.Distro, v.f.DistroKnown
+	kv := v.f.Version
+	if _, err := ParseVersion(k.Version); err != nil {
 		v.errorf("kubernetes.version", "%v", err)
-	} else if _, exact, found := ReleaseFor(kv); !found {
+	} else if !v.f.ReleaseKnown {
 		var minors []string
 		for _, r := range knownReleases() {
 			rv, _ := ParseVersion(r.Version)
 			minors = append(minors, rv.MinorString())
 		}
 		v.errorf("kubernetes.version", "Kubernetes %s is not supported (supported minors: %s)", kv.MinorString(), strings.Join(minors, ", "))
-		ok = false
-	} else if !exact {
+	} else if kv.PreRelease() != "" && k.Source == SourcePackages {
+		v.errorf("kubernetes.version", "%s is a pre-release: pkgs.k8s.io has no packages of it; use kubernetes.source binaries or local", kv)
+	} else if !v.f.ReleaseExact {
 		v.warnf("kubernetes.version", "%s is not a patch release kubebake knows; image tags of %s are assumed", kv, kv.MinorString())
 	}
 	if !oneOf(k.Source, SourcePackages, SourceBinaries, SourceLocal) {
@@ -153,7 +167,7 @@ func (v *validator) kubernetes(d Distro, known bool) (Version, bool) {
 	} else if k.Local.Dir != "" {
 		v.warnf("kubernetes.local.dir", "ignored: kubernetes.source is %s", k.Source)
 	}
-	if k.CrictlVersion != "" && !semverRE.MatchString(k.CrictlVersion) {
+	if k.CrictlVersion != "" && !isSemver(k.CrictlVersion) {
 		v.errorf("kubernetes.crictlVersion", "%q is not a version of the form v1.36.0", k.CrictlVersion)
 	}
 	c := k.CNIPlugins
@@ -163,7 +177,7 @@ func (v *validator) kubernetes(d Distro, known bool) (Version, bool) {
 			v.errorf("kubernetes.cniPlugins.source", "packages (kubernetes-cni) needs kubernetes.source packages; use binaries or distro")
 		}
 	case SourceBinaries:
-		if !semverRE.MatchString(c.Version) {
+		if !isSemver(c.Version) {
 			v.errorf("kubernetes.cniPlugins.version", "%q is not a version of the form v1.7.1", c.Version)
 		}
 	case SourceDistro:
@@ -173,13 +187,14 @@ func (v *validator) kubernetes(d Distro, known bool) (Version, bool) {
 	default:
 		v.errorf("kubernetes.cniPlugins.source", "unknown source %q (want packages, binaries or distro)", c.Source)
 	}
-	return kv, ok
 }
 
-func (v *validator) runtime(d Distro, known bool, kv Version, kvOK bool) {
+func (v *validator) runtime() {
 	rt := v.r.Runtime
-	if !oneOf(rt.Kind, RuntimeContainerd, RuntimeCRIO, RuntimeDocker) {
-		v.errorf("runtime.kind", "unknown runtime %q (want containerd, cri-o or docker)", rt.Kind)
+	d, known := v.f.Distro, v.f.DistroKnown
+	kind := v.f.Runtime
+	if !v.f.RuntimeKnown {
+		v.errorf("runtime.kind", "unknown runtime %q (want %s)", rt.Kind, joinWords(RuntimeNames(), "or"))
 		return
 	}
 	if known && !oneOf(rt.Kind, d.Runtimes()...) {
@@ -189,11 +204,11 @@ func (v *validator) runtime(d Distro, known bool, kv Version, kvOK bool) {
 	} else if known && !d.Supports(rt.Kind, rt.Source) {
 		v.errorf("runtime.source", "%s has no %s package for %s", d.Key(), rt.Source, rt.Kind)
 	}
-	if rt.Kind == RuntimeCRIO {
+	if kind.FollowsKubernetes {
 		if m := crioMinorRE.FindStringSubmatch(rt.Version); m == nil {
 			v.errorf("runtime.version", "%q is not a CRI-O version such as 1.36", rt.Version)
-		} else if kvOK && m[1]+"."+m[2] != kv.MinorString() {
-			v.errorf("runtime.version", "CRI-O minor %s.%s must equal the Kubernetes minor %s", m[1], m[2], kv.MinorString())
+		} else if v.f.ReleaseKnown && m[1]+"."+m[2] != v.f.Version.MinorString() {
+			v.errorf("runtime.version", "CRI-O minor %s.%s must equal the Kubernetes minor %s", m[1], m[2], v.f.Version.MinorString())
 		}
 	} else if rt.Version != "" && !pkgVersionRE.MatchString(rt.Version) {
 		v.errorf("runtime.version", "%q is not a package version", rt.Version)
@@ -216,14 +231,14 @@ func (v *validator) runtime(d Distro, known bool, kv Version, kvOK bool) {
 		for j, e := range m.Endpoints {
 			v.url(fmt.Sprintf("%s.endpoints[%d]", p, j), e)
 		}
-		if rt.Kind == RuntimeDocker && m.Registry != "docker.io" {
+		if kind.MirrorsDockerHubOnly && m.Registry != "docker.io" {
 			v.warnf(p+".registry", "Docker Engine mirrors only docker.io; the mirror for %s is ignored", m.Registry)
 		}
 	}
-	v.runtimeConfig(rt)
-	if rt.Kind == RuntimeDocker {
+	v.runtimeConfig(rt, kind)
+	if kind.CriDockerd {
 		cd := rt.CriDockerd
-		if !semverRE.MatchString(cd.Version) {
+		if !isSemver(cd.Version) {
 			v.errorf("runtime.criDockerd.version", "%q is not a version such as 0.4.3", cd.Version)
 		}
 		switch cd.Source {
@@ -243,24 +258,6 @@ func (v *validator) runtime(d Distro, known bool, kv Version, kvOK bool) {
 	}
 }
 
-type managedKey struct {
-	keys []string
-	use  string
-}
-
-// containerdManaged and crioManaged are settings kubebake owns.
-var (
-	containerdManaged = []managedKey{
-		{[]string{"plugins", "io.containerd.grpc.v1.cri", "sandbox_image"}, "use runtime.sandboxImage"},
-		{[]string{"plugins", "io.containerd.grpc.v1.cri", "containerd", "runtimes", "runc", "options", "SystemdCgroup"}, "the cgroup driver is always systemd"},
-		{[]string{"plugins", "io.containerd.grpc.v1.cri", "registry", "config_path"}, "use runtime.mirrors"},
-	}
-	crioManaged = []managedKey{
-		{[]string{"crio", "runtime", "cgroup_manager"}, "the cgroup driver is always systemd"},
-		{[]string{"crio", "image", "pause_image"}, "use runtime.sandboxImage"},
-	}
-)
-
 // dig reports whether keys name a value in nested tables.
 func dig(m map[string]any, keys ...string) bool {
 	var cur any = m
@@ -276,41 +273,35 @@ func dig(m map[string]any, keys ...string) bool {
 	return true
 }
 
-// dockerManaged are daemon.json keys kubebake sets itself.
-var dockerManaged = []string{"exec-opts", "registry-mirrors"}
-
-func (v *validator) runtimeConfig(rt Runtime) {
+func (v *validator) runtimeConfig(rt Runtime, kind RuntimeKind) {
 	if strings.TrimSpace(rt.Config) == "" {
 		return
 	}
-	switch rt.Kind {
-	case RuntimeContainerd, RuntimeCRIO:
+	switch kind.ConfigFormat {
+	case "toml":
 		var m map[string]any
 		if err := toml.Unmarshal([]byte(rt.Config), &m); err != nil {
 			v.errorf("runtime.config", "not valid TOML: %v", err)
 			return
 		}
-		managed := crioManaged
-		if rt.Kind == RuntimeContainerd {
-			managed = containerdManaged
-			if ver, ok := m["version"]; ok && ver != int64(2) {
-				v.errorf("runtime.config", "version = %v: kubebake merges runtime.config into a version 2 containerd config; write version 2 keys", ver)
+		if ver, ok := m["version"]; ok && kind.ConfigVersion != 0 && ver != kind.ConfigVersion {
+			v.errorf("runtime.config", "version = %v: kubebake merges runtime.config into a version %d %s config; write version %d keys",
+				ver, kind.ConfigVersion, kind.Name, kind.ConfigVersion)
+		}
+		for _, mk := range kind.Managed {
+			if dig(m, mk.Keys...) {
+				v.errorf("runtime.config", "sets %s, which kubebake manages (%s)", strings.Join(mk.Keys, "."), mk.Use)
 			}
 		}
-		for _, mk := range managed {
-			if dig(m, mk.keys...) {
-				v.errorf("runtime.config", "sets %s, which kubebake manages (%s)", strings.Join(mk.keys, "."), mk.use)
-			}
-		}
-	case RuntimeDocker:
+	case "json":
 		var m map[string]any
 		if err := json.Unmarshal([]byte(rt.Config), &m); err != nil {
 			v.errorf("runtime.config", "not a JSON object: %v", err)
 			return
 		}
-		for _, k := range dockerManaged {
-			if _, ok := m[k]; ok {
-				v.errorf("runtime.config", "sets %q, which kubebake manages (use runtime.mirrors; the cgroup driver is always systemd)", k)
+		for _, mk := range kind.Managed {
+			if dig(m, mk.Keys...) {
+				v.errorf("runtime.config", "sets %q, which kubebake manages (%s)", strings.Join(mk.Keys, "."), mk.Use)
 			}
 		}
 	}
@@ -345,8 +336,9 @@ func (v *validator) absDir(p, dir string) {
 	}
 }
 
-func (v *validator) node(d Distro, known bool) {
+func (v *validator) node() {
 	n := v.r.Node
+	d, known := v.f.Distro, v.f.DistroKnown
 	for i, m := range n.KernelModules {
 		if !moduleRE.MatchString(m) {
 			v.errorf(fmt.Sprintf("node.kernelModules[%d]", i), "%q is not a module name (letters, digits, '_' and '-')", m)
@@ -371,7 +363,7 @@ func (v *validator) node(d Distro, known bool) {
 		}
 	}
 	if n.SELinux != "" {
-		if known && d.Family == FamilyApt {
+		if known && v.f.Family.SELinux == "" {
 			v.errorf("node.selinux", "applies to EL and Fedora CoreOS only, not %s", d.Key())
 		} else if !oneOf(n.SELinux, "enforcing", "permissive", "disabled") {
 			v.errorf("node.selinux", "unknown mode %q (want enforcing, permissive or disabled)", n.SELinux)
@@ -471,10 +463,10 @@ func (v *validator) images() {
 		}
 		seen[path.Base(a)] = i
 	}
-	if len(v.r.Images.Archives) > 0 && v.r.Runtime.Kind == RuntimeCRIO {
-		v.errorf("images.archives", "image archives are imported for containerd and docker; CRI-O is not supported yet")
+	if len(v.r.Images.Archives) > 0 && v.f.RuntimeKnown && len(v.f.Runtime.ImportArchive) == 0 {
+		v.errorf("images.archives", "image archives are imported for %s; %s is not supported yet", joinWords(archiveRuntimes(), "and"), v.f.Runtime.Title)
 	}
-	if v.r.Runtime.Kind == RuntimeDocker && Bool(v.r.Images.Pin, true) &&
+	if v.f.RuntimeKnown && !v.f.Runtime.CanPin && Bool(v.r.Images.Pin, true) &&
 		(Bool(v.r.Images.Preload, true) || len(v.r.Images.Extra) > 0) {
 		v.warnf("images.pin", "cri-dockerd cannot pin images: kubelet image garbage collection may remove pre-loaded images under disk pressure")
 	}

@@ -2,8 +2,9 @@ package recipes
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/version"
 )
 
 // KubernetesRelease is what kubebake knows of one Kubernetes release: the
@@ -39,39 +40,69 @@ func DefaultKubernetesVersion() string {
 	return r[len(r)-1].Version
 }
 
-// Version is a parsed vMAJOR.MINOR.PATCH.
+// Version is a parsed semantic version, v1.36.3 or a pre-release such as
+// v1.37.0-rc.1, read by Kubernetes' own version package. The zero Version
+// is no version.
 type Version struct {
-	Major, Minor, Patch int
+	v *version.Version
 }
 
-var versionRE = regexp.MustCompile(`^v?(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})$`)
-
-// ParseVersion parses v1.36.3 or 1.36.3.
+// ParseVersion parses v1.36.3 or 1.36.3, with an optional pre-release
+// (v1.37.0-rc.1); build metadata is refused.
 func ParseVersion(s string) (Version, error) {
-	m := versionRE.FindStringSubmatch(s)
-	if m == nil {
+	v, err := version.ParseSemantic(s)
+	if err != nil || v.BuildMetadata() != "" || strings.TrimPrefix(s, "v") != v.String() {
 		return Version{}, fmt.Errorf("%q is not a version of the form v1.36.3", s)
 	}
-	a, _ := strconv.Atoi(m[1])
-	b, _ := strconv.Atoi(m[2])
-	c, _ := strconv.Atoi(m[3])
-	return Version{a, b, c}, nil
+	return Version{v: v}, nil
 }
 
-// String renders v1.36.3.
-func (v Version) String() string { return fmt.Sprintf("v%d.%d.%d", v.Major, v.Minor, v.Patch) }
+// IsZero reports whether v holds no version.
+func (v Version) IsZero() bool { return v.v == nil }
+
+// String renders v1.36.3 (v1.37.0-rc.1).
+func (v Version) String() string {
+	if v.v == nil {
+		return ""
+	}
+	return "v" + v.v.String()
+}
+
+// Plain renders 1.36.3 (1.37.0-rc.1), as package versions spell it.
+func (v Version) Plain() string { return strings.TrimPrefix(v.String(), "v") }
 
 // MinorString renders 1.36.
-func (v Version) MinorString() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
+func (v Version) MinorString() string {
+	if v.v == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d", v.v.Major(), v.v.Minor())
+}
+
+// PreRelease is the pre-release part (rc.1), empty for a release.
+func (v Version) PreRelease() string {
+	if v.v == nil {
+		return ""
+	}
+	return v.v.PreRelease()
+}
+
+// sameMinor reports whether v and w share major and minor.
+func (v Version) sameMinor(w Version) bool {
+	return v.v != nil && w.v != nil && v.v.Major() == w.v.Major() && v.v.Minor() == w.v.Minor()
+}
+
+// Equal reports whether v and w are the same version.
+func (v Version) Equal(w Version) bool { return v.String() == w.String() }
 
 // ReleaseFor returns what kubebake knows of version v: the exact release,
-// or for an unknown patch of a known minor, that minor's image tags with the
-// patch's own kube-* tags. ok is false for an unknown minor.
+// or for another patch (or pre-release) of a known minor, that minor's
+// image tags with v's own kube-* tags. ok is false for an unknown minor.
 func ReleaseFor(v Version) (rel KubernetesRelease, exact bool, ok bool) {
 	for _, r := range knownReleases() {
-		rv, _ := ParseVersion(r.Version)
-		if rv.Major == v.Major && rv.Minor == v.Minor {
-			exact = rv == v
+		rv, err := ParseVersion(r.Version)
+		if err == nil && rv.sameMinor(v) {
+			exact = rv.Equal(v)
 			r.Version = v.String()
 			return r, exact, true
 		}

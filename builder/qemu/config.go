@@ -18,7 +18,6 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
-	"github.com/kubebake/kubebake/internal/build"
 	"github.com/kubebake/kubebake/internal/vm"
 )
 
@@ -217,7 +216,7 @@ func (c *Config) defaults() {
 		c.Comm.Type = "ssh"
 	}
 	if c.Comm.SSHUsername == "" {
-		c.Comm.SSHUsername = build.BuildUser
+		c.Comm.SSHUsername = vm.BuildUser
 	}
 	if c.Comm.SSHHost == "" {
 		c.Comm.SSHHost = "127.0.0.1"

@@ -12,7 +12,6 @@ import (
 	"github.com/coreos/ignition/v2/config/v3_5"
 	"github.com/coreos/ignition/v2/config/v3_5/types"
 
-	"github.com/kubebake/kubebake/internal/build"
 	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"
 )
@@ -22,7 +21,7 @@ import (
 // local binaries) as gzip data URLs in the stage the steps read them from.
 // The result is checked with Ignition's own v3.5 parser.
 func ignitionFor(recipe string, inputs map[string][]byte) ([]byte, *render.Plan, error) {
-	p, err := build.Plan(recipe, "", "")
+	p, _, err := render.Load(recipe)
 	if err != nil {
 		return nil, nil, err
 	}

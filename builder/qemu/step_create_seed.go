@@ -7,8 +7,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/kubebake/kubebake/internal/build"
 	"github.com/kubebake/kubebake/internal/nocloud"
+	"github.com/kubebake/kubebake/internal/vm"
 )
 
 // stepCreateSeed writes a NoCloud seed (a cidata ISO made with go-diskfs)
@@ -26,7 +26,7 @@ func (s *stepCreateSeed) Run(_ context.Context, state multistep.StateBag) multis
 	}
 	seed := filepath.Join(state.Get(keyWorkDir).(string), "seed.iso")
 	if err := nocloud.WriteSeed(seed, nocloud.Seed{
-		UserData: build.BuildUserData(s.user, pub),
+		UserData: vm.BuildUserData(s.user, pub),
 		MetaData: nocloud.DefaultMetaData("", s.hostname),
 	}); err != nil {
 		return haltf(state, "NoCloud seed: %w", err)

@@ -8,10 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubebake/kubebake/internal/manifest"
+
+	"github.com/kubebake/kubebake/api"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	"github.com/kubebake/kubebake/internal/build"
+	"github.com/kubebake/kubebake/internal/vm"
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -31,8 +35,8 @@ func (s *stepSealShutdown) Run(ctx context.Context, state multistep.StateBag) mu
 	m := state.Get(keyMachine).(Machine)
 
 	var info bytes.Buffer
-	if err := comm.Download("/etc/kubebake/image.json", &info); err == nil {
-		var ii render.ImageInfo
+	if err := comm.Download(api.ImageInfoPath, &info); err == nil {
+		var ii api.ImageInfo
 		if json.Unmarshal(info.Bytes(), &ii) == nil {
 			state.Put(keyImageInfo, ii)
 		}
@@ -42,11 +46,11 @@ func (s *stepSealShutdown) Run(ctx context.Context, state multistep.StateBag) mu
 	var images bytes.Buffer
 	cmd := &packersdk.RemoteCmd{Command: "sudo -n crictl images -o json", Stdout: &images}
 	if err := comm.Start(ctx, cmd); err == nil && cmd.Wait() == 0 {
-		if ri, err := build.ParseCrictlImages(images.Bytes()); err == nil {
+		if ri, err := manifest.ParseCrictlImages(images.Bytes()); err == nil {
 			state.Put(keyRuntimeImages, ri)
 		}
 	}
-	command := "sudo -n bash -c " + render.ShellQuote(build.SealAndPowerOff(s.user))
+	command := "sudo -n bash -c " + render.ShellQuote(vm.SealAndPowerOff(s.user))
 	if s.skip {
 		command = "sudo -n systemctl poweroff"
 		ui.Say("skip_seal: powering off without sealing")

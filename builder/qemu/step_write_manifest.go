@@ -6,10 +6,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kubebake/kubebake/internal/atomicfile"
+
+	"github.com/kubebake/kubebake/api"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
-	"github.com/kubebake/kubebake/internal/build"
+	"github.com/kubebake/kubebake/internal/manifest"
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -26,31 +30,31 @@ type stepWriteManifest struct {
 func (s *stepWriteManifest) Run(_ context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get(keyUI).(packersdk.Ui)
 	img := state.Get(keyOutput).(string)
-	sum, size, err := build.FileSHA256(img)
+	sum, size, err := manifest.FileSHA256(img)
 	if err != nil {
 		return halt(state, err)
 	}
 	now := s.now()
-	m := build.Manifest{
+	m := manifest.Manifest{
 		Name: s.config.VMName, Image: filepath.Base(img), Format: s.config.Format, SHA256: sum, Size: size,
 		Base: s.config.SourceImage, Mode: "packer-kubebake-qemu", BuiltAt: now.UTC(),
 		BuildSeconds: now.Sub(s.start).Seconds(),
 	}
 	if src, ok := state.Get(keySource).(string); ok {
-		if bs, _, err := build.FileSHA256(src); err == nil {
+		if bs, _, err := manifest.FileSHA256(src); err == nil {
 			m.BaseSHA256 = bs
 		}
 	}
-	if ii, ok := state.Get(keyImageInfo).(render.ImageInfo); ok {
+	if ii, ok := state.Get(keyImageInfo).(api.ImageInfo); ok {
 		m.Recipe, m.Distro, m.Release, m.Arch = ii.Recipe, ii.Distro, ii.Release, ii.Arch
 		m.KubernetesVersion, m.Images = ii.KubernetesVersion, ii.Images
 		m.Runtime = render.Runtime{Kind: ii.Runtime, Endpoint: ii.CRISocket, CgroupDriver: ii.CgroupDriver, SandboxImage: ii.SandboxImage}
 	}
-	if ri, ok := state.Get(keyRuntimeImages).([]build.RuntimeImage); ok {
+	if ri, ok := state.Get(keyRuntimeImages).([]manifest.RuntimeImage); ok {
 		m.RuntimeImages = ri
 	}
 	path := filepath.Join(s.config.OutputDirectory, "manifest.json")
-	if err := build.WriteJSONAtomic(path, m); err != nil {
+	if err := atomicfile.WriteJSON(path, m); err != nil {
 		return haltf(state, "manifest: %w", err)
 	}
 	ui.Say(fmt.Sprintf("Wrote %s (image sha256 %s, %d bytes)", path, sum, size))

@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/kubebake/kubebake/api"
 )
 
 // APIVersion and Kind of a NodeConfig document.
 const (
-	APIVersion = "kubebake.dev/v1alpha1"
+	APIVersion = api.Version
 	Kind       = "NodeConfig"
 )
 

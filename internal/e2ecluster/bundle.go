@@ -9,8 +9,9 @@ import (
 	"strconv"
 
 	"github.com/kubebake/kubebake/internal/apply"
-	"github.com/kubebake/kubebake/internal/build"
 	"github.com/kubebake/kubebake/internal/sys"
+	"github.com/kubebake/kubebake/recipes"
+	"github.com/kubebake/kubebake/recipes/render"
 )
 
 // BundleOptions describe the bundle disk of nodes that are not baked.
@@ -39,7 +40,11 @@ func WriteBundleDisk(ctx context.Context, o BundleOptions) error {
 		}
 		*f = abs
 	}
-	p, err := build.Plan(o.Recipe, o.KubernetesDir, "")
+	dirs, err := recipes.FieldOverlay("kubernetes binaries", recipes.Field{Path: "kubernetes.local.dir", Value: o.KubernetesDir})
+	if err != nil {
+		return err
+	}
+	p, _, err := render.Load(o.Recipe, dirs)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubebake/kubebake/api"
+
 	"github.com/google/uuid"
 
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
@@ -230,9 +232,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 type catFunc func(ctx context.Context, path string) ([]byte, bool, error)
 
 // expectations reads what the image says it holds.
-func expectations(ctx context.Context, cat catFunc) (render.ImageInfo, scriptData, error) {
-	var info render.ImageInfo
-	b, ok, err := cat(ctx, "/etc/kubebake/image.json")
+func expectations(ctx context.Context, cat catFunc) (api.ImageInfo, scriptData, error) {
+	var info api.ImageInfo
+	b, ok, err := cat(ctx, api.ImageInfoPath)
 	if err != nil {
 		return info, scriptData{}, err
 	}
@@ -250,9 +252,13 @@ func expectations(ctx context.Context, cat catFunc) (render.ImageInfo, scriptDat
 	if err != nil {
 		return info, scriptData{}, err
 	}
+	kind, ok := recipes.LookupRuntime(info.Runtime)
+	if !ok {
+		return info, scriptData{}, fmt.Errorf("%s: runtime %q is none kubebake knows", api.ImageInfoPath, info.Runtime)
+	}
 	d := scriptData{
 		Endpoint: info.CRISocket, Runtime: info.Runtime, Version: info.KubernetesVersion,
-		Services: servicesFor(info.Runtime), Modules: parseModules(mods), Sysctls: parseSysctls(sysctls),
+		Services: kind.Services, CgroupCheck: kind.CgroupCheck, CgroupCheckDesc: kind.CgroupCheckDesc, Modules: parseModules(mods), Sysctls: parseSysctls(sysctls),
 		Images: info.Images, IgnoreImagePull: !kubeadmImagesPreloaded(info),
 	}
 	return info, d, nil
@@ -261,7 +267,7 @@ func expectations(ctx context.Context, cat catFunc) (render.ImageInfo, scriptDat
 // kubeadmImagesPreloaded reports whether every image kubeadm pulls for the
 // image's Kubernetes version was pre-loaded; only then may its preflight
 // pull check run here, where no registry need be reachable.
-func kubeadmImagesPreloaded(info render.ImageInfo) bool {
+func kubeadmImagesPreloaded(info api.ImageInfo) bool {
 	v, err := recipes.ParseVersion(info.KubernetesVersion)
 	if err != nil {
 		return false

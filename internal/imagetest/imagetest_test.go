@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubebake/kubebake/api"
+
 	diskfs "github.com/diskfs/go-diskfs"
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/stretchr/testify/assert"
@@ -18,25 +20,27 @@ import (
 	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/kubebake/kubebake/recipes"
-	"github.com/kubebake/kubebake/recipes/render"
 )
 
 func TestCheckScriptShellcheck(t *testing.T) {
 	t.Parallel()
 	sc := testutil.Tool(t, "shellcheck")
-	for _, runtime := range []string{"containerd", "cri-o", "docker"} {
+	for _, runtime := range recipes.RuntimeNames() {
+		kind, _ := recipes.LookupRuntime(runtime)
 		for _, mode := range []string{"boot", "node", "build"} {
 			node := mode == "node"
 			d := scriptData{
 				InBuild:  mode == "build",
-				Endpoint: "unix:///run/containerd/containerd.sock", Runtime: runtime, Version: "v1.36.3",
-				Services: servicesFor(runtime), Modules: []string{"overlay", "br_netfilter"},
+				Endpoint: kind.Endpoint(), Runtime: runtime, Version: "v1.36.3",
+				Services: kind.Services, CgroupCheck: kind.CgroupCheck, CgroupCheckDesc: kind.CgroupCheckDesc,
+				Modules:    []string{"overlay", "br_netfilter"},
 				Sysctls:    []kv{{"net.ipv4.ip_forward", "1"}, {"net.core.somaxconn", "4096 8"}},
-				Images:     []render.Image{{Name: "registry.k8s.io/pause:3.10.2", Pinned: true}, {Name: "docker.io/library/nginx:1.27"}},
+				Images:     []api.Image{{Name: "registry.k8s.io/pause:3.10.2", Pinned: true}, {Name: "docker.io/library/nginx:1.27"}},
 				ExpectNode: node, FirstbootWaitSeconds: 60, PowerOff: true,
 			}
 			script, err := checkScript(d)
 			require.NoError(t, err)
+			assert.Contains(t, string(script), "check cgroup-driver \""+kind.CgroupCheckDesc+"\" bash -c '"+kind.CgroupCheck+"'")
 			f := filepath.Join(t.TempDir(), "check.sh")
 			require.NoError(t, os.WriteFile(f, script, 0o755))
 			out, err := exec.Command(sc, "--norc", "-s", "bash", "-S", "warning", f).CombinedOutput()
@@ -204,18 +208,25 @@ func makeDisk(t *testing.T, files map[string]string) string {
 
 func TestKubeadmImagesPreloaded(t *testing.T) {
 	t.Parallel()
-	rel, _, ok := recipes.ReleaseFor(recipes.Version{Major: 1, Minor: 36, Patch: 3})
+	rel, _, ok := recipes.ReleaseFor(mustVersion(t, "v1.36.3"))
 	require.True(t, ok)
-	var all []render.Image
+	var all []api.Image
 	for _, n := range rel.KubeadmImages() {
-		all = append(all, render.Image{Name: n, Pinned: true})
+		all = append(all, api.Image{Name: n, Pinned: true})
 	}
-	info := render.ImageInfo{KubernetesVersion: "v1.36.3"}
+	info := api.ImageInfo{KubernetesVersion: "v1.36.3"}
 	assert.False(t, kubeadmImagesPreloaded(info), "none")
-	info.Images = []render.Image{{Name: "registry.example.com/agent:1"}}
+	info.Images = []api.Image{{Name: "registry.example.com/agent:1"}}
 	assert.False(t, kubeadmImagesPreloaded(info), "only an extra image")
 	info.Images = all[1:]
 	assert.False(t, kubeadmImagesPreloaded(info), "one missing")
-	info.Images = append(all, render.Image{Name: "registry.example.com/agent:1"})
+	info.Images = append(all, api.Image{Name: "registry.example.com/agent:1"})
 	assert.True(t, kubeadmImagesPreloaded(info), "all of kubeadm's, and more")
+}
+
+func mustVersion(t *testing.T, s string) recipes.Version {
+	t.Helper()
+	v, err := recipes.ParseVersion(s)
+	require.NoError(t, err)
+	return v
 }

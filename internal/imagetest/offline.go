@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kubebake/kubebake/internal/build"
+	"github.com/kubebake/kubebake/internal/base"
 	"github.com/kubebake/kubebake/internal/sys"
 )
 
@@ -17,7 +17,7 @@ type rootFS struct {
 }
 
 func openRootFS(raw string, run sys.Runner) (*rootFS, error) {
-	root, err := build.FindRoot(raw)
+	root, err := base.FindRoot(raw)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/kubebake/kubebake/api"
+
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -17,19 +19,22 @@ var templateFS embed.FS
 type scriptData struct {
 	// Console is where results go: /dev/ttyS1 in a test boot, /dev/stdout
 	// in a build.
-	Console              string
-	Endpoint             string
-	Runtime              string
-	Version              string
-	Services             []string
-	Modules              []string
-	Sysctls              []kv
-	Images               []render.Image
-	IgnoreImagePull      bool
-	ExpectNode           bool
-	FirstbootWaitSeconds int
-	RuntimeWaitSeconds   int
-	PowerOff             bool
+	Console  string
+	Endpoint string
+	Runtime  string
+	Version  string
+	Services []string
+	// CgroupCheck is the runtime's command that succeeds when the systemd
+	// cgroup driver is in force; CgroupCheckDesc describes it.
+	CgroupCheck, CgroupCheckDesc string
+	Modules                      []string
+	Sysctls                      []kv
+	Images                       []api.Image
+	IgnoreImagePull              bool
+	ExpectNode                   bool
+	FirstbootWaitSeconds         int
+	RuntimeWaitSeconds           int
+	PowerOff                     bool
 	// InBuild checks the machine being baked: services are restarted first,
 	// firstboot's own result is not awaited, and preflight ignores the
 	// build machine's size.
@@ -37,17 +42,6 @@ type scriptData struct {
 }
 
 type kv struct{ Key, Value string }
-
-// servicesFor lists the units a runtime runs as.
-func servicesFor(runtime string) []string {
-	switch runtime {
-	case "cri-o":
-		return []string{"crio.service"}
-	case "docker":
-		return []string{"containerd.service", "docker.service", "cri-docker.socket", "cri-docker.service"}
-	}
-	return []string{"containerd.service"}
-}
 
 // parseModules reads a modules-load.d file.
 func parseModules(b []byte) []string {

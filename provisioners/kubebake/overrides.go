@@ -1,11 +1,12 @@
 package kubebake
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/kubebake/kubebake/recipes"
 )
 
 // overrideField is one configuration field that lands in the recipe: where
@@ -102,29 +103,16 @@ func (f overrideField) matchPath() string {
 
 // overlay turns the overrides (and the directories and skip_seal) into a
 // recipe overlay.
-func (c *Config) overlay() ([]byte, error) {
+func (c *Config) overlay() (recipes.Overlay, error) {
 	fields, err := c.fields()
 	if err != nil {
-		return nil, err
+		return recipes.Overlay{}, err
 	}
-	doc := map[string]any{}
+	var set []recipes.Field
 	for _, f := range fields {
-		if f.value == nil {
-			continue
-		}
-		keys := strings.Split(f.path, ".")
-		m := doc
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		m[keys[len(keys)-1]] = f.value
+		set = append(set, recipes.Field{Path: f.path, Value: f.value})
 	}
-	return json.Marshal(doc)
+	return recipes.FieldOverlay("overrides", set...)
 }
 
 // under reports whether path is prefix or a field below it.

@@ -101,23 +101,17 @@ func (c *Config) render() (*render.Plan, []error) {
 	if err != nil {
 		return nil, []error{err}
 	}
-	l, err := recipes.LoadWith(c.Recipe, recipes.Overlay{Source: "overrides", Data: overlay})
-	if err != nil {
-		var inv *recipes.InvalidError
-		if !errors.As(err, &inv) {
-			return nil, []error{fmt.Errorf("recipe: %w", err)}
-		}
+	plan, l, err := render.Load(c.Recipe, overlay)
+	if err != nil && l != nil && l.Report.IsFatal() {
 		var errs []error
-		for _, e := range inv.Report.Errors() {
+		for _, e := range l.Report.Errors() {
 			errs = append(errs, fmt.Errorf("recipe %s", c.describe(e)))
 		}
 		return nil, errs
 	}
-	rn, err := render.New()
-	if err != nil {
-		return nil, []error{err}
+	if err != nil && l == nil {
+		return nil, []error{fmt.Errorf("recipe: %w", err)}
 	}
-	plan, err := rn.Render(l)
 	if err != nil {
 		return nil, []error{fmt.Errorf("recipe %s: render: %w", c.Recipe, err)}
 	}

@@ -35,6 +35,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubebake/kubebake/api"
+
 	ignition "github.com/coreos/ignition/v2/config/v3_5"
 	toml "github.com/pelletier/go-toml/v2"
 	"github.com/stretchr/testify/assert"
@@ -626,7 +628,7 @@ func consumerSHA256(b []byte) string {
 
 func checkConsumerImageJSON(t *testing.T, cp *consumerPlan) {
 	f := cp.file(t, "/etc/kubebake/image.json")
-	var info render.ImageInfo
+	var info api.ImageInfo
 	dec := json.NewDecoder(bytes.NewReader(f.Content))
 	dec.DisallowUnknownFields()
 	require.NoError(t, dec.Decode(&info))

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kubebake/kubebake/api"
+
 	"github.com/kubebake/kubebake/recipes"
 )
 
@@ -15,6 +17,8 @@ import (
 type data struct {
 	R       *recipes.Recipe
 	D       recipes.Distro
+	F       recipes.FamilyInfo
+	Kind    recipes.RuntimeKind
 	Family  string
 	K8s     k8sData
 	Runtime runtimeData
@@ -39,7 +43,7 @@ type data struct {
 
 	Sysctls      []keyValue
 	Mirrors      []mirrorData
-	Images       []Image
+	Images       []api.Image
 	PinnedImages []string
 	// ImageArchives are the input names of images.archives, in order.
 	ImageArchives []string
@@ -55,16 +59,10 @@ type k8sData struct {
 
 type runtimeData struct {
 	Runtime
-	SocketPath string
-	Enable     []string
-	Daemons    []daemon
-}
-
-// daemon is a runtime process started by hand in a chroot.
-type daemon struct {
-	Name    string
-	Command []string
-	Socket  string
+	SocketPath    string
+	Enable        []string
+	Daemons       []recipes.Daemon
+	ImportArchive []string
 }
 
 type repoKey struct {
@@ -108,122 +106,49 @@ type portData struct {
 	Firewalld string
 }
 
-// runtimeFacts are fixed per runtime kind.
-type runtimeFacts struct {
-	socket   string
-	services []string
-	enable   []string
-	daemons  []daemon
-}
-
-func factsFor(kind string) runtimeFacts {
-	switch kind {
-	case recipes.RuntimeCRIO:
-		return runtimeFacts{
-			socket: "/var/run/crio/crio.sock", services: []string{"crio.service"}, enable: []string{"crio.service"},
-			daemons: []daemon{{Name: "crio", Command: []string{"crio"}}},
-		}
-	case recipes.RuntimeDocker:
-		return runtimeFacts{
-			socket:   "/run/cri-dockerd.sock",
-			services: []string{"containerd.service", "docker.service", "cri-docker.socket", "cri-docker.service"},
-			enable:   []string{"containerd.service", "docker.service", "cri-docker.socket", "cri-docker.service"},
-			daemons: []daemon{
-				{Name: "containerd", Command: []string{"containerd"}, Socket: "/run/containerd/containerd.sock"},
-				{Name: "dockerd", Command: []string{"dockerd", "--containerd=/run/containerd/containerd.sock"}, Socket: "/run/docker.sock"},
-				{Name: "cri-dockerd", Command: []string{"cri-dockerd", "--container-runtime-endpoint", "unix:///run/cri-dockerd.sock"}},
-			},
-		}
-	default:
-		return runtimeFacts{
-			socket: "/run/containerd/containerd.sock", services: []string{"containerd.service"}, enable: []string{"containerd.service"},
-			daemons: []daemon{{Name: "containerd", Command: []string{"containerd"}}},
-		}
+// derive computes the template data from the recipe and the facts it was
+// loaded with.
+func derive(r *recipes.Recipe, f recipes.Facts) (*data, error) {
+	if !f.ReleaseKnown || !f.DistroKnown || !f.RuntimeKnown {
+		return nil, fmt.Errorf("render: recipe %s was not validated (distro, runtime or Kubernetes release unknown)", r.Metadata.Name)
 	}
-}
-
-// derive computes the template data.
-func derive(r *recipes.Recipe, d recipes.Distro) (*data, error) {
-	v, err := recipes.ParseVersion(r.Kubernetes.Version)
-	if err != nil {
-		return nil, err
-	}
-	rel, _, ok := recipes.ReleaseFor(v)
-	if !ok {
-		return nil, fmt.Errorf("kubernetes.version: Kubernetes %s is not supported", v.MinorString())
-	}
+	v := f.Version
+	kind := f.Runtime
 	dd := &data{
-		R: r, D: d, Family: string(d.Family),
-		K8s:              k8sData{Version: v.String(), Plain: strings.TrimPrefix(v.String(), "v"), Minor: v.MinorString()},
-		BinDir:           "/usr/bin",
-		KubeletEnvFile:   "/etc/default/kubelet",
+		R: r, D: f.Distro, F: f.Family, Kind: kind, Family: string(f.Distro.Family),
+		K8s:              k8sData{Version: v.String(), Plain: v.Plain(), Minor: v.MinorString()},
+		BinDir:           f.Family.BinDir,
+		KubeletEnvFile:   f.Family.KubeletEnvFile,
 		KubeletDropInDir: "/etc/kubernetes/kubelet.conf.d",
 		FirstbootBinary:  "/usr/local/bin/kubebake-firstboot",
 		SysctlFile:       "/etc/sysctl.d/99-kubernetes-cri.conf",
 	}
-	if d.Family != recipes.FamilyApt {
-		dd.KubeletEnvFile = "/etc/sysconfig/kubelet"
-	}
-	if d.Family == recipes.FamilyFCOS {
-		dd.BinDir = "/usr/local/bin"
-	}
-	f := factsFor(r.Runtime.Kind)
 	dd.Runtime = runtimeData{
 		Runtime: Runtime{
 			Kind: r.Runtime.Kind, Source: r.Runtime.Source, Version: r.Runtime.Version,
-			Endpoint: "unix://" + f.socket, CgroupDriver: "systemd", SandboxImage: r.Runtime.SandboxImage,
-			Services: f.services,
+			Endpoint: kind.Endpoint(), CgroupDriver: "systemd", SandboxImage: r.Runtime.SandboxImage,
+			Services: kind.Services,
 		},
-		SocketPath: f.socket, Enable: f.enable, Daemons: f.daemons,
+		SocketPath: kind.Socket, Enable: kind.Services, Daemons: kind.Daemons, ImportArchive: kind.ImportArchive,
 	}
-	dd.packages(r, d)
-	dd.artifacts(r, d)
+	dd.packages(r)
+	dd.artifacts(r)
 	dd.sysctls(r)
 	dd.mirrors(r)
-	dd.images(r, rel)
+	dd.images(r, f.Release)
 	dd.firewall(r)
 	return dd, nil
 }
 
-func (dd *data) packages(r *recipes.Recipe, d recipes.Distro) {
-	apt := d.Family == recipes.FamilyApt
-	pin := func(name, version string) string {
-		if version == "" {
-			return name
-		}
-		if apt {
-			return name + "=" + version
-		}
-		return name + "-" + version
-	}
-	dd.BasePackages = []string{"ca-certificates", "curl", "conntrack", "socat", "ethtool", "iproute2", "iptables", "kmod", "util-linux"}
-	if !apt {
-		dd.BasePackages = []string{"ca-certificates", "curl", "conntrack-tools", "socat", "ethtool", "iproute", "iptables-nft", "kmod", "util-linux", "tar"}
-	}
+func (dd *data) packages(r *recipes.Recipe) {
+	dd.BasePackages = dd.F.BasePackages
 	rt := r.Runtime
-	switch {
-	case rt.Kind == recipes.RuntimeCRIO:
-		dd.RuntimePackages = []string{"cri-o"}
-	case rt.Kind == recipes.RuntimeContainerd && rt.Source == recipes.SourceDistro:
-		dd.RuntimePackages = []string{pin("containerd", rt.Version)}
-	case rt.Kind == recipes.RuntimeContainerd:
-		dd.RuntimePackages = []string{pin("containerd.io", rt.Version)}
-	case rt.Kind == recipes.RuntimeDocker && rt.Source == recipes.SourceDistro:
-		dd.RuntimePackages = []string{pin("docker.io", rt.Version)}
-		if d.DockerCLI != "" {
-			dd.RuntimePackages = append(dd.RuntimePackages, pin(d.DockerCLI, rt.Version))
-		}
-	default:
-		dd.RuntimePackages = []string{pin("docker-ce", rt.Version), "docker-ce-cli", "containerd.io"}
-	}
+	dd.RuntimePackages = dd.Kind.Packages(dd.D, rt.Source, rt.Version, dd.F.Pin)
 	if r.Kubernetes.Source == recipes.SourcePackages {
-		ver := dd.K8s.Plain
-		if apt {
-			ver += "-1.1"
-		}
-		dd.KubernetesPackages = []string{pin("kubelet", ver), pin("kubeadm", ver), pin("kubectl", ver), "cri-tools"}
+		ver := dd.K8s.Plain + dd.F.KubernetesRevision
+		dd.KubernetesPackages = []string{dd.F.Pin("kubelet", ver), dd.F.Pin("kubeadm", ver), dd.F.Pin("kubectl", ver), "cri-tools"}
 	}
-	if d.Family == recipes.FamilyFCOS {
+	if dd.F.Ignition {
 		dd.LayerPackages = append(append([]string{}, dd.RuntimePackages...), dd.KubernetesPackages...)
 		if r.Kubernetes.CNIPlugins.Source == recipes.SourceDistro {
 			dd.LayerPackages = append(dd.LayerPackages, "containernetworking-plugins")
@@ -233,7 +158,7 @@ func (dd *data) packages(r *recipes.Recipe, d recipes.Distro) {
 	}
 }
 
-func (dd *data) artifacts(r *recipes.Recipe, d recipes.Distro) {
+func (dd *data) artifacts(r *recipes.Recipe) {
 	arch := r.Base.Arch
 	k := r.Kubernetes
 	switch k.Source {
@@ -263,7 +188,7 @@ func (dd *data) artifacts(r *recipes.Recipe, d recipes.Distro) {
 		dd.CNIURL = fmt.Sprintf("https://github.com/containernetworking/plugins/releases/download/%s/cni-plugins-linux-%s-%s.tgz",
 			k.CNIPlugins.Version, arch, k.CNIPlugins.Version)
 	}
-	if r.Runtime.Kind == recipes.RuntimeDocker {
+	if dd.Kind.CriDockerd {
 		cd := r.Runtime.CriDockerd
 		ver := strings.TrimPrefix(cd.Version, "v")
 		dd.CriDockerd = criDockerdData{
@@ -277,29 +202,35 @@ func (dd *data) artifacts(r *recipes.Recipe, d recipes.Distro) {
 		}
 	}
 	if strings.TrimSpace(r.Runtime.Config) != "" {
-		switch r.Runtime.Kind {
-		case recipes.RuntimeCRIO:
-			dd.RuntimeDropIn = "/etc/crio/crio.conf.d/99-kubebake-user.conf"
-		}
+		dd.RuntimeDropIn = dd.Kind.ConfigDropIn
 	}
-	dd.repoKeys(r, d)
+	dd.repoKeys(r)
 }
 
 // repoKeys lists the signing keys of every upstream repository in use.
-func (dd *data) repoKeys(r *recipes.Recipe, d recipes.Distro) {
-	if d.Family != recipes.FamilyApt {
+func (dd *data) repoKeys(r *recipes.Recipe) {
+	if dd.F.RepoFormat != "deb" {
 		return // dnf and rpm-ostree fetch gpgkey= themselves
 	}
 	if r.Kubernetes.Source == recipes.SourcePackages {
 		dd.RepoKeys = append(dd.RepoKeys, repoKey{URL: k8sRepoURL(dd.K8s.Minor, "deb") + "Release.key", Path: "/etc/apt/keyrings/kubernetes-apt-keyring.asc"})
 	}
-	if r.Runtime.Kind == recipes.RuntimeCRIO {
-		dd.RepoKeys = append(dd.RepoKeys, repoKey{URL: crioRepoURL(r.Runtime.Version, "deb") + "Release.key", Path: "/etc/apt/keyrings/cri-o-apt-keyring.asc"})
+	if r.Runtime.Source != recipes.SourceUpstream {
+		return
 	}
-	if r.Runtime.Kind != recipes.RuntimeCRIO && r.Runtime.Source == recipes.SourceUpstream {
-		dd.RepoKeys = append(dd.RepoKeys, repoKey{URL: "https://download.docker.com/linux/" + d.DockerRepo + "/gpg", Path: "/etc/apt/keyrings/docker.asc"})
+	switch dd.Kind.UpstreamRepo {
+	case repoCRIO:
+		dd.RepoKeys = append(dd.RepoKeys, repoKey{URL: crioRepoURL(r.Runtime.Version, "deb") + "Release.key", Path: "/etc/apt/keyrings/cri-o-apt-keyring.asc"})
+	case repoDocker:
+		dd.RepoKeys = append(dd.RepoKeys, repoKey{URL: "https://download.docker.com/linux/" + dd.D.DockerRepo + "/gpg", Path: "/etc/apt/keyrings/docker.asc"})
 	}
 }
+
+// The upstream repositories a runtime comes from (RuntimeKind.UpstreamRepo).
+const (
+	repoCRIO   = "cri-o"
+	repoDocker = "docker"
+)
 
 func k8sRepoURL(minor, kind string) string {
 	return "https://pkgs.k8s.io/core:/stable:/v" + minor + "/" + kind + "/"
@@ -343,14 +274,14 @@ func (dd *data) mirrors(r *recipes.Recipe) {
 }
 
 func (dd *data) images(r *recipes.Recipe, rel recipes.KubernetesRelease) {
-	pin := recipes.Bool(r.Images.Pin, true) && r.Runtime.Kind != recipes.RuntimeDocker
+	pin := recipes.Bool(r.Images.Pin, true) && dd.Kind.CanPin
 	seen := map[string]bool{}
 	add := func(name, digest string) {
 		if seen[name] {
 			return
 		}
 		seen[name] = true
-		dd.Images = append(dd.Images, Image{Name: name, Digest: digest, Pinned: pin})
+		dd.Images = append(dd.Images, api.Image{Name: name, Digest: digest, Pinned: pin})
 		if pin {
 			dd.PinnedImages = append(dd.PinnedImages, name)
 		}

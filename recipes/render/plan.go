@@ -5,11 +5,9 @@
 package render
 
 import (
+	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/recipes"
 )
-
-// PlanAPIVersion is the version of plan.json.
-const PlanAPIVersion = "kubebake.dev/v1alpha1"
 
 // Stage is where an applier stages the plan on the target by default; step
 // scripts read KUBEBAKE_STAGE and fall back to it.
@@ -25,7 +23,7 @@ type Plan struct {
 	Kubernetes Kubernetes     `json:"kubernetes"`
 	Runtime    Runtime        `json:"runtime"`
 	// Images are pre-loaded at bake time.
-	Images []Image `json:"images"`
+	Images []api.Image `json:"images"`
 	// Files are placed in the image; their content is under rootfs/ in a
 	// written plan.
 	Files []File `json:"files"`
@@ -57,13 +55,6 @@ type Runtime struct {
 	CgroupDriver string   `json:"cgroupDriver"`
 	SandboxImage string   `json:"sandboxImage"`
 	Services     []string `json:"services"`
-}
-
-// Image is a pre-loaded image.
-type Image struct {
-	Name   string `json:"name"`
-	Digest string `json:"digest,omitempty"`
-	Pinned bool   `json:"pinned"`
 }
 
 // File is a file placed in the image.

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kubebake/kubebake/api"
+
 	"github.com/kubebake/kubebake/recipes"
 )
 
@@ -36,16 +38,12 @@ func (rn *Renderer) Render(l *recipes.Loaded) (*Plan, error) {
 		return nil, &recipes.InvalidError{Report: l.Report}
 	}
 	r := l.Recipe
-	d, ok := recipes.LookupDistro(r.Base.Distro, r.Base.Release)
-	if !ok {
-		return nil, fmt.Errorf("render: unknown distro %s %s", r.Base.Distro, r.Base.Release)
-	}
-	dd, err := derive(r, d)
+	dd, err := derive(r, l.Facts)
 	if err != nil {
 		return nil, err
 	}
 	b := &builder{t: rn.t, d: dd, plan: &Plan{
-		APIVersion: PlanAPIVersion, Kind: "Plan", Recipe: r.Metadata.Name, Family: d.Family, Base: r.Base,
+		APIVersion: api.Version, Kind: "Plan", Recipe: r.Metadata.Name, Family: dd.F.Name, Base: r.Base,
 		Kubernetes: Kubernetes{
 			Version: dd.K8s.Version, Source: r.Kubernetes.Source, CrictlVersion: r.Kubernetes.CrictlVersion,
 			CNIPlugins: r.Kubernetes.CNIPlugins.Source,
@@ -59,13 +57,13 @@ func (rn *Renderer) Render(l *recipes.Loaded) (*Plan, error) {
 	if err := b.build(); err != nil {
 		return nil, err
 	}
-	if d.Family == recipes.FamilyFCOS {
+	if dd.F.Ignition {
 		if err := b.butane(); err != nil {
 			return nil, err
 		}
 	}
 	if b.plan.Images == nil {
-		b.plan.Images = []Image{}
+		b.plan.Images = []api.Image{}
 	}
 	return b.plan, nil
 }
@@ -138,7 +136,7 @@ func (b *builder) script(name, desc string, body []byte, files []string) {
 	fmt.Fprintf(&s, "# Rendered from recipe %s. Safe to run more than once.\n", b.d.R.Metadata.Name)
 	s.WriteString("set -euo pipefail\n")
 	s.WriteString("KUBEBAKE_STAGE=\"${KUBEBAKE_STAGE:-" + Stage + "}\"\n")
-	if b.d.D.Family != recipes.FamilyFCOS && len(files) > 0 {
+	if !b.d.F.Ignition && len(files) > 0 {
 		s.WriteString("\n# Files this step places.\n")
 		for _, p := range files {
 			f := b.lookup(p)
@@ -147,7 +145,7 @@ func (b *builder) script(name, desc string, body []byte, files []string) {
 		}
 	}
 	s.WriteString(strings.TrimLeft(strings.TrimRight(string(body), "\n")+"\n", "\n"))
-	if b.d.D.Family != recipes.FamilyFCOS && len(files) > 0 {
+	if !b.d.F.Ignition && len(files) > 0 {
 		// Packages installed after our files leave their own defaults beside
 		// them; ours are the ones in force, so drop those copies.
 		s.WriteString("\n# The package's default copies of the files above are not in force.\n")
@@ -175,11 +173,11 @@ func (b *builder) lookup(path string) File {
 func (b *builder) build() error {
 	d := b.d
 	r := d.R
-	fam := d.D.Family
+	steps := !d.F.Ignition
 	for _, h := range r.Hooks.Before {
 		b.script("hook-"+h.Name, "user hook (before)", []byte(h.Run), nil)
 	}
-	if fam != recipes.FamilyFCOS {
+	if steps {
 		b.step("prepare", "Install the tools kubeadm and the steps need.", "prepare.sh.tmpl")
 	}
 	b.step("kernel-modules", "Load the kernel modules Kubernetes needs, now and on every boot.", "kernel-modules.sh.tmpl",
@@ -187,30 +185,30 @@ func (b *builder) build() error {
 	b.step("sysctls", "Set the sysctls Kubernetes needs, now and on every boot.", "sysctls.sh.tmpl",
 		b.file(d.SysctlFile, "sysctl.conf.tmpl", "0644"))
 	var swapFiles []string
-	if fam != recipes.FamilyApt {
+	if d.F.ZramSwap {
 		swapFiles = append(swapFiles, b.raw("/etc/systemd/zram-generator.conf", []byte("# Swap on zram is off: kubelet wants no swap. Rendered by kubebake.\n"), "0644", "root:root"))
 	}
 	if recipes.Bool(r.Node.DisableSwap, true) {
 		b.step("swap", "Turn swap off, now and for good.", "swap.sh.tmpl", swapFiles...)
 	}
-	if repos := b.repoFiles(); len(repos) > 0 && fam != recipes.FamilyFCOS {
+	if repos := b.repoFiles(); len(repos) > 0 && steps {
 		b.step("repositories", "Add the package repositories of Kubernetes and the runtime.", "repositories.sh.tmpl", repos...)
 	}
-	if fam == recipes.FamilyFCOS && len(d.LayerPackages) > 0 {
+	if !steps && len(d.LayerPackages) > 0 {
 		b.step("layer", "Layer the runtime and Kubernetes packages with rpm-ostree.", "layer.sh.tmpl")
 	}
 	b.step("runtime", "Install and configure the "+r.Runtime.Kind+" runtime with the systemd cgroup driver.", "runtime.sh.tmpl", b.runtimeFiles()...)
 	b.step("kubernetes", "Install kubelet, kubeadm, kubectl and crictl "+d.K8s.Version+".", "kubernetes.sh.tmpl", b.kubeletFiles()...)
-	if src := r.Kubernetes.CNIPlugins.Source; src == recipes.SourceBinaries || (src == recipes.SourceDistro && fam != recipes.FamilyFCOS) {
+	if src := r.Kubernetes.CNIPlugins.Source; src == recipes.SourceBinaries || (src == recipes.SourceDistro && steps) {
 		b.step("cni-plugins", "Put the CNI plugins in /opt/cni/bin.", "cni-plugins.sh.tmpl")
 	}
-	if fam != recipes.FamilyApt && r.Node.SELinux != "" {
+	if d.F.SELinux != "" && r.Node.SELinux != "" {
 		b.step("selinux", "Set SELinux to "+r.Node.SELinux+".", "selinux.sh.tmpl")
 	}
-	if r.Node.Firewall.Mode != "unmanaged" && fam != recipes.FamilyFCOS {
+	if r.Node.Firewall.Mode != "unmanaged" && steps {
 		b.step("firewall", "Firewall: "+r.Node.Firewall.Mode+".", "firewall.sh.tmpl")
 	}
-	if len(r.Node.Packages) > 0 && fam != recipes.FamilyFCOS {
+	if len(r.Node.Packages) > 0 && steps {
 		b.step("packages", "Install the recipe's extra packages.", "packages.sh.tmpl")
 	}
 	if len(r.Node.Files) > 0 {
@@ -235,7 +233,7 @@ func (b *builder) build() error {
 	if recipes.Bool(r.Firstboot.Enabled, true) {
 		b.step("firstboot", "Install and enable kubebake-firstboot.", "firstboot.sh.tmpl",
 			b.file("/etc/systemd/system/kubebake-firstboot.service", "kubebake-firstboot.service.tmpl", "0644"),
-			"/etc/kubebake/image.json")
+			api.ImageInfoPath)
 		b.plan.Inputs = append(b.plan.Inputs, Input{Name: "kubebake-firstboot", Mode: "0755"})
 	}
 	for _, h := range r.Hooks.After {
@@ -253,7 +251,7 @@ func (b *builder) repoFiles() []string {
 	d := b.d
 	r := d.R
 	var out []string
-	apt := d.D.Family == recipes.FamilyApt
+	apt := d.F.RepoFormat == "deb"
 	if r.Kubernetes.Source == recipes.SourcePackages {
 		if apt {
 			out = append(out, b.raw("/etc/apt/sources.list.d/kubernetes.list", []byte(fmt.Sprintf(
@@ -265,7 +263,11 @@ func (b *builder) repoFiles() []string {
 				d.K8s.Minor, base, base)), "0644", "root:root"))
 		}
 	}
-	if r.Runtime.Kind == recipes.RuntimeCRIO {
+	if r.Runtime.Source != recipes.SourceUpstream {
+		return out
+	}
+	switch d.Kind.UpstreamRepo {
+	case repoCRIO:
 		if apt {
 			out = append(out, b.raw("/etc/apt/sources.list.d/cri-o.list", []byte(fmt.Sprintf(
 				"deb [signed-by=/etc/apt/keyrings/cri-o-apt-keyring.asc] %s /\n", crioRepoURL(r.Runtime.Version, "deb"))), "0644", "root:root"))
@@ -275,7 +277,7 @@ func (b *builder) repoFiles() []string {
 				"[cri-o]\nname=CRI-O v%s\nbaseurl=%s\nenabled=1\ngpgcheck=1\ngpgkey=%srepodata/repomd.xml.key\n",
 				r.Runtime.Version, base, base)), "0644", "root:root"))
 		}
-	} else if r.Runtime.Source == recipes.SourceUpstream {
+	case repoDocker:
 		if apt {
 			out = append(out, b.raw("/etc/apt/sources.list.d/docker.list", []byte(fmt.Sprintf(
 				"deb [arch=%s signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/%s %s stable\n",
@@ -289,36 +291,51 @@ func (b *builder) repoFiles() []string {
 	return out
 }
 
-// runtimeFiles adds the runtime's configuration.
+// runtimeFiles adds the runtime's configuration: the files of its entry
+// in runtimeFileSets.
 func (b *builder) runtimeFiles() []string {
-	d := b.d
-	r := d.R
-	var out []string
-	switch r.Runtime.Kind {
-	case recipes.RuntimeContainerd:
-		out = append(out, b.containerdConfig())
-		for _, m := range d.Mirrors {
-			content, err := execute(b.t.files, "containerd-hosts.toml.tmpl", m)
-			if err != nil {
-				b.err = err
-				continue
-			}
-			out = append(out, b.raw("/etc/containerd/certs.d/"+m.Registry+"/hosts.toml", content, "0644", "root:root"))
-		}
-	case recipes.RuntimeCRIO:
-		out = append(out, b.file("/etc/crio/crio.conf.d/10-kubebake.conf", "crio.conf.tmpl", "0644"))
-		if len(d.Mirrors) > 0 {
-			out = append(out, b.file("/etc/containers/registries.conf.d/10-kubebake-mirrors.conf", "registries.conf.tmpl", "0644"))
-		}
-		if d.RuntimeDropIn != "" {
-			out = append(out, b.raw(d.RuntimeDropIn, []byte(r.Runtime.Config), "0644", "root:root"))
-		}
-	case recipes.RuntimeDocker:
-		out = append(out, b.raw("/etc/docker/daemon.json", b.daemonJSON(), "0644", "root:root"))
-		out = append(out, b.file("/etc/systemd/system/cri-docker.service", "cri-docker.service.tmpl", "0644"))
-		out = append(out, b.file("/etc/systemd/system/cri-docker.socket", "cri-docker.socket.tmpl", "0644"))
+	files, ok := b.runtimeFileSets()[b.d.Kind.Name]
+	if !ok {
+		b.err = fmt.Errorf("render: no files for runtime %s", b.d.Kind.Name)
+		return nil
 	}
-	return out
+	return files()
+}
+
+// runtimeFileSets holds, per runtime kind, what renders its files; a new
+// runtime adds its entry here and its templates.
+func (b *builder) runtimeFileSets() map[string]func() []string {
+	return map[string]func() []string{
+		recipes.RuntimeContainerd: func() []string {
+			out := []string{b.containerdConfig()}
+			for _, m := range b.d.Mirrors {
+				content, err := execute(b.t.files, "containerd-hosts.toml.tmpl", m)
+				if err != nil {
+					b.err = err
+					continue
+				}
+				out = append(out, b.raw("/etc/containerd/certs.d/"+m.Registry+"/hosts.toml", content, "0644", "root:root"))
+			}
+			return out
+		},
+		recipes.RuntimeCRIO: func() []string {
+			out := []string{b.file("/etc/crio/crio.conf.d/10-kubebake.conf", "crio.conf.tmpl", "0644")}
+			if len(b.d.Mirrors) > 0 {
+				out = append(out, b.file("/etc/containers/registries.conf.d/10-kubebake-mirrors.conf", "registries.conf.tmpl", "0644"))
+			}
+			if b.d.RuntimeDropIn != "" {
+				out = append(out, b.raw(b.d.RuntimeDropIn, []byte(b.d.R.Runtime.Config), "0644", "root:root"))
+			}
+			return out
+		},
+		recipes.RuntimeDocker: func() []string {
+			return []string{
+				b.raw("/etc/docker/daemon.json", b.daemonJSON(), "0644", "root:root"),
+				b.file("/etc/systemd/system/cri-docker.service", "cri-docker.service.tmpl", "0644"),
+				b.file("/etc/systemd/system/cri-docker.socket", "cri-docker.socket.tmpl", "0644"),
+			}
+		},
+	}
 }
 
 // daemonJSON renders Docker's daemon.json with the user's drop-in merged.
@@ -368,33 +385,18 @@ func (b *builder) kubeletFiles() []string {
 	return out
 }
 
-// ImageInfo is /etc/kubebake/image.json: what the image was baked with,
-// read by kubebake-firstboot and kubebake test.
-type ImageInfo struct {
-	Recipe            string  `json:"recipe"`
-	Distro            string  `json:"distro"`
-	Release           string  `json:"release"`
-	Arch              string  `json:"arch"`
-	KubernetesVersion string  `json:"kubernetesVersion"`
-	Runtime           string  `json:"runtime"`
-	CRISocket         string  `json:"criSocket"`
-	CgroupDriver      string  `json:"cgroupDriver"`
-	SandboxImage      string  `json:"sandboxImage"`
-	Images            []Image `json:"images"`
-}
-
 func (b *builder) imageJSON() {
 	d := b.d
-	info := ImageInfo{
+	info := api.ImageInfo{
 		Recipe: d.R.Metadata.Name, Distro: d.R.Base.Distro, Release: d.R.Base.Release, Arch: d.R.Base.Arch,
 		KubernetesVersion: d.K8s.Version, Runtime: d.R.Runtime.Kind, CRISocket: d.Runtime.Endpoint,
 		CgroupDriver: "systemd", SandboxImage: d.R.Runtime.SandboxImage, Images: d.Images,
 	}
 	if info.Images == nil {
-		info.Images = []Image{}
+		info.Images = []api.Image{}
 	}
 	out, _ := json.MarshalIndent(info, "", "  ")
-	b.raw("/etc/kubebake/image.json", append(out, '\n'), "0644", "root:root")
+	b.raw(api.ImageInfoPath, append(out, '\n'), "0644", "root:root")
 }
 
 // inputs lists the host files the applier stages.

@@ -30,15 +30,35 @@ func funcs() template.FuncMap {
 
 // parseTemplates parses the embedded templates.
 func parseTemplates() (*templates, error) {
-	steps, err := template.New("steps").Funcs(funcs()).Option("missingkey=error").ParseFS(templateFS, "templates/steps/*.tmpl")
+	steps, err := parseSet("steps")
 	if err != nil {
-		return nil, fmt.Errorf("parse step templates: %w", err)
+		return nil, err
 	}
-	files, err := template.New("files").Funcs(funcs()).Option("missingkey=error").ParseFS(templateFS, "templates/files/*.tmpl")
+	files, err := parseSet("files")
 	if err != nil {
-		return nil, fmt.Errorf("parse file templates: %w", err)
+		return nil, err
 	}
 	return &templates{steps: steps, files: files}, nil
+}
+
+// parseSet parses templates/DIR/*.tmpl into one set. Its templates can
+// include a block of the set by a computed name ({{include (print
+// .Runtime.Kind ".pin") .}}), which is how a runtime's own blocks are
+// chosen without a branch per runtime.
+func parseSet(dir string) (*template.Template, error) {
+	t := template.New(dir)
+	fm := funcs()
+	fm["include"] = func(name string, data any) (string, error) {
+		var b bytes.Buffer
+		if err := t.ExecuteTemplate(&b, name, data); err != nil {
+			return "", err
+		}
+		return b.String(), nil
+	}
+	if _, err := t.Funcs(fm).Option("missingkey=error").ParseFS(templateFS, "templates/"+dir+"/*.tmpl"); err != nil {
+		return nil, fmt.Errorf("parse %s templates: %w", dir, err)
+	}
+	return t, nil
 }
 
 func execute(t *template.Template, name string, v any) ([]byte, error) {

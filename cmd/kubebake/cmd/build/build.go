@@ -12,8 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubebake/kubebake/internal/build"
+	"github.com/kubebake/kubebake/internal/bake"
 	"github.com/kubebake/kubebake/internal/cli"
+	"github.com/kubebake/kubebake/recipes"
 )
 
 type flags struct {
@@ -41,7 +42,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 			if f.out == "" || f.base == "" {
 				return cli.Usage(errors.New("build: -o OUTDIR and --base IMAGE are required"))
 			}
-			if f.mode != build.ModeChroot && f.mode != build.ModeVM {
+			if f.mode != bake.ModeChroot && f.mode != bake.ModeVM {
 				return cli.Usage(fmt.Errorf("build: --mode must be chroot or vm, got %q", f.mode))
 			}
 			return Run(cmd.Context(), stdout, args[0], f)
@@ -49,7 +50,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "directory for NAME.qcow2 and manifest.json")
 	cmd.Flags().StringVar(&f.base, "base", "", "base image (qcow2 or raw), e.g. from kubebake base")
-	cmd.Flags().StringVar(&f.mode, "mode", build.ModeChroot, "chroot (provision the filesystem here) or vm (boot it under QEMU)")
+	cmd.Flags().StringVar(&f.mode, "mode", bake.ModeChroot, "chroot (provision the filesystem here) or vm (boot it under QEMU)")
 	cmd.Flags().StringVar(&f.workDir, "work-dir", "", "directory for temporary files (default: OUTDIR)")
 	cmd.Flags().StringVar(&f.kubernetesDir, "kubernetes-binaries-dir", "", "directory of kubeadm, kubelet, kubectl, crictl for kubernetes.source local")
 	cmd.Flags().StringVar(&f.criDockerdDir, "cri-dockerd-dir", "", "directory of cri-dockerd for runtime.criDockerd.source local")
@@ -85,12 +86,23 @@ func Run(ctx context.Context, stdout io.Writer, recipe string, f *flags) error {
 		}
 		return a
 	}
-	res, err := build.Build(ctx, build.Options{
+	var overlays []recipes.Overlay
+	for _, d := range []struct{ flag, path, dir string }{
+		{"--kubernetes-binaries-dir", "kubernetes.local.dir", f.kubernetesDir},
+		{"--cri-dockerd-dir", "runtime.criDockerd.dir", f.criDockerdDir},
+	} {
+		o, err := recipes.FieldOverlay(d.flag, recipes.Field{Path: d.path, Value: abs(d.dir)})
+		if err != nil {
+			return err
+		}
+		overlays = append(overlays, o)
+	}
+	res, err := bake.Build(ctx, bake.Options{
 		Recipe: recipe, Base: f.base, OutDir: f.out, Mode: f.mode, WorkDir: f.workDir,
-		KubernetesDir: abs(f.kubernetesDir), CriDockerdDir: abs(f.criDockerdDir),
+		Overlays: overlays,
 		Inputs:   map[string]string{"kubebake-firstboot": fb},
 		Progress: stdout,
-		VM:       build.VMOptions{Accel: f.accel, SerialLog: abs(f.serialLog)},
+		VM:       bake.VMOptions{Accel: f.accel, SerialLog: abs(f.serialLog)},
 	})
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubebake/kubebake/internal/cli"
-	"github.com/kubebake/kubebake/recipes"
 	plan "github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -40,7 +39,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 
 // Run renders ref into dir.
 func Run(stdout, stderr io.Writer, ref, dir string) error {
-	l, err := recipes.Load(ref)
+	p, l, err := plan.Load(ref)
 	if err != nil {
 		if l != nil && l.Report.IsFatal() {
 			fmt.Fprint(stderr, l.Report.String())
@@ -50,14 +49,6 @@ func Run(stdout, stderr io.Writer, ref, dir string) error {
 	}
 	for _, w := range l.Report.Warnings() {
 		fmt.Fprintln(stderr, w.String())
-	}
-	rn, err := plan.New()
-	if err != nil {
-		return err
-	}
-	p, err := rn.Render(l)
-	if err != nil {
-		return err
 	}
 	if err := plan.Write(p, dir); err != nil {
 		return err

@@ -1,9 +1,9 @@
-// Package build bakes a node image from a recipe and a base image, with the
+// Package bake bakes a node image from a recipe and a base image, with the
 // same plan and applier the Packer provisioner uses: in chroot mode the
 // base's root filesystem is provisioned directly on this machine (the fast
 // path without KVM); the result is a compressed qcow2 and a manifest,
 // both written atomically.
-package build
+package bake
 
 import (
 	"context"
@@ -18,6 +18,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kubebake/kubebake/api"
+	"github.com/kubebake/kubebake/internal/atomicfile"
+	"github.com/kubebake/kubebake/internal/base"
+	"github.com/kubebake/kubebake/internal/manifest"
 
 	"github.com/kubebake/kubebake/internal/apply"
 	"github.com/kubebake/kubebake/internal/sys"
@@ -43,13 +48,11 @@ type Options struct {
 	Mode string
 	// WorkDir holds temporary files (default: beside OutDir).
 	WorkDir string
-	// Inputs supply plan inputs by name (kubebake-firstboot, and overrides
-	// of the recipe's local directories).
+	// Overlays are laid over the recipe before it is validated (the
+	// CLI's --kubernetes-binaries-dir and --cri-dockerd-dir).
+	Overlays []recipes.Overlay
+	// Inputs supply plan inputs by name (kubebake-firstboot).
 	Inputs map[string]string
-	// KubernetesDir, when set, replaces kubernetes.local.dir.
-	KubernetesDir string
-	// CriDockerdDir, when set, replaces runtime.criDockerd.dir.
-	CriDockerdDir string
 	// Progress receives progress lines with elapsed times.
 	Progress io.Writer
 	// Runner runs host commands (default: sys.Exec).
@@ -62,7 +65,7 @@ type Options struct {
 type Result struct {
 	Image    string
 	Manifest string
-	M        Manifest
+	M        manifest.Manifest
 }
 
 // Build bakes the image.
@@ -80,7 +83,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if o.Mode != ModeChroot && o.Mode != ModeVM {
 		return nil, fmt.Errorf("build mode %q: want chroot or vm", o.Mode)
 	}
-	p, err := Plan(o.Recipe, o.KubernetesDir, o.CriDockerdDir)
+	p, _, err := render.Load(o.Recipe, o.Overlays...)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +103,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 
 	var disk string
 	var results []apply.StepResult
-	var images []RuntimeImage
+	var images []manifest.RuntimeImage
 	switch o.Mode {
 	case ModeChroot:
 		disk = filepath.Join(tmp, "disk.raw")
@@ -108,7 +111,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		st.done("base image unpacked")
-		root, err := FindRoot(disk)
+		root, err := base.FindRoot(disk)
 		if err != nil {
 			return nil, err
 		}
@@ -138,15 +141,15 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	}
 	st.done("compressed qcow2 written")
 
-	sum, size, err := FileSHA256(image)
+	sum, size, err := manifest.FileSHA256(image)
 	if err != nil {
 		return nil, err
 	}
-	baseSum, _, err := FileSHA256(o.Base)
+	baseSum, _, err := manifest.FileSHA256(o.Base)
 	if err != nil {
 		return nil, err
 	}
-	m := Manifest{
+	m := manifest.Manifest{
 		Name: name, Image: filepath.Base(image), Format: "qcow2", SHA256: sum, Size: size,
 		Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
 		KubernetesVersion: p.Kubernetes.Version, Runtime: p.Runtime, Images: p.Images,
@@ -157,10 +160,10 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		m.VirtualSize = vs
 	}
 	for _, r := range results {
-		m.Steps = append(m.Steps, StepTiming{Name: r.Name, Seconds: r.Duration.Seconds()})
+		m.Steps = append(m.Steps, manifest.StepTiming{Name: r.Name, Seconds: r.Duration.Seconds()})
 	}
 	manifest := filepath.Join(o.OutDir, "manifest.json")
-	if err := WriteJSONAtomic(manifest, m); err != nil {
+	if err := atomicfile.WriteJSON(manifest, m); err != nil {
 		return nil, err
 	}
 	st.done("manifest written")
@@ -182,34 +185,9 @@ func virtualSize(ctx context.Context, r sys.Runner, image string) (int64, error)
 	return info.VirtualSize, nil
 }
 
-// Plan loads and renders a recipe, with local directories overridden.
-func Plan(ref, kubernetesDir, criDockerdDir string) (*render.Plan, error) {
-	l, err := recipes.Load(ref)
-	if err != nil {
-		return nil, err
-	}
-	if kubernetesDir != "" || criDockerdDir != "" {
-		if kubernetesDir != "" {
-			l.Recipe.Kubernetes.Local.Dir = kubernetesDir
-		}
-		if criDockerdDir != "" {
-			l.Recipe.Runtime.CriDockerd.Dir = criDockerdDir
-		}
-		rep := recipes.Validate(l.Recipe)
-		if rep.IsFatal() {
-			return nil, &recipes.InvalidError{Report: rep}
-		}
-	}
-	rn, err := render.New()
-	if err != nil {
-		return nil, err
-	}
-	return rn.Render(l)
-}
-
 // provisionChroot loop-mounts the root partition, applies the plan in a
 // chroot, and unmounts and checks the filesystem.
-func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string, root RootPartition, mnt string) ([]apply.StepResult, []RuntimeImage, error) {
+func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string, root base.RootPartition, mnt string) ([]apply.StepResult, []manifest.RuntimeImage, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil, errors.New("chroot mode needs root (it loop-mounts the image and runs chroot); use --mode vm otherwise")
 	}
@@ -243,7 +221,7 @@ func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string,
 	if err != nil {
 		return results, nil, err
 	}
-	images, err := readRuntimeImages(filepath.Join(mnt, RuntimeImagesFile))
+	images, err := readRuntimeImages(filepath.Join(mnt, api.RuntimeImagesPath))
 	if err != nil {
 		return results, nil, err
 	}
@@ -269,12 +247,9 @@ func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string,
 	return results, images, nil
 }
 
-// RuntimeImagesFile is where the images step records the runtime's store.
-const RuntimeImagesFile = "/etc/kubebake/images.json"
-
 // readRuntimeImages reads the images step's record; a plan without an
 // images step leaves none.
-func readRuntimeImages(path string) ([]RuntimeImage, error) {
+func readRuntimeImages(path string) ([]manifest.RuntimeImage, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -282,9 +257,9 @@ func readRuntimeImages(path string) ([]RuntimeImage, error) {
 	if err != nil {
 		return nil, err
 	}
-	imgs, err := ParseCrictlImages(b)
+	imgs, err := manifest.ParseCrictlImages(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", RuntimeImagesFile, err)
+		return nil, fmt.Errorf("%s: %w", api.RuntimeImagesPath, err)
 	}
 	return imgs, nil
 }

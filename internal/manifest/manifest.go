@@ -1,4 +1,7 @@
-package build
+// Package manifest is OUT/manifest.json, the artifact contract of a bake:
+// what was baked, from what and how. `kubebake build` and the Packer
+// builder both write it.
+package manifest
 
 import (
 	"crypto/sha256"
@@ -7,9 +10,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/kubebake/kubebake/api"
 
 	"github.com/kubebake/kubebake/recipes/render"
 )
@@ -28,7 +32,7 @@ type Manifest struct {
 	Arch              string         `json:"arch"`
 	KubernetesVersion string         `json:"kubernetesVersion"`
 	Runtime           render.Runtime `json:"runtime"`
-	Images            []render.Image `json:"images"`
+	Images            []api.Image    `json:"images"`
 	Base              string         `json:"base,omitempty"`
 	BaseSHA256        string         `json:"baseSHA256,omitempty"`
 	Mode              string         `json:"mode"`
@@ -90,29 +94,4 @@ func FileSHA256(path string) (string, int64, error) {
 		return "", 0, fmt.Errorf("hash %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-// WriteJSONAtomic writes v as indented JSON through a temp file.
-func WriteJSONAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

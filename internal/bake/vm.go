@@ -1,4 +1,4 @@
-package build
+package bake
 
 import (
 	"bytes"
@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubebake/kubebake/api"
+	"github.com/kubebake/kubebake/internal/manifest"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kubebake/kubebake/internal/apply"
@@ -20,10 +23,6 @@ import (
 	"github.com/kubebake/kubebake/internal/vm"
 	"github.com/kubebake/kubebake/recipes/render"
 )
-
-// BuildUser is the user the vm mode creates for the bake, with an
-// ephemeral key, and removes before the image is written.
-const BuildUser = "kubebake-build"
 
 // VMOptions tune the vm mode.
 type VMOptions struct {
@@ -37,43 +36,9 @@ type VMOptions struct {
 	SerialLog string
 }
 
-// BuildUserData is the cloud-config that creates the build user with the
-// public key and passwordless sudo.
-func BuildUserData(user string, pub ssh.PublicKey) []byte {
-	return []byte("#cloud-config\n" +
-		"users:\n" +
-		"  - name: " + user + "\n" +
-		"    sudo: ALL=(ALL) NOPASSWD:ALL\n" +
-		"    shell: /bin/bash\n" +
-		"    lock_passwd: true\n" +
-		"    ssh_authorized_keys:\n" +
-		"      - " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) + "\n" +
-		"ssh_pwauth: false\n")
-}
-
-// SealAndPowerOff is a command that runs detached after the steps: the
-// build user cannot remove itself while logged in, so it goes once the
-// session has closed, with the state its login and the boot left, and the
-// machine powers off.
-func SealAndPowerOff(user string) string {
-	return `nohup setsid bash -c '
-sleep 2
-pkill -KILL -u ` + user + ` || true
-userdel --remove --force ` + user + ` || true
-rm -f /etc/sudoers.d/90-cloud-init-users
-if command -v cloud-init >/dev/null; then cloud-init clean --logs --seed; fi
-rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub /root/.bash_history
-truncate -s 0 /etc/machine-id
-find /var/log -type f -exec truncate -s 0 {} +
-rm -rf /var/log/journal/*
-fstrim --all || true
-systemctl poweroff
-' >/dev/null 2>&1 &`
-}
-
 // provisionVM boots the overlay under QEMU, applies the plan over SSH as an
 // ephemeral build user, removes that user and powers the machine off.
-func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work string) ([]apply.StepResult, []RuntimeImage, error) {
+func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work string) ([]apply.StepResult, []manifest.RuntimeImage, error) {
 	v := o.VM
 	if v.BootTimeout == 0 {
 		v.BootTimeout = 15 * time.Minute
@@ -88,7 +53,7 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 	}
 	seed := filepath.Join(work, "seed.iso")
 	if err := nocloud.WriteSeed(seed, nocloud.Seed{
-		UserData: BuildUserData(BuildUser, signer.PublicKey()), MetaData: nocloud.DefaultMetaData("", "kubebake-build"),
+		UserData: vm.BuildUserData(vm.BuildUser, signer.PublicKey()), MetaData: nocloud.DefaultMetaData("", "kubebake-build"),
 	}); err != nil {
 		return nil, nil, err
 	}
@@ -126,7 +91,7 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 	}
 	defer m.Stop(10 * time.Second)
 	start := time.Now()
-	target, err := apply.DialSSH(ctx, "127.0.0.1:"+strconv.Itoa(port), BuildUser, signer, v.BootTimeout)
+	target, err := apply.DialSSH(ctx, "127.0.0.1:"+strconv.Itoa(port), vm.BuildUser, signer, v.BootTimeout)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w\n--- last lines of the console ---\n%s", err, sys.Tail(m.Serial(), 20))
 	}
@@ -143,18 +108,18 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 		return results, nil, err
 	}
 	var record bytes.Buffer
-	var images []RuntimeImage
-	if code, err := target.Run(ctx, "if [ -f "+RuntimeImagesFile+" ]; then cat "+RuntimeImagesFile+"; fi", &record); err != nil || code != 0 {
+	var images []manifest.RuntimeImage
+	if code, err := target.Run(ctx, "if [ -f "+api.RuntimeImagesPath+" ]; then cat "+api.RuntimeImagesPath+"; fi", &record); err != nil || code != 0 {
 		target.Close()
-		return results, nil, fmt.Errorf("reading %s: exit code %d: %v", RuntimeImagesFile, code, err)
+		return results, nil, fmt.Errorf("reading %s: exit code %d: %v", api.RuntimeImagesPath, code, err)
 	}
 	if record.Len() > 0 {
-		if images, err = ParseCrictlImages(record.Bytes()); err != nil {
+		if images, err = manifest.ParseCrictlImages(record.Bytes()); err != nil {
 			target.Close()
-			return results, nil, fmt.Errorf("%s: %w", RuntimeImagesFile, err)
+			return results, nil, fmt.Errorf("%s: %w", api.RuntimeImagesPath, err)
 		}
 	}
-	if code, err := target.Run(ctx, SealAndPowerOff(BuildUser), io.Discard); err != nil || code != 0 {
+	if code, err := target.Run(ctx, vm.SealAndPowerOff(vm.BuildUser), io.Discard); err != nil || code != 0 {
 		target.Close()
 		return results, nil, fmt.Errorf("final cleanup: exit code %d: %v", code, err)
 	}

@@ -1,0 +1,45 @@
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestWriteFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out.json")
+	require.NoError(t, os.WriteFile(p, []byte("old"), 0o600))
+	require.NoError(t, WriteJSON(p, map[string]int{"a": 1}))
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, "{\n  \"a\": 1\n}\n", string(b))
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), st.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file is left")
+}
+
+func TestWriteFileFailureKeepsOld(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out")
+	require.NoError(t, os.WriteFile(p, []byte("old"), 0o644))
+	// A directory in the way of the rename: the write fails at the end.
+	blocked := filepath.Join(dir, "sub")
+	require.NoError(t, os.MkdirAll(filepath.Join(blocked, "x"), 0o755))
+	require.Error(t, WriteFile(blocked, []byte("new"), 0o644))
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(b))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 2, "the temporary file is removed")
+	require.Error(t, WriteJSON(p, func() {}), "a value JSON cannot hold")
+}
