@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -11,11 +12,12 @@ import (
 	"testing"
 	"time"
 
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/kubebake/kubebake/internal/vm"
 )
 
@@ -202,14 +204,21 @@ func TestMachineConfig(t *testing.T) {
 	assert.NotContains(t, joined, "seed")
 }
 
-func newState(t *testing.T, c *Config, d Driver) (*multistep.BasicStateBag, *testutil.UI) {
+func newState(t *testing.T, c *Config, d Driver) (*multistep.BasicStateBag, *bytes.Buffer) {
 	t.Helper()
-	ui := &testutil.UI{}
+	ui, out := recordingUI()
 	state := new(multistep.BasicStateBag)
 	state.Put(keyConfig, c)
 	state.Put(keyDriver, d)
 	state.Put(keyUI, ui)
-	return state, ui
+	return state, out
+}
+
+// recordingUI is Packer's own BasicUi writing every line to a buffer the
+// test reads.
+func recordingUI() (*packersdk.BasicUi, *bytes.Buffer) {
+	var out bytes.Buffer
+	return &packersdk.BasicUi{Writer: &out, ErrorWriter: &out, PB: &packersdk.NoopProgressTracker{}}, &out
 }
 
 func TestVerifySourceChecksum(t *testing.T) {
@@ -253,9 +262,9 @@ func TestIgnitionBuildAndCleanup(t *testing.T) {
 	b := &Builder{driver: d}
 	_, _, err := b.Prepare(raw)
 	require.NoError(t, err)
-	ui := &testutil.UI{}
+	ui, uiOut := recordingUI()
 	art, err := b.Run(context.Background(), ui, nil)
-	require.NoError(t, err, ui.String())
+	require.NoError(t, err, uiOut.String())
 	assert.Equal(t, []string{filepath.Join(out, "fcos.qcow2"), filepath.Join(out, "manifest.json")}, art.Files())
 	require.Len(t, d.started, 1)
 	assert.Contains(t, strings.Join(d.started[0], " "), "name=opt/com.coreos/config,file=")
@@ -273,7 +282,7 @@ func TestIgnitionBuildAndCleanup(t *testing.T) {
 	b = &Builder{driver: d}
 	_, _, err = b.Prepare(raw)
 	require.NoError(t, err)
-	_, err = b.Run(context.Background(), &testutil.UI{}, nil)
+	_, err = b.Run(context.Background(), packersdk.TestUi(t), nil)
 	require.ErrorContains(t, err, "the bake failed in the guest: FAILED: step /usr/local/libexec/kubebake/steps/05-runtime.sh")
 	assert.True(t, d.machines[0].stopped)
 	entries, _ = os.ReadDir(tmp)

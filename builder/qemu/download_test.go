@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -42,7 +41,7 @@ func TestSourceImageURL(t *testing.T) {
 				"output_directory": out, "ignition_recipe": "fedora-coreos-cri-o", "firstboot_binary": fb,
 			})
 			require.NoError(t, err)
-			ui := &testutil.UI{}
+			ui, uiOut := recordingUI()
 			_, err = b.Run(context.Background(), ui, nil)
 			if tc.wantErr != "" {
 				require.Error(t, err)
@@ -50,7 +49,7 @@ func TestSourceImageURL(t *testing.T) {
 				assert.Empty(t, d.started, "nothing boots")
 				return
 			}
-			require.NoError(t, err, ui.String())
+			require.NoError(t, err, uiOut.String())
 			require.NotEmpty(t, d.calls)
 			info := d.calls[0]
 			require.Equal(t, "info", info[0])

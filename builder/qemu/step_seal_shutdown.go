@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubebake/kubebake/internal/shell"
+
 	"github.com/kubebake/kubebake/internal/manifest"
 
 	"github.com/kubebake/kubebake/api"
@@ -16,7 +18,6 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kubebake/kubebake/internal/vm"
-	"github.com/kubebake/kubebake/recipes/render"
 )
 
 // stepSealShutdown reads what the provisioner baked (/etc/kubebake/image.json)
@@ -50,7 +51,7 @@ func (s *stepSealShutdown) Run(ctx context.Context, state multistep.StateBag) mu
 			state.Put(keyRuntimeImages, ri)
 		}
 	}
-	command := "sudo -n bash -c " + render.ShellQuote(vm.SealAndPowerOff(s.user))
+	command := "sudo -n bash -c " + shell.Quote(vm.SealAndPowerOff(s.user))
 	if s.skip {
 		command = "sudo -n systemctl poweroff"
 		ui.Say("skip_seal: powering off without sealing")

@@ -18,7 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/kubebake/kubebake/internal/e2ecluster"
+	"github.com/kubebake/kubebake/hack/e2ecluster/cluster"
 )
 
 func main() {
@@ -30,7 +30,7 @@ func main() {
 	timeout := flag.Duration("timeout", 60*time.Minute, "bound of the whole run")
 	readyWait := flag.Duration("ready-wait", 25*time.Minute, "how long the init node waits for every node Ready and every kube-system pod Running")
 	userNet := flag.Bool("user-net", false, "a lone node on QEMU's user network (NAT) instead of the private link")
-	var b e2ecluster.BundleOptions
+	var b cluster.BundleOptions
 	flag.StringVar(&b.Recipe, "bundle-recipe", "", "baseline: IMAGE is not baked; every node applies this recipe's plan at boot from a bundle disk")
 	flag.StringVar(&b.KubernetesDir, "kubernetes-binaries-dir", "", "with -bundle-recipe: the Kubernetes binaries (as kubebake build takes them)")
 	flag.StringVar(&b.Firstboot, "firstboot-binary", "", "with -bundle-recipe: the kubebake-firstboot binary")
@@ -55,11 +55,11 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, image, work string, roles []string, userNet bool, b e2ecluster.BundleOptions, accel string, timeout, readyWait time.Duration) error {
-	var nodes []e2ecluster.Node
+func run(ctx context.Context, image, work string, roles []string, userNet bool, b cluster.BundleOptions, accel string, timeout, readyWait time.Duration) error {
+	var nodes []cluster.Node
 	workers, cps := 0, 0
 	for i, role := range roles {
-		n := e2ecluster.Node{
+		n := cluster.Node{
 			Role: role, IP: fmt.Sprintf("192.168.76.%d", 11+i),
 			MAC: fmt.Sprintf("52:54:00:6b:62:%02x", 0x11+i), UUID: uuid.NewString(), MemoryMiB: 2048,
 		}
@@ -85,15 +85,15 @@ func run(ctx context.Context, image, work string, roles []string, userNet bool, 
 		}
 		b.Disk = filepath.Join(work, "bundle.raw")
 		t0 := time.Now()
-		if err := e2ecluster.WriteBundleDisk(ctx, b); err != nil {
+		if err := cluster.WriteBundleDisk(ctx, b); err != nil {
 			return err
 		}
 		fmt.Printf("e2e-cluster: bundle of %s written to %s in %s\n", b.Recipe, b.Disk, time.Since(t0).Round(time.Second))
 		bundle = b.Disk
 	}
-	res, err := e2ecluster.Run(ctx, e2ecluster.Options{
+	res, err := cluster.Run(ctx, cluster.Options{
 		Image: image, WorkDir: work, Nodes: nodes, Accel: accel, Timeout: timeout, ReadyWait: readyWait, Bundle: bundle,
-		Cluster: e2ecluster.Cluster{
+		Cluster: cluster.Cluster{
 			PodSubnet:          "10.244.0.0/16",
 			ControlPlaneHealth: 15 * time.Minute, KubeletHealth: 10 * time.Minute, ControlPlane: 40 * time.Minute,
 			TLSBootstrap: 20 * time.Minute,

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubebake/kubebake/internal/shell"
+
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -110,7 +112,7 @@ func Apply(ctx context.Context, t Target, p *render.Plan, o Options) ([]StepResu
 		tail := &tailWriter{max: 40}
 		out := io.MultiWriter(&prefixWriter{w: o.Progress, prefix: "  " + s.Name + " | "}, tail)
 		stepStart := o.Now()
-		script := "KUBEBAKE_STAGE=" + render.ShellQuote(o.Stage) + " exec bash " + render.ShellQuote(path.Join(o.Stage, s.Script))
+		script := "KUBEBAKE_STAGE=" + shell.Quote(o.Stage) + " exec bash " + shell.Quote(path.Join(o.Stage, s.Script))
 		code, err := t.Run(ctx, script, out)
 		d := o.Now().Sub(stepStart)
 		results = append(results, StepResult{Name: s.Name, Duration: d, ExitCode: code})
@@ -120,7 +122,7 @@ func Apply(ctx context.Context, t Target, p *render.Plan, o Options) ([]StepResu
 		fmt.Fprintf(o.Progress, "kubebake: [%d/%d] %s done in %s\n", i+1, len(p.Steps), s.Name, d.Round(time.Millisecond))
 	}
 	if !o.KeepStage {
-		if code, err := t.Run(ctx, "rm -rf "+render.ShellQuote(o.Stage), io.Discard); err != nil || code != 0 {
+		if code, err := t.Run(ctx, "rm -rf "+shell.Quote(o.Stage), io.Discard); err != nil || code != 0 {
 			return results, fmt.Errorf("remove %s on the target: exit code %d: %v", o.Stage, code, err)
 		}
 	}

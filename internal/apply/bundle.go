@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kubebake/kubebake/internal/shell"
+
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -37,7 +39,7 @@ func (b *Bundle) Upload(_ context.Context, dst string, content io.Reader, _ int6
 
 // Run records script; every recorded command must succeed when run.sh runs.
 func (b *Bundle) Run(_ context.Context, script string, _ io.Writer) (int, error) {
-	fmt.Fprintf(&b.script, "printf 'kubebake-bundle: %%s %%s\\n' \"$(date +%%T)\" %s\n(%s)\n", render.ShellQuote(script), script)
+	fmt.Fprintf(&b.script, "printf 'kubebake-bundle: %%s %%s\\n' \"$(date +%%T)\" %s\n(%s)\n", shell.Quote(script), script)
 	return 0, nil
 }
 

@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/ssh"
+	"github.com/kubebake/kubebake/internal/shell"
 
-	"github.com/kubebake/kubebake/recipes/render"
+	"golang.org/x/crypto/ssh"
 )
 
 // SSH is a Target reached over SSH as a user with passwordless sudo.
@@ -62,7 +62,7 @@ func (s *SSH) Close() error { return s.Client.Close() }
 
 // Upload streams content into place through sudo, atomically.
 func (s *SSH) Upload(ctx context.Context, dst string, content io.Reader, _ int64, mode os.FileMode) error {
-	q := render.ShellQuote
+	q := shell.Quote
 	tmp := dst + ".kubebake-upload"
 	script := fmt.Sprintf("mkdir -p %s && cat > %s && chmod %o %s && mv -f %s %s",
 		q(path.Dir(dst)), q(tmp), mode.Perm(), q(tmp), q(tmp), q(dst))
@@ -105,7 +105,7 @@ func (s *SSH) run(ctx context.Context, script string, stdin io.Reader, out io.Wr
 	w := &lockedWriter{w: out}
 	sess.Stdout, sess.Stderr = w, w
 	done := make(chan error, 1)
-	go func() { done <- sess.Run("sudo -n bash -c " + render.ShellQuote(script)) }()
+	go func() { done <- sess.Run("sudo -n bash -c " + shell.Quote(script)) }()
 	select {
 	case <-ctx.Done():
 		_ = sess.Signal(ssh.SIGTERM)

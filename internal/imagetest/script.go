@@ -7,9 +7,9 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/kubebake/kubebake/api"
+	"github.com/kubebake/kubebake/internal/shell"
 
-	"github.com/kubebake/kubebake/recipes/render"
+	"github.com/kubebake/kubebake/api"
 )
 
 //go:embed templates/check.sh.tmpl
@@ -77,7 +77,7 @@ func checkScript(d scriptData) ([]byte, error) {
 		d.Console = "/dev/ttyS1"
 	}
 	t, err := template.New("check").Funcs(template.FuncMap{
-		"q": render.ShellQuote,
+		"q": shell.Quote,
 		"pinnedExpr": func(pinned bool) string {
 			if pinned {
 				return "s.get('pinned') is True"

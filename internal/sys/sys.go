@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubebake/kubebake/internal/shell"
 )
 
 // Cmd is a command to run.
@@ -39,32 +41,13 @@ func Command(name string, args ...string) Cmd {
 func (c Cmd) String() string {
 	words := make([]string, 0, len(c.Env)+1+len(c.Args))
 	for _, e := range c.Env {
-		words = append(words, Quote(e))
+		words = append(words, shell.Quote(e))
 	}
-	words = append(words, Quote(c.Name))
+	words = append(words, shell.Quote(c.Name))
 	for _, a := range c.Args {
-		words = append(words, Quote(a))
+		words = append(words, shell.Quote(a))
 	}
 	return strings.Join(words, " ")
-}
-
-// Quote returns s quoted for a POSIX shell, unchanged when it needs no
-// quoting.
-func Quote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Runner runs commands to completion.

@@ -14,27 +14,6 @@ import (
 	"github.com/kubebake/kubebake/internal/sys"
 )
 
-func TestQuote(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name, in, want string
-	}{
-		{name: "plain", in: "debootstrap", want: "debootstrap"},
-		{name: "option", in: "--include=a,b+c", want: "--include=a,b+c"},
-		{name: "path", in: "/var/tmp/x.tgz", want: "/var/tmp/x.tgz"},
-		{name: "empty", in: "", want: "''"},
-		{name: "space", in: "a b", want: "'a b'"},
-		{name: "quote", in: "it's", want: `'it'\''s'`},
-		{name: "dollar", in: "$HOME", want: "'$HOME'"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			assert.Equal(t, tc.want, sys.Quote(tc.in))
-		})
-	}
-}
-
 func TestCmdString(t *testing.T) {
 	t.Parallel()
 	c := sys.Command("chroot", "/r", "sh", "-c", "echo hi")

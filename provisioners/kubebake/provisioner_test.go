@@ -1,6 +1,7 @@
 package kubebake
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,7 +16,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
@@ -189,7 +189,7 @@ func TestProvisionAppliesTheRenderedPlan(t *testing.T) {
 		"overrides": map[string]interface{}{"extra_images": []string{"registry.example.com/agent:1.2.3"}, "sysctls": map[string]string{"vm.max_map_count": "262144"}},
 	})
 	comm := newFakeComm()
-	ui := &testutil.UI{}
+	ui, uiOut := recordingUI()
 	require.NoError(t, p.Provision(context.Background(), ui, comm, nil))
 
 	// Every file of the plan is staged byte for byte, with its mode.
@@ -215,7 +215,7 @@ func TestProvisionAppliesTheRenderedPlan(t *testing.T) {
 	}
 	require.Equal(t, "seal", names[len(names)-1])
 	assert.Equal(t, append(names, "(stage removed)"), comm.steps, "the steps run in order, then the stage goes")
-	out := ui.String()
+	out := uiOut.String()
 	checks := strings.Index(out, "kubebake: node checks")
 	seal := strings.Index(out, "] seal:")
 	require.Positive(t, checks)
@@ -233,7 +233,7 @@ func TestProvisionStopsAtTheFailingStep(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"recipe": "ubuntu-24.04-containerd", "firstboot_binary": firstbootFile(t)})
 	comm := newFakeComm()
 	comm.fail = "runtime"
-	err := p.Provision(context.Background(), &testutil.UI{}, comm, nil)
+	err := p.Provision(context.Background(), packersdk.TestUi(t), comm, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "step runtime failed with exit code 100")
 	assert.Contains(t, err.Error(), "E: Unable to locate package nope")
@@ -244,14 +244,14 @@ func TestProvisionFailsOnAFailingCheck(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"recipe": "ubuntu-24.04-containerd", "firstboot_binary": firstbootFile(t)})
 	comm := newFakeComm()
 	comm.failChk = "cgroup-driver"
-	err := p.Provision(context.Background(), &testutil.UI{}, comm, nil)
+	err := p.Provision(context.Background(), packersdk.TestUi(t), comm, nil)
 	require.ErrorContains(t, err, "node checks failed: cgroup-driver")
 	assert.NotContains(t, comm.steps, "seal", "a broken image is not sealed")
 
 	p = prepared(t, map[string]interface{}{"recipe": "ubuntu-24.04-containerd", "firstboot_binary": firstbootFile(t), "skip_checks": true})
 	comm = newFakeComm()
 	comm.failChk = "cgroup-driver"
-	require.NoError(t, p.Provision(context.Background(), &testutil.UI{}, comm, nil))
+	require.NoError(t, p.Provision(context.Background(), packersdk.TestUi(t), comm, nil))
 }
 
 func TestSkipSealAndOverrides(t *testing.T) {
@@ -271,10 +271,17 @@ func TestSkipSealAndOverrides(t *testing.T) {
 
 func TestProvisionWithoutEmbeddedFirstboot(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"recipe": "ubuntu-24.04-containerd"})
-	err := p.Provision(context.Background(), &testutil.UI{}, newFakeComm(), nil)
+	err := p.Provision(context.Background(), packersdk.TestUi(t), newFakeComm(), nil)
 	if embeddedBuild {
 		require.NoError(t, err)
 		return
 	}
 	require.ErrorContains(t, err, "carries no kubebake-firstboot for linux/amd64")
+}
+
+// recordingUI is Packer's own BasicUi writing every line to a buffer the
+// test reads.
+func recordingUI() (*packersdk.BasicUi, *bytes.Buffer) {
+	var out bytes.Buffer
+	return &packersdk.BasicUi{Writer: &out, ErrorWriter: &out, PB: &packersdk.NoopProgressTracker{}}, &out
 }

@@ -11,9 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/kubebake/kubebake/internal/shell"
 
-	"github.com/kubebake/kubebake/recipes/render"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 )
 
 // commTarget is an apply.Target reached through a Packer communicator:
@@ -38,7 +38,7 @@ func (t *commTarget) Upload(ctx context.Context, dst string, content io.Reader, 
 		return fmt.Errorf("upload %s: %w", dst, err)
 	}
 	script := fmt.Sprintf("install -D -o root -g root -m %04[2]o -- %[1]s %[3]s\nrc=$?\nrm -f -- %[1]s\nexit $rc\n",
-		render.ShellQuote(tmp), mode.Perm(), render.ShellQuote(dst))
+		shell.Quote(tmp), mode.Perm(), shell.Quote(dst))
 	var out bytes.Buffer
 	code, err := t.Run(ctx, script, &out)
 	if err != nil || code != 0 {
@@ -51,7 +51,7 @@ func (t *commTarget) Upload(ctx context.Context, dst string, content io.Reader, 
 // removes itself first.
 func (t *commTarget) Run(ctx context.Context, script string, out io.Writer) (int, error) {
 	p := t.tempPath("run") + ".sh"
-	body := "#!/usr/bin/env bash\nrm -f -- " + render.ShellQuote(p) + "\n" + script + "\n"
+	body := "#!/usr/bin/env bash\nrm -f -- " + shell.Quote(p) + "\n" + script + "\n"
 	if err := t.comm.Upload(p, strings.NewReader(body), nil); err != nil {
 		return -1, fmt.Errorf("upload script: %w", err)
 	}

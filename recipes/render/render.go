@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kubebake/kubebake/internal/shell"
+
 	"github.com/kubebake/kubebake/api"
 
 	"github.com/kubebake/kubebake/recipes"
@@ -141,7 +143,7 @@ func (b *builder) script(name, desc string, body []byte, files []string) {
 		for _, p := range files {
 			f := b.lookup(p)
 			fmt.Fprintf(&s, "install -D -m %s -o %s -g %s \"$KUBEBAKE_STAGE/rootfs\"%s %s\n",
-				f.Mode, ShellQuote(f.Owner), ShellQuote(f.Group), ShellQuote(p), ShellQuote(p))
+				f.Mode, shell.Quote(f.Owner), shell.Quote(f.Group), shell.Quote(p), shell.Quote(p))
 		}
 	}
 	s.WriteString(strings.TrimLeft(strings.TrimRight(string(body), "\n")+"\n", "\n"))
@@ -150,7 +152,7 @@ func (b *builder) script(name, desc string, body []byte, files []string) {
 		// them; ours are the ones in force, so drop those copies.
 		s.WriteString("\n# The package's default copies of the files above are not in force.\n")
 		for _, p := range files {
-			q := ShellQuote(p)
+			q := shell.Quote(p)
 			fmt.Fprintf(&s, "rm -f %s.dpkg-dist %s.dpkg-new %s.rpmnew\n", q, q, q)
 		}
 	}

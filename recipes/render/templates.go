@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 	"text/template"
+
+	"github.com/kubebake/kubebake/internal/shell"
 )
 
 //go:embed templates
@@ -20,8 +22,8 @@ type templates struct {
 
 func funcs() template.FuncMap {
 	return template.FuncMap{
-		"q":      ShellQuote,
-		"qwords": shellWords,
+		"q":      shell.Quote,
+		"qwords": shell.Join,
 		"toml":   tomlString,
 		"dir":    path.Dir,
 		"join":   strings.Join,
@@ -67,23 +69,6 @@ func execute(t *template.Template, name string, v any) ([]byte, error) {
 		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
 	return b.Bytes(), nil
-}
-
-// ShellQuote quotes s for bash: a single-quoted word that bash never
-// expands.
-func ShellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@,+-") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func shellWords(words []string) string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = ShellQuote(w)
-	}
-	return strings.Join(q, " ")
 }
 
 // tomlString renders s as a TOML basic string.

@@ -1,10 +1,10 @@
-// Package e2ecluster boots a kubeadm cluster from one kubebake image on
+// Package cluster boots a kubeadm cluster from one kubebake image on
 // this machine, with nothing leaving it: one QEMU process per node, all on a
 // private layer-2 link (QEMU's stream netdev over a unix socket, no host
 // bridge), each given a NodeConfig and static addresses through its own
 // NoCloud seed. It waits for every node's kubebake-firstboot result and for
 // the init node's view of the cluster, and reports the figures.
-package e2ecluster
+package cluster
 
 import (
 	"bytes"
@@ -21,6 +21,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/kubebake/kubebake/internal/shell"
 
 	"sigs.k8s.io/yaml"
 
@@ -208,7 +210,7 @@ type reportData struct {
 // on its second serial port; on the init node it waits up to wait for
 // nodes Ready nodes and every kube-system pod.
 func ReportScript(n Node, nodes int, wait time.Duration) ([]byte, error) {
-	t, err := template.New("report.sh.tmpl").Funcs(template.FuncMap{"q": shellQuote}).ParseFS(templates, "templates/report.sh.tmpl")
+	t, err := template.New("report.sh.tmpl").Funcs(template.FuncMap{"q": shell.Quote}).ParseFS(templates, "templates/report.sh.tmpl")
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +228,7 @@ const (
 // InstallScript is the script a node that is not baked runs first: it
 // applies the bundle (see apply.WriteBundle) and starts kubebake-firstboot.
 func InstallScript(n Node) ([]byte, error) {
-	t, err := template.New("install.sh.tmpl").Funcs(template.FuncMap{"q": shellQuote}).ParseFS(templates, "templates/install.sh.tmpl")
+	t, err := template.New("install.sh.tmpl").Funcs(template.FuncMap{"q": shell.Quote}).ParseFS(templates, "templates/install.sh.tmpl")
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +248,3 @@ func UserData(nodeConfig, install, report []byte) ([]byte, error) {
 	parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-1-report.sh", Content: report})
 	return userdata.MIME(nodeConfig, parts...)
 }
-
-// shellQuote quotes s for bash.
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -1,4 +1,4 @@
-package e2ecluster
+package cluster
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package e2ecluster
+package cluster
 
 import (
 	"encoding/json"
@@ -143,7 +143,7 @@ func TestInstallScript(t *testing.T) {
 	require.NoError(t, os.WriteFile(f, b, 0o755))
 	out, err := exec.Command(sc, "-s", "bash", f).CombinedOutput()
 	assert.NoError(t, err, "shellcheck:\n%s\n%s", out, b)
-	assert.Contains(t, string(b), "mount LABEL='kbbundle' '/run/kubebake-bundle'")
+	assert.Contains(t, string(b), "mount LABEL=kbbundle /run/kubebake-bundle")
 	assert.Contains(t, string(b), "systemctl start --no-block kubebake-firstboot.service")
 
 	// The install script runs before the report script: cloud-init orders
