@@ -3,6 +3,8 @@ package firstboot
 import (
 	"context"
 	"time"
+
+	"github.com/kubebake/kubebake/internal/sys"
 )
 
 // Clock tells the time and waits; tests use a fake one.
@@ -18,13 +20,4 @@ type RealClock struct{}
 func (RealClock) Now() time.Time { return time.Now() }
 
 // Sleep waits d or until ctx is done.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (RealClock) Sleep(ctx context.Context, d time.Duration) error { return sys.Sleep(ctx, d) }

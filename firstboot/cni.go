@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubebake/kubebake/internal/sys"
+
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 )
 
@@ -116,7 +118,7 @@ func (a *agent) podCIDRs(ctx context.Context, node string, timeout time.Duration
 			}
 			last = "no pod range allocated yet"
 		} else {
-			last = strings.TrimSpace(tail(res.Output, 3))
+			last = strings.TrimSpace(sys.Tail(res.Output, 3))
 			if last == "" {
 				last = err.Error()
 			}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kubebake/kubebake/internal/sys"
+
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 	"github.com/kubebake/kubebake/firstboot/source"
 )
@@ -206,7 +208,7 @@ func (a *agent) run(ctx context.Context) error {
 		kres, err = a.kubeadm(ctx, cfg, c.criSocket)
 		return err
 	}); err != nil {
-		return a.fail(err, kres.ExitCode, tail(kres.Output, 30))
+		return a.fail(err, kres.ExitCode, sys.Tail(kres.Output, 30))
 	}
 	if err := writeFileAtomic(a.p.P(KubeadmDoneMarker), []byte(a.o.Clock.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		return a.fail(err, kres.ExitCode, "")
@@ -287,7 +289,7 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 		cmd := Cmd{a.o.Kubeadm, args}
 		a.logf("running %s", cmd)
 		res, err := a.runCmd(ctx, cmd)
-		a.status.Kubeadm = &KubeadmResult{Command: cmd.String(), ExitCode: res.ExitCode, Attempts: 1, OutputTail: a.red.String(tail(res.Output, 30))}
+		a.status.Kubeadm = &KubeadmResult{Command: cmd.String(), ExitCode: res.ExitCode, Attempts: 1, OutputTail: a.red.String(sys.Tail(res.Output, 30))}
 		if err != nil {
 			return res, fmt.Errorf("kubeadm init failed (exit code %d)", res.ExitCode)
 		}
@@ -299,7 +301,7 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 	for attempt := 1; ; attempt++ {
 		a.logf("running %s (attempt %d)", cmd, attempt)
 		res, err := a.runCmd(ctx, cmd)
-		a.status.Kubeadm = &KubeadmResult{Command: cmd.String(), ExitCode: res.ExitCode, Attempts: attempt, OutputTail: a.red.String(tail(res.Output, 30))}
+		a.status.Kubeadm = &KubeadmResult{Command: cmd.String(), ExitCode: res.ExitCode, Attempts: attempt, OutputTail: a.red.String(sys.Tail(res.Output, 30))}
 		if err == nil {
 			return res, nil
 		}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/kubebake/kubebake/internal/sys"
 )
 
 // DefaultIMDSEndpoint is EC2's instance metadata service.
@@ -71,7 +73,7 @@ func (m IMDS) do(ctx context.Context, method, url string, headers map[string]str
 	}
 	sleep := m.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = sys.Sleep
 	}
 	var lastErr error
 	for i := 0; i < attempts; i++ {
@@ -106,15 +108,4 @@ func (m IMDS) do(ctx context.Context, method, url string, headers map[string]str
 		return body, resp.StatusCode, nil
 	}
 	return nil, 0, fmt.Errorf("%d attempts: %w", attempts, lastErr)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -8,8 +8,9 @@ import (
 	"net"
 	"os"
 	"path"
-	"sync"
 	"time"
+
+	"github.com/kubebake/kubebake/internal/sys"
 
 	"github.com/kubebake/kubebake/internal/shell"
 
@@ -81,18 +82,6 @@ func (s *SSH) Run(ctx context.Context, script string, out io.Writer) (int, error
 	return s.run(ctx, script, nil, out)
 }
 
-// lockedWriter serializes the session's stdout and stderr copiers.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 func (s *SSH) run(ctx context.Context, script string, stdin io.Reader, out io.Writer) (int, error) {
 	sess, err := s.Client.NewSession()
 	if err != nil {
@@ -102,7 +91,7 @@ func (s *SSH) run(ctx context.Context, script string, stdin io.Reader, out io.Wr
 	if stdin != nil {
 		sess.Stdin = stdin
 	}
-	w := &lockedWriter{w: out}
+	w := &sys.LockedWriter{W: out}
 	sess.Stdout, sess.Stderr = w, w
 	done := make(chan error, 1)
 	go func() { done <- sess.Run("sudo -n bash -c " + shell.Quote(script)) }()

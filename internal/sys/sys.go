@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -92,6 +93,33 @@ func Tail(out []byte, n int) string {
 		return s
 	}
 	return fmt.Sprintf("[... %d lines before ...]\n", len(lines)-n) + strings.Join(lines[len(lines)-n:], "\n")
+}
+
+// Sleep waits d or until ctx is done, whichever comes first; it returns
+// ctx's error in the second case.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// LockedWriter serializes writes to W, so a command's standard output and
+// error copiers can share it.
+type LockedWriter struct {
+	mu sync.Mutex
+	W  io.Writer
+}
+
+// Write writes b to W under the lock.
+func (l *LockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.W.Write(b)
 }
 
 // Exec runs commands on the host.

@@ -8,8 +8,9 @@ import (
 	"os"
 	"path"
 	"strings"
-	"sync"
 	"sync/atomic"
+
+	"github.com/kubebake/kubebake/internal/sys"
 
 	"github.com/kubebake/kubebake/internal/shell"
 
@@ -59,7 +60,7 @@ func (t *commTarget) Run(ctx context.Context, script string, out io.Writer) (int
 	if err != nil {
 		return -1, err
 	}
-	w := &lockedWriter{w: out}
+	w := &sys.LockedWriter{W: out}
 	cmd := &packersdk.RemoteCmd{Command: command, Stdout: w, Stderr: w}
 	if err := t.comm.Start(ctx, cmd); err != nil {
 		return -1, fmt.Errorf("start %q: %w", command, err)
@@ -78,16 +79,4 @@ func (t *commTarget) Run(ctx context.Context, script string, out io.Writer) (int
 		return code, fmt.Errorf("the machine disconnected while running %q", command)
 	}
 	return code, nil
-}
-
-// lockedWriter serializes the communicator's stdout and stderr copies.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }

@@ -173,13 +173,5 @@ func (res *Result) Print(w io.Writer) {
 	}
 }
 
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // Seconds formats a duration in whole seconds, for figures.
 func Seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 0, 64) }

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/kubebake/kubebake/internal/sys"
+
 	"github.com/kubebake/kubebake/internal/nocloud"
 	"github.com/kubebake/kubebake/internal/vm"
 )
@@ -272,5 +274,5 @@ func deadline(ctx context.Context) time.Time {
 
 func tailFile(path string, n int) string {
 	b, _ := os.ReadFile(path)
-	return tail(string(b), n)
+	return sys.Tail(b, n)
 }
