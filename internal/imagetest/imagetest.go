@@ -12,9 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/mail"
-	"net/textproto"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kubebake/kubebake/internal/userdata"
 
 	"github.com/kubebake/kubebake/api"
 
@@ -396,19 +396,7 @@ func list(items []string) string {
 
 // mimeUserData combines the user's user data with the check script.
 func mimeUserData(user, script []byte) ([]byte, error) {
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	part := func(contentType, name string, content []byte) error {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Type", contentType)
-		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		p, err := w.CreatePart(h)
-		if err != nil {
-			return err
-		}
-		_, err = p.Write(content)
-		return err
-	}
+	var parts []userdata.Part
 	if len(user) > 0 {
 		ct, content := `text/cloud-config; charset="utf-8"`, user
 		switch {
@@ -427,20 +415,10 @@ func mimeUserData(user, script []byte) ([]byte, error) {
 		case nodeconfig.LooksLike(user):
 			ct = source.MediaType
 		}
-		if err := part(ct, "user-data", content); err != nil {
-			return nil, err
-		}
+		parts = append(parts, userdata.Part{ContentType: ct, Filename: "user-data", Content: content})
 	}
-	if err := part(`text/x-shellscript; charset="utf-8"`, "kubebake-test.sh", script); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	fmt.Fprintf(&out, "Content-Type: multipart/mixed; boundary=\"%s\"\nMIME-Version: 1.0\n\n", w.Boundary())
-	out.Write(body.Bytes())
-	return out.Bytes(), nil
+	parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-test.sh", Content: script})
+	return userdata.Multipart(parts...)
 }
 
 // lastLine is the last non-empty line of the console.

@@ -88,42 +88,53 @@ func cloudConfig(doc []byte) ([]byte, error) {
 
 func mimeDoc(doc []byte) ([]byte, error) { return MIME(doc) }
 
-// Part is one more part of a MIME user-data document, e.g. a
+// Part is one part of a MIME user-data document, e.g. a
 // text/x-shellscript that cloud-init runs.
 type Part struct {
 	ContentType string
 	Filename    string
 	Content     []byte
+	// Base64 sends the content base64-encoded (Content-Transfer-Encoding).
+	Base64 bool
 }
 
 // MIME returns a multipart/mixed user-data document: the NodeConfig doc
 // (base64, of type source.MediaType) followed by extra parts.
 func MIME(doc []byte, extra ...Part) ([]byte, error) {
+	node := Part{ContentType: source.MediaType + `; charset="utf-8"`, Filename: "kubebake-node.yaml", Content: doc, Base64: true}
+	return Multipart(append([]Part{node}, extra...)...)
+}
+
+// Multipart returns a multipart/mixed user-data document of the parts, in
+// order, as cloud-init reads it.
+func Multipart(parts ...Part) ([]byte, error) {
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Type", source.MediaType+`; charset="utf-8"`)
-	h.Set("Content-Transfer-Encoding", "base64")
-	h.Set("Content-Disposition", `attachment; filename="kubebake-node.yaml"`)
-	p, err := w.CreatePart(h)
-	if err != nil {
-		return nil, err
-	}
-	enc := base64.StdEncoding.EncodeToString(doc)
-	for len(enc) > 76 {
-		fmt.Fprintln(p, enc[:76])
-		enc = enc[76:]
-	}
-	fmt.Fprintln(p, enc)
-	for _, x := range extra {
+	for _, x := range parts {
 		h := textproto.MIMEHeader{}
 		h.Set("Content-Type", x.ContentType)
 		h.Set("Content-Disposition", `attachment; filename="`+x.Filename+`"`)
+		if x.Base64 {
+			h.Set("Content-Transfer-Encoding", "base64")
+		}
 		p, err := w.CreatePart(h)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := p.Write(x.Content); err != nil {
+		if !x.Base64 {
+			if _, err := p.Write(x.Content); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		enc := base64.StdEncoding.EncodeToString(x.Content)
+		for len(enc) > 76 {
+			if _, err := fmt.Fprintln(p, enc[:76]); err != nil {
+				return nil, err
+			}
+			enc = enc[76:]
+		}
+		if _, err := fmt.Fprintln(p, enc); err != nil {
 			return nil, err
 		}
 	}
