@@ -1,0 +1,155 @@
+package firstboot_test
+
+import (
+	"context"
+	"encoding/base64"
+	"io/fs"
+	"path/filepath"
+	"testing"
+
+	"github.com/kubebake/kubebake/api"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubebake/kubebake/firstboot"
+	"github.com/kubebake/kubebake/firstboot/source"
+)
+
+func TestRunNoConfig(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, "")
+	n.write("/var/lib/cloud/instance/user-data.txt", "#!/bin/sh\necho not for us\n", 0o600)
+	require.NoError(t, n.run())
+	s := n.status()
+	assert.Equal(t, firstboot.ResultNoConfig, s.Result)
+	assert.Equal(t, []string{"config=no-config"}, phaseNames(s))
+	assert.Empty(t, n.runner.commands(n.root))
+	for _, p := range []string{firstboot.SuccessMarker, firstboot.FailureMarker, firstboot.CAPISentinel, firstboot.KubeadmConfig, firstboot.Console} {
+		assert.False(t, n.exists(p), p)
+	}
+	assert.Contains(t, n.log.String(), "no NodeConfig found (looked in /var/lib/cloud/instance/user-data.txt")
+}
+
+func TestRunSkipRun(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, withCertKey(initConfig))
+	o := n.options()
+	o.SkipRun = true
+	require.NoError(t, firstboot.Run(context.Background(), o))
+	n.checkNoSecrets()
+	assert.Empty(t, n.runner.commands(n.root))
+	assert.Equal(t, fs.FileMode(0o600), n.mode(firstboot.KubeadmConfig))
+	assert.Contains(t, n.read(firstboot.KubeadmConfig), "kind: InitConfiguration")
+	s := n.status()
+	assert.Equal(t, firstboot.ResultConfigured, s.Result)
+	assert.Equal(t, []string{"config=success"}, phaseNames(s))
+	for _, p := range []string{firstboot.SuccessMarker, firstboot.FailureMarker, firstboot.CAPISentinel, firstboot.Console} {
+		assert.False(t, n.exists(p), p)
+	}
+	assert.Empty(t, n.clock.waits())
+}
+
+// TestRunConfigPhase covers sources, drop-ins and the kubelet patch, with
+// SkipRun.
+func TestRunConfigPhase(t *testing.T) {
+	t.Parallel()
+	patch := filepath.Join(firstboot.PatchesDir, "kubeletconfiguration+merge.json")
+	tests := []struct {
+		name      string
+		files     map[string]string
+		stale     bool // a patch from an earlier config exists
+		wantErr   []string
+		wantCfg   []string
+		wantPatch string // "" for none
+	}{
+		{
+			name: "cloud-init user data and drop-ins",
+			files: map[string]string{
+				"/var/lib/cloud/instance/user-data.txt":     "#cloud-config\nwrite_files:\n  - path: /etc/kubebake/node.yaml\n    encoding: b64\n    content: " + b64(joinConfig+"node:\n  kubelet: {maxPods: 50}\n") + "\n",
+				"/etc/kubebake/node.d/10-name.yaml":         "node:\n  name: worker-7\n  kubelet: {podPidsLimit: 4096}\n",
+				"/etc/kubebake/node.d/20-labels.yml":        "node:\n  labels: {tier: edge}\n",
+				"/etc/kubebake/node.d/30-ignored.yaml.orig": "this is not YAML: [",
+			},
+			wantCfg:   []string{"kind: JoinConfiguration", "name: worker-7", "value: tier=edge", "directory: /etc/kubebake/patches"},
+			wantPatch: "{\n  \"maxPods\": 50,\n  \"podPidsLimit\": 4096\n}\n",
+		},
+		{
+			name:    "no kubelet removes a stale patch",
+			files:   map[string]string{source.NodeConfigPath: joinConfig},
+			stale:   true,
+			wantCfg: []string{"kind: JoinConfiguration", "name: node-1"},
+		},
+		{
+			name:    "kubelet null is no patch",
+			files:   map[string]string{source.NodeConfigPath: joinConfig + "node:\n  kubelet: null\n"},
+			wantCfg: []string{"kind: JoinConfiguration"},
+		},
+		{
+			name:    "drop-in unknown field",
+			files:   map[string]string{source.NodeConfigPath: joinConfig, "/etc/kubebake/node.d/10.yaml": "node:\n  lables: {}\n"},
+			wantErr: []string{"/etc/kubebake/node.d/10.yaml", `unknown field "lables"`},
+		},
+		{
+			name:    "invalid NodeConfig names every field",
+			files:   map[string]string{source.NodeConfigPath: nodeConfigHdr + "role: join\nbootstrap:\n  token: " + cfgToken + "\n  certificateKey: " + cfgCertKey + "\n"},
+			wantErr: []string{"cluster.controlPlaneEndpoint: required for role join", "bootstrap.caCertHashes", "bootstrap: certificateKey and uploadCerts apply"},
+		},
+		{
+			name:    "bad image.json",
+			files:   map[string]string{source.NodeConfigPath: joinConfig, api.ImageInfoPath: "{"},
+			wantErr: []string{api.ImageInfoPath},
+		},
+		{
+			name:    "no image.json and no version",
+			files:   map[string]string{source.NodeConfigPath: joinConfig, api.ImageInfoPath: `{}`},
+			wantErr: []string{"cluster.kubernetesVersion: not set"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			n := newNode(t, "")
+			for p, c := range tc.files {
+				n.write(p, c, 0o600)
+			}
+			if tc.stale {
+				n.write(patch, "{}", 0o600)
+			}
+			o := n.options()
+			o.SkipRun = true
+			err := firstboot.Run(context.Background(), o)
+			n.checkNoSecrets()
+			assert.Empty(t, n.runner.commands(n.root))
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, firstboot.ErrFailed)
+				s := n.status()
+				assert.Equal(t, firstboot.ResultFailure, s.Result)
+				assert.Equal(t, "config", s.Phase)
+				for _, w := range tc.wantErr {
+					assert.Contains(t, err.Error(), w)
+					assert.Contains(t, s.Error, w)
+				}
+				assert.True(t, n.exists(firstboot.FailureMarker))
+				assert.False(t, n.exists(firstboot.KubeadmConfig))
+				return
+			}
+			require.NoError(t, err)
+			cfg := n.read(firstboot.KubeadmConfig)
+			for _, w := range tc.wantCfg {
+				assert.Contains(t, cfg, w)
+			}
+			if tc.wantPatch == "" {
+				assert.False(t, n.exists(patch))
+				assert.NotContains(t, cfg, "patches")
+				return
+			}
+			assert.Equal(t, tc.wantPatch, n.read(patch))
+			assert.Equal(t, fs.FileMode(0o600), n.mode(patch))
+		})
+	}
+}
+
+func b64(s string) string {
+	return base64.StdEncoding.EncodeToString([]byte(s))
+}
