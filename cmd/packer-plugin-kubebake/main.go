@@ -6,10 +6,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"regexp"
 
 	"github.com/hashicorp/packer-plugin-sdk/plugin"
 	pluginversion "github.com/hashicorp/packer-plugin-sdk/version"
+	semver "k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/kubebake/kubebake/builder/qemu"
 	"github.com/kubebake/kubebake/provisioners/kubebake"
@@ -35,15 +35,14 @@ func run(args []string) error {
 	return set.RunCommand(args...)
 }
 
-var semverRE = regexp.MustCompile(`^v?(\d+\.\d+\.\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$`)
-
 // pluginVersion splits a release version (v1.2.3, v1.2.3-rc.1) into the
 // SDK's parts; anything else (a commit, "dev") is 0.0.0-dev. Build
 // metadata is dropped: Packer ignores installed plugins whose version
 // carries it.
 func pluginVersion(v string) (core, pre, meta string) {
-	if m := semverRE.FindStringSubmatch(v); m != nil {
-		return m[1], m[2], ""
+	sv, err := semver.ParseSemantic(v)
+	if err != nil {
+		return "0.0.0", "dev", ""
 	}
-	return "0.0.0", "dev", ""
+	return fmt.Sprintf("%d.%d.%d", sv.Major(), sv.Minor(), sv.Patch()), sv.PreRelease(), ""
 }
