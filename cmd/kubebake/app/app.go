@@ -12,10 +12,10 @@ import (
 
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/base"
 	buildcmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/build"
-	"github.com/kubebake/kubebake/cmd/kubebake/cmd/recipelist"
+	recipescmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/recipes"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/render"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/seed"
-	"github.com/kubebake/kubebake/cmd/kubebake/cmd/testcmd"
+	testcmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/test"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/userdata"
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/validate"
 	versioncmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/version"
@@ -67,7 +67,7 @@ func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
 	cmd.AddCommand(
 		render.NewCommand(stdout, stderr),
 		validate.NewCommand(stdout, stderr),
-		recipelist.NewCommand(stdout),
+		recipescmd.NewCommand(stdout),
 		userdata.NewCommand(stdout),
 		seed.NewCommand(stdout, stderr),
 		base.NewCommand(stdout, stderr),

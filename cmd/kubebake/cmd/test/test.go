@@ -1,5 +1,5 @@
-// Package testcmd is `kubebake test`: boot a baked image and check it.
-package testcmd
+// Package test is `kubebake test`: boot a baked image and check it.
+package test
 
 import (
 	"encoding/json"

@@ -1,5 +1,5 @@
-// Package recipelist is `kubebake recipes`: list the built-in recipes.
-package recipelist
+// Package recipes is `kubebake recipes`: list the built-in recipes.
+package recipes
 
 import (
 	"encoding/json"
