@@ -1,8 +1,10 @@
-// Package bake bakes a node image from a recipe and a base image, with the
-// same plan and applier the Packer provisioner uses: in chroot mode the
-// base's root filesystem is provisioned directly on this machine (the fast
-// path without KVM); the result is a compressed qcow2 and a manifest,
-// both written atomically.
+// Package bake is `kubebake build`'s engine: it bakes a node image from a
+// recipe and a base image, with the same plan (render.Load) and applier
+// (internal/apply) the Packer provisioner uses: in chroot mode the base's
+// root filesystem is provisioned directly on this machine (the fast path
+// without KVM), in vm mode a QEMU machine is provisioned over SSH; the
+// result is a compressed qcow2 and a manifest (internal/manifest), both
+// written atomically. The Packer plugin does not import it.
 package bake
 
 import (

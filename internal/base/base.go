@@ -9,7 +9,9 @@
 // without loop devices: a FAT32 EFI System Partition (made with go-diskfs)
 // holding the UKI at \EFI\BOOT\BOOTX64.EFI, which UEFI firmware boots with no
 // boot loader, and the root partition. The disk is written as compressed
-// qcow2, beside a JSON manifest that says what is in it.
+// qcow2, beside a JSON manifest that says what is in it. FindRoot reads the
+// same layout back: where the root partition of a raw disk is (kubebake
+// build's chroot mode and kubebake test's disk checks use it).
 package base
 
 import (

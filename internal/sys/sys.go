@@ -1,7 +1,8 @@
 // Package sys runs host commands behind an interface, so code that drives
 // debootstrap, mkfs.ext4 or qemu-img can be tested with a fake runner. A
 // failed command comes back as a *RunError that names the command and holds
-// its output, so the user sees why it failed.
+// its output, so the user sees why it failed. It also holds the small
+// helpers every package shares: Tail, Sleep and LockedWriter.
 package sys
 
 import (

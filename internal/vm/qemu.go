@@ -1,7 +1,9 @@
 // Package vm runs images under QEMU: it chooses the accelerator (KVM when
 // it really works, TCG otherwise), builds QEMU's arguments with pure
 // functions, starts the process with a serial log, waits for markers on the
-// serial console and always stops the machine.
+// serial console and always stops the machine. guest.go holds what a bake
+// in a machine does as its guest: the ephemeral build user and the final
+// seal and power-off.
 package vm
 
 import (

@@ -1,7 +1,14 @@
 // Package render turns a validated recipe into a plan: the files an image
 // holds and the ordered, idempotent steps that place them, per distro
-// family, or a Butane/Ignition config for Fedora CoreOS. Render does no I/O;
-// Write puts a plan on disk.
+// family, or a Butane/Ignition config for Fedora CoreOS. Load is the one
+// road from a recipe reference plus overlays to a plan, for every caller;
+// Render, the pure step, does no I/O; Write puts a plan on disk.
+//
+// Templates are embedded: templates/steps (one bash script per step) and
+// templates/files. A runtime's own files are rendered by its entry in
+// runtimeFileSets, and its blocks of the images step are the templates
+// "KIND.pulled" and "KIND.pin" in templates/steps/runtime-KIND.sh.tmpl,
+// chosen by name (include), so no template branches per runtime.
 package render
 
 import (
