@@ -12,8 +12,10 @@ type Facts struct {
 	Family       FamilyInfo
 	Runtime      RuntimeKind
 	RuntimeKnown bool
-	// Version is kubernetes.version, parsed; zero when it does not parse.
-	Version Version
+	// Version is kubernetes.version, parsed; zero when it does not parse,
+	// and VersionErr says why.
+	Version    Version
+	VersionErr error
 	// Release is what kubebake knows of Version's minor; ReleaseKnown is
 	// false for an unknown minor, ReleaseExact true for a patch release
 	// kubebake knows.
@@ -36,6 +38,7 @@ func lookupFacts(r *Recipe) Facts {
 func (f *Facts) setVersion(s string) {
 	v, err := ParseVersion(s)
 	if err != nil {
+		f.VersionErr = err
 		return
 	}
 	f.Version = v

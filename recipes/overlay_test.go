@@ -87,3 +87,58 @@ func TestImageArchives(t *testing.T) {
 		})
 	}
 }
+
+// TestOverlayPositions places each report entry in the overlay that set
+// its field, and leaves entries on fields the overlay did not set where
+// they are.
+func TestOverlayPositions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		overlay recipes.Overlay
+		want    []string
+	}{
+		{
+			name:    "a hand-written overlay gives line and column",
+			overlay: recipes.Overlay{Source: "overrides.yaml", Data: []byte("runtime:\n  kind: podman\n")},
+			want:    []string{`overrides.yaml:2:9: runtime.kind: unknown runtime "podman" (want containerd, cri-o or docker)`},
+		},
+		{
+			name: "a generated overlay gives its source alone",
+			overlay: mustFieldOverlay(t, "--kubernetes-binaries-dir",
+				recipes.Field{Path: "kubernetes.local.dir", Value: "relative"}),
+			want: []string{`--kubernetes-binaries-dir: kubernetes.local.dir: "relative" is a relative path; it must be absolute`},
+		},
+		{
+			name: "a list set by the overlay owns the entries of its items",
+			overlay: mustFieldOverlay(t, "overrides",
+				recipes.Field{Path: "node.kernelModules", Value: []string{"overlay", "bad module"}}),
+			want: []string{`overrides: node.kernelModules[1]: "bad module" is not a module name (letters, digits, '_' and '-')`},
+		},
+		{
+			name: "a map the overlay merges into does not own the recipe's own keys",
+			overlay: mustFieldOverlay(t, "overrides",
+				recipes.Field{Path: "kubernetes.version", Value: "v9.1.0"}),
+			want: []string{`overrides: kubernetes.version: Kubernetes 9.1 is not supported (supported minors: 1.32, 1.33, 1.34, 1.35, 1.36, 1.37)`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l, err := recipes.LoadWith("debian-13-containerd", tc.overlay)
+			require.Error(t, err)
+			var got []string
+			for _, e := range l.Report.Errors() {
+				got = append(got, e.String())
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func mustFieldOverlay(t *testing.T, source string, fields ...recipes.Field) recipes.Overlay {
+	t.Helper()
+	o, err := recipes.FieldOverlay(source, fields...)
+	require.NoError(t, err)
+	return o
+}

@@ -118,8 +118,8 @@ func (v *validator) kubernetes() {
 	k := v.r.Kubernetes
 	d, known := v.f.Distro, v.f.DistroKnown
 	kv := v.f.Version
-	if _, err := ParseVersion(k.Version); err != nil {
-		v.errorf("kubernetes.version", "%v", err)
+	if v.f.VersionErr != nil {
+		v.errorf("kubernetes.version", "%v", v.f.VersionErr)
 	} else if !v.f.ReleaseKnown {
 		var minors []string
 		for _, r := range knownReleases() {
