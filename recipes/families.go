@@ -3,7 +3,8 @@ package recipes
 // FamilyInfo is everything kubebake knows of one distro family: how
 // packages are named, pinned and installed and where the family keeps
 // kubelet's files. Defaults, validation and the renderer read it; a new
-// family is one entry here plus its branches in the step templates.
+// family is one entry here plus its blocks of the steps in
+// recipes/render/templates/steps/family-NAME.sh.tmpl.
 type FamilyInfo struct {
 	// Name is the family.
 	Name Family

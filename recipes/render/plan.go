@@ -8,7 +8,9 @@
 // templates/files. A runtime's own files are rendered by its entry in
 // runtimeFileSets, and its blocks of the images step are the templates
 // "KIND.pulled" and "KIND.pin" in templates/steps/runtime-KIND.sh.tmpl,
-// chosen by name (include), so no template branches per runtime.
+// chosen by name (include), so no template branches per runtime; a distro
+// family's blocks likewise ("FAMILY.install", "FAMILY.clean", ... in
+// templates/steps/family-FAMILY.sh.tmpl).
 package render
 
 import (

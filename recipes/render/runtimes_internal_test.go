@@ -24,3 +24,18 @@ func TestEveryRuntimeIsRenderable(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryFamilyHasItsBlocks: each family of the table defines every
+// block the step templates include by family.
+func TestEveryFamilyHasItsBlocks(t *testing.T) {
+	t.Parallel()
+	tm, err := parseTemplates()
+	require.NoError(t, err)
+	for _, fam := range []recipes.Family{recipes.FamilyApt, recipes.FamilyDnf, recipes.FamilyFCOS} {
+		_, ok := recipes.LookupFamily(fam)
+		require.True(t, ok, fam)
+		for _, block := range []string{"pkgmgr", "install", "prepare", "repo-tools", "refresh", "kubernetes-packages", "firewall-open", "clean", "seal"} {
+			assert.NotNil(t, tm.steps.Lookup(string(fam)+"."+block), "templates/steps/family-%s.sh.tmpl defines %q", fam, block)
+		}
+	}
+}
