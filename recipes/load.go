@@ -169,12 +169,14 @@ func (l *Loaded) decodeDoc(source string, data []byte, rep *Report) (*Recipe, po
 		if err := k8syaml.Unmarshal(data, &r); err != nil {
 			return nil, pos, false
 		}
+		applyModes(&r, pos.modes)
 		return &r, pos, true
 	}
 	if err := k8syaml.UnmarshalStrict(data, &r); err != nil {
 		rep.Entries = append(rep.Entries, Entry{Message: err.Error(), Pos: Pos{File: source}})
 		return nil, pos, false
 	}
+	applyModes(&r, pos.modes)
 	return &r, pos, true
 }
 
@@ -206,6 +208,7 @@ func (l *Loaded) applyFrom(from string, user []byte) (*Recipe, bool) {
 		l.Report.Entries = append(l.Report.Entries, Entry{Message: err.Error(), Pos: Pos{File: l.Source}})
 		return nil, false
 	}
+	applyModes(base, l.pos.modes)
 	return base, true
 }
 
@@ -238,6 +241,7 @@ func (l *Loaded) applyOverlay(r *Recipe, o Overlay) bool {
 		l.Report.Entries = append(l.Report.Entries, Entry{Message: err.Error(), Pos: Pos{File: o.Source}})
 		return false
 	}
+	applyModes(r, pos.modes)
 	return true
 }
 

@@ -14,6 +14,9 @@ import (
 type positions struct {
 	file  string
 	paths map[string]Pos
+	// modes are file modes written as unquoted octal numbers, by path,
+	// normalized to the digits a person meant (see plainString).
+	modes map[string]string
 }
 
 // lookup finds path, or the nearest parent path that has a position.
@@ -65,8 +68,8 @@ func parentPath(path string) string {
 // the position of every path and reports unknown fields and values of the
 // wrong shape.
 func checkSchema(file string, doc *yaml.Node, t reflect.Type, rep *Report) positions {
-	pos := positions{file: file, paths: map[string]Pos{}}
-	w := schemaWalker{pos: pos, rep: rep}
+	pos := positions{file: file, paths: map[string]Pos{}, modes: map[string]string{}}
+	w := schemaWalker{pos: pos, rep: rep, modes: pos.modes}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		doc = doc.Content[0]
 	}
@@ -77,6 +80,10 @@ func checkSchema(file string, doc *yaml.Node, t reflect.Type, rep *Report) posit
 type schemaWalker struct {
 	pos positions
 	rep *Report
+	// modes collects the file modes written as unquoted octal numbers,
+	// by path, as a person means them (0644); the decoder reads them as
+	// numbers (420), so they are set again after decoding.
+	modes map[string]string
 }
 
 func (w schemaWalker) at(n *yaml.Node) Pos {
@@ -148,7 +155,9 @@ func (w schemaWalker) walk(path string, n *yaml.Node, t reflect.Type) {
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			w.errorf(n, path, "expected a string, got %s", describe(n))
+			return
 		}
+		w.plainString(path, n)
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
 			w.errorf(n, path, "expected true or false, got %s", describe(n))
