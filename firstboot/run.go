@@ -274,6 +274,14 @@ func (a *agent) hooks(ctx context.Context, hooks []nodeconfig.Hook) error {
 	return nil
 }
 
+// outcome says how a command failed: its exit code, or why it did not run.
+func outcome(res Result, err error) string {
+	if notStarted(err) {
+		return err.Error()
+	}
+	return fmt.Sprintf("exit code %d", res.ExitCode)
+}
+
 // kubeadm runs kubeadm init, or join with retries and backoff until the
 // control-plane timeout.
 func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSocket string) (Result, error) {
@@ -291,7 +299,7 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 		res, err := a.runCmd(ctx, cmd)
 		a.status.Kubeadm = &KubeadmResult{Command: cmd.String(), ExitCode: res.ExitCode, Attempts: 1, OutputTail: a.red.String(sys.Tail(res.Output, 30))}
 		if err != nil {
-			return res, fmt.Errorf("kubeadm init failed (exit code %d)", res.ExitCode)
+			return res, fmt.Errorf("kubeadm init failed (%s)", outcome(res, err))
 		}
 		return res, nil
 	}
@@ -307,6 +315,11 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 		}
 		if ctx.Err() != nil {
 			return res, ctx.Err()
+		}
+		if notStarted(err) {
+			// It did not start (not found, not executable): a retry will
+			// not change that.
+			return res, fmt.Errorf("kubeadm join failed (%s)", outcome(res, err))
 		}
 		if cfg.Role == nodeconfig.RoleControlPlane && a.etcdMember(res.Output) {
 			return res, fmt.Errorf("kubeadm join failed (exit code %d) after this node's etcd member was added: %s", res.ExitCode, notResetting)

@@ -38,10 +38,22 @@ type RunError struct {
 	ExitCode int
 	Output   []byte
 	Err      error
+	// NotStarted means the command never ran (not found, not
+	// executable); Err says why.
+	NotStarted bool
 }
 
 func (e *RunError) Error() string {
+	if e.NotStarted {
+		return fmt.Sprintf("%s did not run: %v", e.Cmd.Name, e.Err)
+	}
 	return fmt.Sprintf("%s: exit code %d: %v", e.Cmd.Name, e.ExitCode, e.Err)
+}
+
+// notStarted reports whether err is a command that never ran.
+func notStarted(err error) bool {
+	var re *RunError
+	return errors.As(err, &re) && re.NotStarted
 }
 
 func (e *RunError) Unwrap() error { return e.Err }
@@ -60,10 +72,11 @@ func (ExecRunner) Run(ctx context.Context, c Cmd, log io.Writer) (Result, error)
 	if err != nil {
 		res.ExitCode = -1
 		var exit *exec.ExitError
-		if errors.As(err, &exit) {
+		started := errors.As(err, &exit)
+		if started {
 			res.ExitCode = exit.ExitCode()
 		}
-		return res, &RunError{Cmd: c, ExitCode: res.ExitCode, Output: res.Output, Err: err}
+		return res, &RunError{Cmd: c, ExitCode: res.ExitCode, Output: res.Output, Err: err, NotStarted: !started}
 	}
 	return res, nil
 }

@@ -57,8 +57,35 @@ func TestExecRunner(t *testing.T) {
 	res, err = firstboot.ExecRunner{}.Run(context.Background(), firstboot.Cmd{Name: "/nonexistent/kubeadm"}, io.Discard)
 	require.Error(t, err)
 	assert.Equal(t, -1, res.ExitCode)
+	require.ErrorAs(t, err, &re)
+	assert.True(t, re.NotStarted)
+	assert.Equal(t, "/nonexistent/kubeadm did not run: fork/exec /nonexistent/kubeadm: no such file or directory", err.Error())
 
 	res, err = firstboot.ExecRunner{}.Run(context.Background(), firstboot.Cmd{Name: "true"}, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, 0, res.ExitCode)
+}
+
+// TestMissingKubeadm: a kubeadm that cannot run fails the node at once,
+// with the reason, for every role; a join is not retried for minutes.
+func TestMissingKubeadm(t *testing.T) {
+	for _, role := range []string{"init", "join"} {
+		t.Run(role, func(t *testing.T) {
+			doc := nodeConfigHdr + "role: init\nbootstrap:\n  token: " + cfgToken + "\n"
+			if role == "join" {
+				doc = joinConfig
+			}
+			n := newNode(t, doc)
+			o := n.options()
+			o.Runner = nil // the real ExecRunner
+			o.Kubeadm = n.path("/nonexistent/kubeadm")
+			require.Error(t, firstboot.Run(context.Background(), o))
+			s := n.status()
+			assert.Equal(t, firstboot.ResultFailure, s.Result)
+			assert.Contains(t, s.Error, "kubeadm did not run: fork/exec "+o.Kubeadm+": no such file or directory")
+			require.NotNil(t, s.Kubeadm)
+			assert.Equal(t, 1, s.Kubeadm.Attempts, "not retried")
+			assert.True(t, n.exists(firstboot.FailureMarker))
+		})
+	}
 }
