@@ -153,3 +153,32 @@ func TestRunConfigPhase(t *testing.T) {
 func b64(s string) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
+
+// TestRunBrokenNodeConfig: user data that declares a NodeConfig but does
+// not parse is a definite failure with the reason and its position, never
+// "no NodeConfig".
+func TestRunBrokenNodeConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, userData, want string
+	}{
+		{name: "a tab", userData: "apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: join\n\tcluster: {}\n", want: "line 4"},
+		{name: "bad indentation", userData: "apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: join\ncluster:\n  endpoint: a\n endpoint: b\n", want: "yaml: line 5: did not find expected key"},
+		{name: "a write_files entry of a broken cloud-config", userData: "#cloud-config\nwrite_files:\n  - path: /etc/kubebake/node.yaml\n    content: [\n", want: "#cloud-config"},
+		{name: "our MIME part with bad base64", userData: "Content-Type: multipart/mixed; boundary=X\nMIME-Version: 1.0\n\n--X\nContent-Type: " + source.MediaType + "\nContent-Transfer-Encoding: base64\n\n@@@@\n--X--\n", want: "base64"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			n := newNode(t, "")
+			n.write("/var/lib/cloud/instance/user-data.txt", tc.userData, 0o600)
+			require.Error(t, n.run())
+			s := n.status()
+			assert.Equal(t, firstboot.ResultFailure, s.Result)
+			assert.Contains(t, s.Error, tc.want)
+			assert.True(t, n.exists(firstboot.FailureMarker))
+			assert.Contains(t, n.read(firstboot.Console), "kubebake-firstboot: FAILED")
+			assert.Empty(t, n.runner.commands(n.root), "kubeadm does not run")
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -33,7 +34,10 @@ type Finder struct {
 }
 
 // DefaultUserDataFiles are where cloud-init keeps user data: what it
-// stored for this instance, then NoCloud seed directories.
+// stored for this instance, then NoCloud seed directories. The first that
+// exists is the user data; a seed is read only where cloud-init has not
+// stored the instance's user data, since a seed left from another boot
+// must not win over what this instance was given.
 func DefaultUserDataFiles() []string {
 	return []string{
 		"/var/lib/cloud/instance/user-data.txt",
@@ -41,6 +45,13 @@ func DefaultUserDataFiles() []string {
 		"/var/lib/cloud/seed/nocloud-net/user-data",
 	}
 }
+
+// cloudInitInstanceDir exists once cloud-init has run for this instance;
+// cloudInitSeedDir holds the seeds it reads before that.
+const (
+	cloudInitInstanceDir = "/var/lib/cloud/instance"
+	cloudInitSeedDir     = "/var/lib/cloud/seed/"
+)
 
 // Tried lists, for a log line, where Find looks.
 func (f Finder) Tried() []string {
@@ -71,19 +82,24 @@ var ErrNotFound = errors.New("no NodeConfig found")
 // cloud-init user data, IMDSv2 user data, the file Ignition wrote.
 func (f Finder) Find(ctx context.Context) (Found, error) {
 	if f.ConfigFile != "" {
-		data, err := os.ReadFile(f.ConfigFile)
+		data, err := readInput(f.ConfigFile, maxUserData)
 		if err != nil {
 			return Found{}, fmt.Errorf("--config: %w", err)
 		}
 		return Found{Source: "file " + f.ConfigFile, Doc: data}, nil
 	}
+	_, err := os.Stat(f.path(cloudInitInstanceDir))
+	cloudInitRan := err == nil
 	for _, p := range f.userDataFiles() {
-		data, err := os.ReadFile(f.path(p))
+		if cloudInitRan && strings.HasPrefix(p, cloudInitSeedDir) {
+			continue // cloud-init has run: its seeds are not this instance's user data
+		}
+		data, err := readInput(f.path(p), maxUserData)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return Found{}, fmt.Errorf("cloud-init user data: %w", err)
+			return Found{}, fmt.Errorf("cloud-init user data %s: %w", p, err)
 		}
 		doc, ok, err := FromUserData(data)
 		if err != nil {
@@ -92,6 +108,7 @@ func (f Finder) Find(ctx context.Context) (Found, error) {
 		if ok {
 			return Found{Source: "cloud-init user data " + p, Doc: doc}, nil
 		}
+		break // this is the user data: later files are fallbacks only
 	}
 	if f.UseIMDS {
 		data, ok, err := f.IMDS.UserData(ctx)
@@ -108,7 +125,7 @@ func (f Finder) Find(ctx context.Context) (Found, error) {
 			}
 		}
 	}
-	data, err := os.ReadFile(f.path(NodeConfigPath))
+	data, err := readInput(f.path(NodeConfigPath), maxUserData)
 	if err == nil {
 		return Found{Source: "file " + NodeConfigPath + " (written by Ignition or cloud-init)", Doc: data}, nil
 	}
@@ -159,4 +176,33 @@ func OnEC2(root string) bool {
 		return true
 	}
 	return false
+}
+
+// readInput reads a file that arrives from outside: a regular file of at
+// most limit bytes (a FIFO would hang the boot, an endless file fill the
+// memory).
+func readInput(path string, limit int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s holds %d bytes, more than the limit of %d", path, fi.Size(), limit)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s holds more than the limit of %d bytes", path, limit)
+	}
+	return data, nil
 }

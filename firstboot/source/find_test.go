@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -65,7 +66,11 @@ func TestFinderFind(t *testing.T) {
 		{name: "cloud-init instance user data", files: all, imds: []byte(otherDoc), wantSource: "cloud-init user data " + instance, wantDoc: nodeDoc},
 		{name: "NoCloud seed", files: without(instance), imds: []byte(nodeDoc), wantSource: "cloud-init user data " + nocloud, wantDoc: otherDoc},
 		{name: "NoCloud-net seed", files: without(instance, nocloud), imds: []byte(nodeDoc), wantSource: "cloud-init user data " + nocloudNet, wantDoc: otherDoc},
-		{name: "user data without NodeConfig falls through", files: map[string]string{instance: "#!/bin/sh\necho hi\n", nocloud: nodeDoc}, wantSource: "cloud-init user data " + nocloud, wantDoc: nodeDoc},
+		// cloud-init stored this instance's user data: a seed is not read,
+		// even when the instance's user data holds no NodeConfig.
+		{name: "instance user data without NodeConfig: a stale seed is not read", files: map[string]string{instance: "#cloud-config\npackages: [htop]\n", nocloud: nodeDoc}, wantErr: source.ErrNotFound},
+		{name: "cloud-init ran without user data: a stale seed is not read", files: map[string]string{"/var/lib/cloud/instance/boot-finished": "", nocloud: nodeDoc}, wantErr: source.ErrNotFound},
+		{name: "instance user data without NodeConfig: the Ignition file", files: map[string]string{instance: "#!/bin/sh\necho hi\n", nocloud: otherDoc, source.NodeConfigPath: nodeDoc}, wantSource: "file " + source.NodeConfigPath + " (written by Ignition or cloud-init)", wantDoc: nodeDoc},
 		{name: "IMDS", files: without(instance, nocloud, nocloudNet), imds: []byte(nodeDoc), wantSource: "EC2 IMDSv2 user data", wantDoc: nodeDoc},
 		{name: "IMDS gzipped MIME", files: without(instance, nocloud, nocloudNet), imds: gz(t, string(mimeMessage(t, part{Type: source.MediaType, Body: nodeDoc}))), wantSource: "EC2 IMDSv2 user data", wantDoc: nodeDoc},
 		{name: "IMDS without user data, Ignition file", files: without(instance, nocloud, nocloudNet), imds: []byte("-"), wantSource: "file " + source.NodeConfigPath + " (written by Ignition or cloud-init)", wantDoc: otherDoc},
@@ -104,15 +109,44 @@ func TestFinderFind(t *testing.T) {
 
 func TestFinderErrors(t *testing.T) {
 	t.Parallel()
-	t.Run("corrupt user data is an error", func(t *testing.T) {
+	t.Run("corrupt user data with our part is an error", func(t *testing.T) {
 		t.Parallel()
 		f := source.Finder{Root: root(t, map[string]string{
-			"/var/lib/cloud/instance/user-data.txt": "Content-Type: multipart/mixed; boundary=XYZ\n\n--XYZ\nContent-Type: text/plain\n\ncut",
+			"/var/lib/cloud/instance/user-data.txt": "Content-Type: multipart/mixed; boundary=XYZ\n\n--XYZ\nContent-Type: " + source.MediaType + "\n\ncut",
 			source.NodeConfigPath:                   nodeDoc,
 		})}
 		_, err := f.Find(context.Background())
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "/var/lib/cloud/instance/user-data.txt")
+	})
+	t.Run("corrupt user data not ours is cloud-init's", func(t *testing.T) {
+		t.Parallel()
+		f := source.Finder{Root: root(t, map[string]string{
+			"/var/lib/cloud/instance/user-data.txt": "Content-Type: multipart/mixed; boundary=XYZ\n\n--XYZ\nContent-Type: text/plain\n\ncut",
+		})}
+		_, err := f.Find(context.Background())
+		assert.ErrorIs(t, err, source.ErrNotFound)
+	})
+	t.Run("user data that is not a regular file", func(t *testing.T) {
+		t.Parallel()
+		r := root(t, nil)
+		p := filepath.Join(r, "/var/lib/cloud/seed/nocloud/user-data")
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, syscall.Mkfifo(p, 0o600))
+		_, err := source.Finder{Root: r}.Find(context.Background())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "/var/lib/cloud/seed/nocloud/user-data: "+p+" is not a regular file")
+	})
+	t.Run("user data past the size limit", func(t *testing.T) {
+		t.Parallel()
+		r := root(t, nil)
+		p := filepath.Join(r, "/var/lib/cloud/instance/user-data.txt")
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, nil, 0o600))
+		require.NoError(t, os.Truncate(p, 16<<20+1))
+		_, err := source.Finder{Root: r}.Find(context.Background())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "holds 16777217 bytes, more than the limit of 16777216")
 	})
 	t.Run("IMDS down is an error", func(t *testing.T) {
 		t.Parallel()

@@ -98,7 +98,7 @@ func multipartBody(t testing.TB, parts []part) (string, string) {
 			var boundary string
 			body, boundary = multipartBody(t, p.Parts)
 			h.Set("Content-Type", "multipart/mixed; boundary=\""+boundary+"\"")
-		} else {
+		} else if p.Type != "-" { // "-": a part without Content-Type
 			h.Set("Content-Type", p.Type+"; charset=\"us-ascii\"")
 		}
 		h.Set("MIME-Version", "1.0")
@@ -147,6 +147,9 @@ Content-Disposition: attachment; filename="node.yaml"
 --===============4526018217484404015==--
 `
 
+// nodeConfigHead declares a NodeConfig.
+const nodeConfigHead = "apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\n"
+
 func TestFromUserData(t *testing.T) {
 	t.Parallel()
 	const nodeType = source.MediaType
@@ -171,7 +174,8 @@ func TestFromUserData(t *testing.T) {
 		{name: "cloud-config bad base64", data: []byte(cloudConfig(source.NodeConfigPath, "b64", "!!!not base64!!!")), wantErr: "base64"},
 		{name: "cloud-config gz+b64 not gzip", data: []byte(cloudConfig(source.NodeConfigPath, "gz+b64", b64([]byte{0x1f, 0x8b, 0, 1, 2}))), wantErr: "gzip"},
 		{name: "cloud-config unknown encoding", data: []byte(cloudConfig(source.NodeConfigPath, "rot13", nodeDoc)), wantErr: "unknown encoding"},
-		{name: "cloud-config not YAML", data: []byte("#cloud-config\nwrite_files: [\n"), wantErr: "#cloud-config"},
+		{name: "cloud-config not YAML, writing the NodeConfig", data: []byte("#cloud-config\nwrite_files: [\n - path: " + source.NodeConfigPath + "\n"), wantErr: "#cloud-config"},
+		{name: "cloud-config not YAML, not ours", data: []byte("#cloud-config\nwrite_files: [\n")},
 		{name: "other cloud-config", data: []byte("#cloud-config\npackages: [htop]\nruncmd:\n  - echo NodeConfig\n")},
 		{name: "shell script", data: []byte("#!/bin/bash\necho 'kind: NodeConfig'\n")},
 		{name: "cloud-config-archive", data: []byte("#cloud-config-archive\n- type: text/x-shellscript\n  content: |\n    #!/bin/sh\n    echo hi\n")},
@@ -203,11 +207,25 @@ func TestFromUserData(t *testing.T) {
 		{name: "MIME without NodeConfig", data: mimeMessage(t, shell, part{Type: "text/cloud-config", Body: "#cloud-config\npackages: [htop]\n"})},
 		{name: "MIME with a raw NodeConfig as text/plain", data: mimeMessage(t, part{Type: "text/plain", Body: nodeDoc})},
 
-		{name: "corrupt MIME: no closing boundary", data: []byte("Content-Type: multipart/mixed; boundary=XYZ\nMIME-Version: 1.0\n\n--XYZ\nContent-Type: text/plain\n\ncut short"), wantErr: "user data"},
-		{name: "corrupt MIME: bad Content-Type", data: []byte("Content-Type: multipart/mixed; boundary\nMIME-Version: 1.0\n\n--x--\n"), wantErr: "Content-Type"},
-		{name: "corrupt MIME: part with bad Content-Type", data: mimeMessage(t, part{Type: "text/;;", Body: "x"}), wantErr: "Content-Type"},
+		// Ours and broken: a failure. Not ours and odd: cloud-init's to judge.
+		{name: "corrupt MIME with our part: no closing boundary", data: []byte("Content-Type: multipart/mixed; boundary=XYZ\nMIME-Version: 1.0\n\n--XYZ\nContent-Type: " + nodeType + "\n\ncut short"), wantErr: "user data"},
+		{name: "corrupt MIME without ours: no closing boundary", data: []byte("Content-Type: multipart/mixed; boundary=XYZ\nMIME-Version: 1.0\n\n--XYZ\nContent-Type: text/plain\n\ncut short")},
+		{name: "corrupt MIME with our part: bad Content-Type", data: []byte("Content-Type: multipart/mixed; boundary\nMIME-Version: 1.0\n\n--x\nContent-Type: " + nodeType + "\n\n--x--\n"), wantErr: "Content-Type"},
+		{name: "corrupt MIME without ours: bad Content-Type", data: []byte("Content-Type: multipart/mixed; boundary\nMIME-Version: 1.0\n\n--x--\n")},
+		{name: "corrupt MIME: part with bad Content-Type, not ours", data: mimeMessage(t, part{Type: "text/;;", Body: "x"})},
+		{name: "corrupt MIME: part with bad Content-Type beside our part", data: mimeMessage(t, part{Type: "text/;;", Body: "x"}, part{Type: nodeType, Body: nodeDoc}), want: nodeDoc},
+		{name: "corrupt MIME: part with bad parameters of our type", data: mimeMessage(t, part{Type: nodeType + "; charset", Body: nodeDoc}), wantErr: "Content-Type"},
+		{name: "MIME: part without Content-Type beside our part", data: mimeMessage(t, part{Type: "-", Body: "x"}, part{Type: nodeType, Body: nodeDoc}), want: nodeDoc},
+		{name: "MIME: bad base64 in a part not ours", data: mimeMessage(t, part{Type: "text/x-shellscript", Encoding: "base64", Body: "@@@@"}, part{Type: nodeType, Body: nodeDoc}), want: nodeDoc},
+		{name: "MIME: bad base64 in a cloud-config not ours", data: mimeMessage(t, part{Type: "text/cloud-config", Encoding: "base64", Body: "@@@@"})},
 		{name: "corrupt MIME: bad base64 in our part", data: mimeMessage(t, part{Type: nodeType, Encoding: "base64", Body: "@@@@"}), wantErr: "base64"},
-		{name: "corrupt MIME: bad headers", data: []byte("MIME-Version: 1.0\nno colon here\n\nbody"), wantErr: "MIME"},
+		{name: "corrupt MIME with our part: bad headers", data: []byte("MIME-Version: 1.0\nno colon here\n\nContent-Type: " + nodeType + "\n"), wantErr: "MIME"},
+		{name: "corrupt MIME without ours: bad headers", data: []byte("MIME-Version: 1.0\nno colon here\n\nbody")},
+		// A document that declares itself a NodeConfig is one, parsed or not:
+		// decoding it fails the node with the reason and position.
+		{name: "NodeConfig with a tab", data: []byte(nodeConfigHead + "role: join\n\tcluster: {}\n"), want: nodeConfigHead + "role: join\n\tcluster: {}\n"},
+		{name: "NodeConfig badly indented", data: []byte(nodeConfigHead + "role: join\ncluster:\n  endpoint: a\n endpoint: b\n"), want: nodeConfigHead + "role: join\ncluster:\n  endpoint: a\n endpoint: b\n"},
+		{name: "NodeConfig with invalid UTF-8", data: []byte(nodeConfigHead + "role: \xff\xfe\n"), want: nodeConfigHead + "role: \xff\xfe\n"},
 		{name: "corrupt gzip", data: []byte{0x1f, 0x8b, 8, 0, 0, 0}, wantErr: "gzip"},
 		{name: "MIME nested four deep", data: mimeMessage(t, nested(3, part{Type: nodeType, Body: nodeDoc})), want: nodeDoc},
 		{name: "MIME nested too deep", data: mimeMessage(t, nested(10, part{Type: nodeType, Body: nodeDoc})), wantErr: "nested too deep"},

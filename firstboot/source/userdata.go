@@ -1,7 +1,9 @@
 // Package source finds the NodeConfig of a first boot: an explicit file,
 // cloud-init user data (a MIME part of its own type, a raw NodeConfig, or a
 // #cloud-config that writes /etc/kubebake/node.yaml), EC2 IMDSv2 user data,
-// or the file Ignition wrote. The first source that has one wins.
+// or the file Ignition wrote. The first source that has one wins. What
+// declares a NodeConfig but is broken is an error, never "none"; what is
+// not ours is left to cloud-init, however odd.
 package source
 
 import (
@@ -14,6 +16,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"regexp"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -34,6 +37,14 @@ const maxUserData = 16 << 20
 
 // FromUserData extracts a NodeConfig document from cloud-init user data.
 // ok is false when the user data holds none. The user data may be gzipped.
+//
+// It fails closed on what is ours and leaves the rest to cloud-init: user
+// data that declares a NodeConfig (its apiVersion and kind, a part of
+// MediaType, a write_files entry for NodeConfigPath) is returned, or is an
+// error, even when it does not parse, so a broken NodeConfig is a failure,
+// never "no NodeConfig"; a part that is not ours (no or an odd
+// Content-Type, bad base64, a #cloud-config that does not write
+// NodeConfigPath) is skipped whatever its state.
 func FromUserData(data []byte) (doc []byte, ok bool, err error) {
 	data, err = gunzip(data)
 	if err != nil {
@@ -47,8 +58,36 @@ func FromUserData(data []byte) (doc []byte, ok bool, err error) {
 		return fromMIME(trimmed, 0)
 	case isCloudConfig(trimmed):
 		return fromCloudConfig(trimmed)
-	case nodeconfig.LooksLike(trimmed):
+	case nodeconfig.LooksLike(trimmed) || declaresNodeConfig(trimmed):
 		return trimmed, true, nil
+	}
+	return nil, false, nil
+}
+
+// declaresRE finds the top-level apiVersion and kind lines of a NodeConfig,
+// read as text: the document may not parse.
+var (
+	declaresAPIRE  = regexp.MustCompile(`(?m)^apiVersion:[ \t]*["']?` + regexp.QuoteMeta(nodeconfig.APIVersion) + `["']?[ \t]*\r?$`)
+	declaresKindRE = regexp.MustCompile(`(?m)^kind:[ \t]*["']?` + nodeconfig.Kind + `["']?[ \t]*\r?$`)
+)
+
+// declaresNodeConfig reports whether data says it is a NodeConfig, by its
+// apiVersion and kind lines, whether or not it parses.
+func declaresNodeConfig(data []byte) bool {
+	return declaresAPIRE.Match(data) && declaresKindRE.Match(data)
+}
+
+// mentionsNodeConfig reports whether data names a NodeConfig in any of the
+// ways user data carries one: it is then ours, and an error in it fails
+// the node.
+func mentionsNodeConfig(data []byte) bool {
+	return bytes.Contains(data, []byte(MediaType)) || bytes.Contains(data, []byte(NodeConfigPath)) || declaresNodeConfig(data)
+}
+
+// oursOrNone returns err when data is ours, and no NodeConfig otherwise.
+func oursOrNone(data []byte, err error) ([]byte, bool, error) {
+	if mentionsNodeConfig(data) {
+		return nil, false, err
 	}
 	return nil, false, nil
 }
@@ -83,32 +122,43 @@ func isMIME(data []byte) bool {
 	return strings.HasPrefix(l, "content-type:") || strings.HasPrefix(l, "mime-version:")
 }
 
+// maxDepth bounds the nesting of multipart user data.
+const maxDepth = 4
+
 // fromMIME walks a MIME message (nested multiparts too) for a part of
 // MediaType, or a cloud-config part that writes the NodeConfig.
 func fromMIME(data []byte, depth int) ([]byte, bool, error) {
-	if depth > 4 {
-		return nil, false, fmt.Errorf("user data: MIME parts nested too deep")
-	}
 	msg, err := mail.ReadMessage(bufio.NewReader(bytes.NewReader(data)))
 	if err != nil {
-		return nil, false, fmt.Errorf("user data: MIME message: %w", err)
+		return oursOrNone(data, fmt.Errorf("user data: MIME message: %w", err))
 	}
-	doc, _, ok, err := fromPart(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, depth)
+	body, err := io.ReadAll(io.LimitReader(msg.Body, maxUserData))
+	if err != nil {
+		return oursOrNone(data, fmt.Errorf("user data: MIME message: %w", err))
+	}
+	doc, _, ok, err := fromPart(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), body, depth)
 	return doc, ok, err
 }
 
 // fromPart returns the NodeConfig of a part; own tells it came from a part
-// of MediaType (at any depth), which wins over a cloud-config part.
-func fromPart(contentType, encoding string, body io.Reader, depth int) (doc []byte, own, ok bool, err error) {
-	if depth > 4 {
-		return nil, false, false, fmt.Errorf("user data: MIME parts nested too deep")
+// of MediaType (at any depth), which wins over a cloud-config part. A part
+// that is not ours is skipped, whatever its state.
+func fromPart(contentType, encoding string, body []byte, depth int) (doc []byte, own, ok bool, err error) {
+	fail := func(err error) ([]byte, bool, bool, error) {
+		if mentionsNodeConfig(body) || strings.Contains(contentType, MediaType) {
+			return nil, false, false, err
+		}
+		return nil, false, false, nil
+	}
+	if depth > maxDepth {
+		return fail(fmt.Errorf("user data: MIME parts nested too deep"))
 	}
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return nil, false, false, fmt.Errorf("user data: Content-Type %q: %w", contentType, err)
+		return fail(fmt.Errorf("user data: Content-Type %q: %w", contentType, err))
 	}
 	if strings.HasPrefix(mt, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
+		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
 		var cloudConfig []byte
 		for {
 			p, err := mr.NextRawPart()
@@ -116,9 +166,16 @@ func fromPart(contentType, encoding string, body io.Reader, depth int) (doc []by
 				break
 			}
 			if err != nil {
-				return nil, false, false, fmt.Errorf("user data: multipart: %w", err)
+				if cloudConfig != nil && !strings.Contains(string(body), MediaType) {
+					break
+				}
+				return fail(fmt.Errorf("user data: multipart: %w", err))
 			}
-			doc, own, ok, err := fromPart(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, depth+1)
+			raw, err := io.ReadAll(io.LimitReader(p, maxUserData))
+			if err != nil {
+				return fail(fmt.Errorf("user data: multipart: %w", err))
+			}
+			doc, own, ok, err := fromPart(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), raw, depth+1)
 			if err != nil {
 				return nil, false, false, err
 			}
@@ -133,24 +190,23 @@ func fromPart(contentType, encoding string, body io.Reader, depth int) (doc []by
 		}
 		return cloudConfig, false, cloudConfig != nil, nil
 	}
-	raw, err := io.ReadAll(io.LimitReader(body, maxUserData))
-	if err != nil {
-		return nil, false, false, fmt.Errorf("user data: part %s: %w", mt, err)
+	if mt != MediaType && mt != "text/cloud-config" {
+		return nil, false, false, nil // not ours: cloud-init's to judge
 	}
+	raw := body
 	if strings.EqualFold(strings.TrimSpace(encoding), "base64") {
-		raw, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(raw)), ""))
-		if err != nil {
-			return nil, false, false, fmt.Errorf("user data: part %s: base64: %w", mt, err)
+		if raw, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(body)), "")); err != nil {
+			if mt == MediaType {
+				return nil, false, false, fmt.Errorf("user data: part %s: base64: %w", mt, err)
+			}
+			return fail(fmt.Errorf("user data: part %s: base64: %w", mt, err))
 		}
 	}
-	switch mt {
-	case MediaType:
+	if mt == MediaType {
 		return raw, true, true, nil
-	case "text/cloud-config":
-		doc, ok, err := fromCloudConfig(raw)
-		return doc, false, ok, err
 	}
-	return nil, false, false, nil
+	doc, ok, err = fromCloudConfig(raw)
+	return doc, false, ok, err
 }
 
 // cloudConfig is the part of #cloud-config kubebake reads.
@@ -166,6 +222,9 @@ type cloudConfig struct {
 func fromCloudConfig(data []byte) ([]byte, bool, error) {
 	var cc cloudConfig
 	if err := yaml.Unmarshal(data, &cc); err != nil {
+		if !bytes.Contains(data, []byte(NodeConfigPath)) {
+			return nil, false, nil // not ours: cloud-init's to judge
+		}
 		return nil, false, fmt.Errorf("user data: #cloud-config: %s", strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "))
 	}
 	for _, f := range cc.WriteFiles {
