@@ -116,7 +116,7 @@ func Decode(source string, data []byte) (*Loaded, error) {
 // DecodeWith is Decode with overlays applied in order after `from`.
 func DecodeWith(source string, data []byte, overlays ...Overlay) (*Loaded, error) {
 	l := &Loaded{Source: source}
-	r, pos, ok := l.decodeDoc(source, data, &l.Report)
+	r, pos, data, ok := l.decodeDoc(source, data, &l.Report)
 	l.pos = pos
 	if !ok {
 		return l.finish()
@@ -141,43 +141,62 @@ func DecodeWith(source string, data []byte, overlays ...Overlay) (*Loaded, error
 	l.Recipe = r
 	l.Facts = lookupFacts(r)
 	SetDefaults(r, &l.Facts)
-	l.Report.Merge(Validate(r, l.Facts))
+	// A value already reported for its shape is not reported again by
+	// validation (it was dropped, and reads as empty there).
+	for _, e := range Validate(r, l.Facts).Entries {
+		if !l.pruned(e.Path) {
+			l.Report.Entries = append(l.Report.Entries, e)
+		}
+	}
 	return l.finish()
 }
 
-// decodeDoc decodes one YAML document strictly into a Recipe.
-func (l *Loaded) decodeDoc(source string, data []byte, rep *Report) (*Recipe, positions, bool) {
+// decodeDoc decodes one YAML document strictly into a Recipe. It returns
+// the document it decoded: data, or data with the values of the wrong shape
+// pruned once they are reported.
+func (l *Loaded) decodeDoc(source string, data []byte, rep *Report) (*Recipe, positions, []byte, bool) {
 	pos := positions{file: source, paths: map[string]Pos{}}
+	if e, bad := badText(source, data); bad {
+		rep.Entries = append(rep.Entries, e)
+		return nil, pos, nil, false
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		rep.Entries = append(rep.Entries, yamlError(source, err))
-		return nil, pos, false
+		return nil, pos, nil, false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		rep.Entries = append(rep.Entries, Entry{Message: "a recipe file holds exactly one YAML document",
 			Pos: Pos{File: source, Line: extra.Line, Column: extra.Column}})
-		return nil, pos, false
+		return nil, pos, nil, false
 	}
 	before := len(rep.Errors())
 	pos = checkSchema(source, &doc, reflect.TypeOf(Recipe{}), rep)
 	var r Recipe
 	if len(rep.Errors()) > before {
-		// Unknown fields are already reported; decode the rest leniently so
-		// that validation can report every other problem too.
-		if err := k8syaml.Unmarshal(data, &r); err != nil {
-			return nil, pos, false
+		// Unknown fields, duplicate keys and values of the wrong shape are
+		// already reported, and the latter pruned from doc: decode what is
+		// left leniently so that validation can report every other problem
+		// too.
+		pruned, err := yaml.Marshal(&doc)
+		if err != nil {
+			return nil, pos, nil, false
+		}
+		if err := k8syaml.Unmarshal(pruned, &r); err != nil {
+			rep.Entries = append(rep.Entries, Entry{Message: cleanDecodeError(err), Pos: Pos{File: source}})
+			return nil, pos, nil, false
 		}
 		applyModes(&r, pos.modes)
-		return &r, pos, true
+		return &r, pos, pruned, true
 	}
 	if err := k8syaml.UnmarshalStrict(data, &r); err != nil {
-		rep.Entries = append(rep.Entries, Entry{Message: err.Error(), Pos: Pos{File: source}})
-		return nil, pos, false
+		rep.Entries = append(rep.Entries, Entry{Message: cleanDecodeError(err), Pos: Pos{File: source}})
+		return nil, pos, nil, false
 	}
 	applyModes(&r, pos.modes)
-	return &r, pos, true
+	return &r, pos, data, true
 }
 
 // applyFrom decodes the built-in named from and the user's document on top.
@@ -190,7 +209,7 @@ func (l *Loaded) applyFrom(from string, user []byte) (*Recipe, bool) {
 	}
 	l.baseName = "builtin:" + from
 	var baseRep Report
-	base, pos, ok := l.decodeDoc(l.baseName, baseData, &baseRep)
+	base, pos, _, ok := l.decodeDoc(l.baseName, baseData, &baseRep)
 	l.basePos = pos
 	if !ok {
 		l.Report.Merge(baseRep)
@@ -243,6 +262,20 @@ func (l *Loaded) applyOverlay(r *Recipe, o Overlay) bool {
 	}
 	applyModes(r, pos.modes)
 	return true
+}
+
+// pruned reports whether path, or a field above it, was dropped from the
+// recipe or an overlay for its shape.
+func (l *Loaded) pruned(path string) bool {
+	if l.pos.underPruned(path) {
+		return true
+	}
+	for _, o := range l.overlays {
+		if o.underPruned(path) {
+			return true
+		}
+	}
+	return false
 }
 
 // finish places every entry at its position and sorts the report.

@@ -17,6 +17,20 @@ type positions struct {
 	// modes are file modes written as unquoted octal numbers, by path,
 	// normalized to the digits a person meant (see plainString).
 	modes map[string]string
+	// pruned are the paths whose values had the wrong shape: reported,
+	// and dropped before decoding.
+	pruned map[string]bool
+}
+
+// underPruned reports whether path is one of the pruned paths or below
+// one.
+func (p positions) underPruned(path string) bool {
+	for q := path; q != ""; q = parentPath(q) {
+		if p.pruned[q] {
+			return true
+		}
+	}
+	return false
 }
 
 // lookup finds path, or the nearest parent path that has a position.
@@ -68,7 +82,7 @@ func parentPath(path string) string {
 // the position of every path and reports unknown fields and values of the
 // wrong shape.
 func checkSchema(file string, doc *yaml.Node, t reflect.Type, rep *Report) positions {
-	pos := positions{file: file, paths: map[string]Pos{}, modes: map[string]string{}}
+	pos := positions{file: file, paths: map[string]Pos{}, modes: map[string]string{}, pruned: map[string]bool{}}
 	w := schemaWalker{pos: pos, rep: rep, modes: pos.modes}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		doc = doc.Content[0]
@@ -88,6 +102,28 @@ type schemaWalker struct {
 
 func (w schemaWalker) at(n *yaml.Node) Pos {
 	return Pos{File: w.pos.file, Line: n.Line, Column: n.Column}
+}
+
+// prune reports a value of the wrong shape and drops it from the document
+// (it becomes null), so that the rest still decodes and every other
+// problem is reported too.
+func (w schemaWalker) prune(n *yaml.Node, path, format string, args ...any) {
+	w.errorf(n, path, format, args...)
+	w.pos.pruned[path] = true
+	*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null", Line: n.Line, Column: n.Column}
+}
+
+// duplicates reports every key of a mapping that appeared before in it.
+func (w schemaWalker) duplicates(path string, n *yaml.Node, key func(string) string) {
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if first, ok := seen[k.Value]; ok {
+			w.errorf(k, key(k.Value), "duplicate key %q (first at line %d)", k.Value, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+	}
 }
 
 func (w schemaWalker) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -119,9 +155,10 @@ func (w schemaWalker) walk(path string, n *yaml.Node, t reflect.Type) {
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			w.errorf(n, path, "expected a mapping, got %s", describe(n))
+			w.prune(n, path, "expected a mapping, got %s", describe(n))
 			return
 		}
+		w.duplicates(path, n, func(k string) string { return join(path, k) })
 		fields := jsonFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
@@ -135,9 +172,10 @@ func (w schemaWalker) walk(path string, n *yaml.Node, t reflect.Type) {
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			w.errorf(n, path, "expected a mapping, got %s", describe(n))
+			w.prune(n, path, "expected a mapping, got %s", describe(n))
 			return
 		}
+		w.duplicates(path, n, func(k string) string { return path + "[" + k + "]" })
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			p := path + "[" + k.Value + "]"
@@ -146,7 +184,7 @@ func (w schemaWalker) walk(path string, n *yaml.Node, t reflect.Type) {
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			w.errorf(n, path, "expected a list, got %s", describe(n))
+			w.prune(n, path, "expected a list, got %s", describe(n))
 			return
 		}
 		for i, c := range n.Content {
@@ -154,13 +192,13 @@ func (w schemaWalker) walk(path string, n *yaml.Node, t reflect.Type) {
 		}
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			w.errorf(n, path, "expected a string, got %s", describe(n))
+			w.prune(n, path, "expected a string, got %s", describe(n))
 			return
 		}
 		w.plainString(path, n)
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-			w.errorf(n, path, "expected true or false, got %s", describe(n))
+			w.prune(n, path, "expected true or false, got %s", describe(n))
 		}
 	}
 }
