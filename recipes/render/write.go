@@ -2,23 +2,37 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/kubebake/kubebake/api"
+	"github.com/kubebake/kubebake/internal/atomicfile"
 )
 
 // Write puts a plan on disk at dir: plan.json, rootfs/ with every file at
 // its absolute path, steps/NN-name.sh, and config.bu and config.ign for
-// Fedora CoreOS. The directory is built beside dir and renamed into place,
-// so dir is either the old plan or the whole new one, never half-written.
+// Fedora CoreOS. The directory is built beside dir and exchanged with it
+// atomically, so dir is either the old plan or the whole new one, never
+// half-written or missing. dir must be missing, empty or a plan written
+// before: anything else is refused, not replaced. Temporary directories
+// left by a writer that was killed are removed.
 func Write(p *Plan, dir string) error {
 	dir = filepath.Clean(dir)
-	parent := filepath.Dir(dir)
+	if err := replaceable(dir); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	parent, base := filepath.Dir(dir), filepath.Base(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	removeLeftovers(parent, base)
+	tmp, err := os.MkdirTemp(parent, tmpPrefix(base)+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
@@ -29,7 +43,66 @@ func Write(p *Plan, dir string) error {
 	if err := writeTree(p, tmp); err != nil {
 		return err
 	}
-	return replaceDir(tmp, dir)
+	if err := atomicfile.ReplaceDir(tmp, dir); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	return nil
+}
+
+// tmpPrefix names the temporary directories of a plan at base:
+// .BASE.tmp-PID-RANDOM, so that leftovers can be told by their writer.
+func tmpPrefix(base string) string { return "." + base + ".tmp-" }
+
+// replaceable says whether dir may be replaced by a plan: it is missing,
+// an empty directory, or a plan (its plan.json says kind Plan).
+func replaceable(dir string) error {
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s exists and is not a directory: not replacing it", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if err != nil || json.Unmarshal(b, &head) != nil || head.APIVersion != api.Version || head.Kind != "Plan" {
+		return fmt.Errorf("%s exists and is not a kubebake plan (no plan.json of kind Plan): not replacing it", dir)
+	}
+	return nil
+}
+
+// removeLeftovers removes the temporary directories of plans at base whose
+// writer is no longer running.
+func removeLeftovers(parent, base string) {
+	matches, _ := filepath.Glob(filepath.Join(parent, tmpPrefix(base)+"*"))
+	for _, m := range matches {
+		rest := strings.TrimPrefix(filepath.Base(m), tmpPrefix(base))
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || processRunning(pid) {
+			continue
+		}
+		_ = os.RemoveAll(m)
+	}
+}
+
+// processRunning reports whether a process pid exists.
+func processRunning(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // writeTree writes the plan's files into root.
@@ -75,28 +148,4 @@ func writeTree(p *Plan, root string) error {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	return put("plan.json", append(js, '\n'), 0o644)
-}
-
-// replaceDir moves src to dst, replacing an existing dst.
-func replaceDir(src, dst string) error {
-	old := ""
-	if _, err := os.Lstat(dst); err == nil {
-		old = dst + ".old"
-		_ = os.RemoveAll(old)
-		if err := os.Rename(dst, old); err != nil {
-			return fmt.Errorf("write plan: %w", err)
-		}
-	}
-	if err := os.Rename(src, dst); err != nil {
-		if old != "" {
-			_ = os.Rename(old, dst)
-		}
-		return fmt.Errorf("write plan: %w", err)
-	}
-	if old != "" {
-		if err := os.RemoveAll(old); err != nil {
-			return fmt.Errorf("write plan: remove previous plan: %w", err)
-		}
-	}
-	return nil
 }

@@ -1,0 +1,144 @@
+package render_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubebake/kubebake/recipes"
+	"github.com/kubebake/kubebake/recipes/render"
+)
+
+func loadPlan(t *testing.T, ref string, overlays ...recipes.Overlay) *render.Plan {
+	t.Helper()
+	p, _, err := render.Load(ref, overlays...)
+	require.NoError(t, err)
+	return p
+}
+
+// entries lists a directory's names.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestWriteReplaces(t *testing.T) {
+	t.Parallel()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "plan")
+	require.NoError(t, render.Write(loadPlan(t, "debian-13-containerd"), dir))
+	// The user's own DIR.old is not ours to delete.
+	require.NoError(t, os.MkdirAll(dir+".old", 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir+".old", "keep"), []byte("mine"), 0o644))
+	require.NoError(t, render.Write(loadPlan(t, "ubuntu-24.04-cri-o"), dir))
+	b, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"recipe": "ubuntu-24.04-cri-o"`)
+	assert.Equal(t, []string{"plan", "plan.old"}, entries(t, parent), "nothing else beside the plan")
+	assert.FileExists(t, filepath.Join(dir+".old", "keep"))
+	// An empty directory may be written into.
+	empty := filepath.Join(parent, "empty")
+	require.NoError(t, os.Mkdir(empty, 0o755))
+	require.NoError(t, render.Write(loadPlan(t, "debian-13-containerd"), empty))
+	assert.FileExists(t, filepath.Join(empty, "plan.json"))
+}
+
+func TestWriteRefuses(t *testing.T) {
+	t.Parallel()
+	p := loadPlan(t, "debian-13-containerd")
+	parent := t.TempDir()
+	file := filepath.Join(parent, "file")
+	require.NoError(t, os.WriteFile(file, []byte("data"), 0o644))
+	err := render.Write(p, file)
+	require.ErrorContains(t, err, file+" exists and is not a directory: not replacing it")
+	b, _ := os.ReadFile(file)
+	assert.Equal(t, "data", string(b))
+
+	other := filepath.Join(parent, "home")
+	require.NoError(t, os.MkdirAll(other, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(other, "notes.txt"), []byte("x"), 0o644))
+	err = render.Write(p, other)
+	require.ErrorContains(t, err, other+" exists and is not a kubebake plan")
+	assert.Equal(t, []string{"notes.txt"}, entries(t, other))
+	assert.Equal(t, []string{"file", "home"}, entries(t, parent), "no temporary directory is left")
+}
+
+func TestWriteRemovesLeftovers(t *testing.T) {
+	t.Parallel()
+	parent := t.TempDir()
+	dead := exec.Command("true")
+	require.NoError(t, dead.Run())
+	stale := filepath.Join(parent, ".plan.tmp-"+strconv.Itoa(dead.Process.Pid)+"-123")
+	live := filepath.Join(parent, ".plan.tmp-"+strconv.Itoa(os.Getpid())+"-456")
+	for _, d := range []string{stale, live} {
+		require.NoError(t, os.MkdirAll(filepath.Join(d, "steps"), 0o755))
+	}
+	require.NoError(t, render.Write(loadPlan(t, "debian-13-containerd"), filepath.Join(parent, "plan")))
+	assert.NoDirExists(t, stale, "a killed writer's directory is removed")
+	assert.DirExists(t, live, "a running writer's directory is kept")
+}
+
+// TestWriteKilled kills a writer at many points (kill -9): afterwards the
+// plan is the old one or the new one, whole, and the next write leaves
+// nothing behind.
+func TestWriteKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills writers")
+	}
+	if os.Getenv("KUBEBAKE_WRITE_LOOP") != "" {
+		writeLoop(t)
+		return
+	}
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "plan")
+	require.NoError(t, render.Write(loadPlan(t, "debian-13-containerd"), dir))
+	old, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+	require.NoError(t, err)
+	for i := 0; i < 20; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestWriteKilled$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "KUBEBAKE_WRITE_LOOP="+dir)
+		require.NoError(t, cmd.Start())
+		time.Sleep(time.Duration(20+i*7) * time.Millisecond)
+		require.NoError(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+		b, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+		require.NoError(t, err, "kill %d: the plan is never missing", i)
+		assert.Contains(t, []string{string(old), string(newPlanJSON(t))}, string(b), "kill %d: old or new, whole", i)
+		steps, err := os.ReadDir(filepath.Join(dir, "steps"))
+		require.NoError(t, err)
+		assert.NotEmpty(t, steps)
+	}
+	require.NoError(t, render.Write(loadPlan(t, "debian-13-containerd"), dir))
+	assert.Equal(t, []string{"plan"}, entries(t, parent), "the next write removes every leftover")
+}
+
+// newPlanJSON is the plan.json the write loop writes.
+func newPlanJSON(t *testing.T) []byte {
+	t.Helper()
+	d := filepath.Join(t.TempDir(), "p")
+	require.NoError(t, render.Write(loadPlan(t, "ubuntu-24.04-cri-o"), d))
+	b, err := os.ReadFile(filepath.Join(d, "plan.json"))
+	require.NoError(t, err)
+	return b
+}
+
+// writeLoop writes the plan over and over until it is killed.
+func writeLoop(t *testing.T) {
+	p := loadPlan(t, "ubuntu-24.04-cri-o")
+	dir := os.Getenv("KUBEBAKE_WRITE_LOOP")
+	for {
+		require.NoError(t, render.Write(p, dir))
+	}
+}
