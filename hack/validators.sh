@@ -3,8 +3,9 @@
 # rendered files through, on a Debian bookworm machine (root, or sudo-less
 # apt-get):
 #
-#   - shellcheck, systemd-analyze (systemd), cloud-init and isoinfo
-#     (genisoimage) from the system's apt sources;
+#   - shellcheck, systemd-analyze (systemd), cloud-init, isoinfo
+#     (genisoimage) and strace (fault injection in the write-path tests) from
+#     the system's apt sources;
 #   - dockerd (26.x, which has --validate) and containerd (1.7.x), taken from
 #     Debian trixie's docker.io and containerd packages and extracted into
 #     _build/validators/bin/. The system's apt sources are not changed: apt
@@ -37,6 +38,7 @@ command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
 command -v isoinfo >/dev/null 2>&1 || missing+=(genisoimage)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

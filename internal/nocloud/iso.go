@@ -33,7 +33,8 @@ func buildISO(f *os.File, files []seedFile) error {
 	if err := os.Chmod(ws, 0o755); err != nil {
 		return err
 	}
-	iso, err := iso9660.Create(file.New(zeroSkippingFile{f}, false), 0, 0, logicalBlocksize, ws)
+	img := &zeroSkippingFile{File: f}
+	iso, err := iso9660.Create(file.New(img, false), 0, 0, logicalBlocksize, ws)
 	if err != nil {
 		return fmt.Errorf("create ISO9660: %w", err)
 	}
@@ -45,6 +46,11 @@ func buildISO(f *os.File, files []seedFile) error {
 	opts := iso9660.FinalizeOptions{RockRidge: true, Joliet: true, VolumeIdentifier: VolumeLabel}
 	if err := iso.Finalize(opts); err != nil {
 		return fmt.Errorf("finalize ISO9660: %w", err)
+	}
+	// go-diskfs drops some write errors on the floor: the first one the
+	// image file saw fails the seed whatever Finalize said.
+	if img.err != nil {
+		return fmt.Errorf("write ISO9660: %w", img.err)
 	}
 	return padToVolumeSize(f)
 }
@@ -91,14 +97,33 @@ func padToVolumeSize(f *os.File) error {
 // padding a file whose size is a whole number of blocks (an empty user-data,
 // say) with one more block of zeros, which lands on whatever follows it; after
 // the last file, that is the Joliet root directory.
-type zeroSkippingFile struct{ *os.File }
+//
+// It also keeps the first write error, which go-diskfs does not always pass
+// on.
+type zeroSkippingFile struct {
+	*os.File
+	err error
+}
 
 // WriteAt writes p at off unless p is all zeros.
-func (f zeroSkippingFile) WriteAt(p []byte, off int64) (int, error) {
+func (f *zeroSkippingFile) WriteAt(p []byte, off int64) (int, error) {
 	for _, b := range p {
 		if b != 0 {
-			return f.File.WriteAt(p, off)
+			n, err := f.File.WriteAt(p, off)
+			if err != nil && f.err == nil {
+				f.err = err
+			}
+			return n, err
 		}
 	}
 	return len(p), nil
+}
+
+// Write writes p unless an earlier write failed.
+func (f *zeroSkippingFile) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }

@@ -1,0 +1,87 @@
+package nocloud_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubebake/kubebake/internal/nocloud"
+	"github.com/kubebake/kubebake/internal/testutil"
+)
+
+// smallFS mounts a tmpfs of size bytes (as root) for a real ENOSPC.
+func smallFS(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	return dir
+}
+
+// TestWriteSeedNoSpace: a seed that does not fit fails, and the good seed
+// that was there stays, with no temporary file beside it.
+func TestWriteSeedNoSpace(t *testing.T) {
+	dir := smallFS(t, "96k")
+	path := filepath.Join(dir, "seed.iso")
+	require.NoError(t, nocloud.WriteSeed(path, nocloud.Seed{UserData: []byte("#cloud-config\n")}))
+	good, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	big := bytes.Repeat([]byte("# padding that does not fit\n"), 4096) // ~112 KiB
+	err = nocloud.WriteSeed(path, nocloud.Seed{UserData: append([]byte("#cloud-config\n"), big...)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no space left on device")
+	now, rerr := os.ReadFile(path)
+	require.NoError(t, rerr)
+	assert.Equal(t, good, now, "the good seed stays")
+	es, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, es, 1, "no temporary file is left")
+}
+
+// TestWriteSeedInjectedFaults fails one chosen write of the seed after
+// another (strace injects ENOSPC into the Nth pwrite64, EIO into fsync):
+// each time WriteSeed fails, and the good seed stays, with nothing beside it.
+func TestWriteSeedInjectedFaults(t *testing.T) {
+	if p := os.Getenv("KUBEBAKE_SEED_HELPER"); p != "" {
+		if err := nocloud.WriteSeed(p, nocloud.Seed{UserData: []byte("#cloud-config\nhostname: new\n")}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	strace := testutil.Tool(t, "strace")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "seed.iso")
+	require.NoError(t, nocloud.WriteSeed(path, nocloud.Seed{UserData: []byte("#cloud-config\n")}))
+	good, err := os.ReadFile(path)
+	require.NoError(t, err)
+	faults := []string{"fsync:error=EIO"}
+	for n := 1; n <= 12; n++ {
+		faults = append(faults, fmt.Sprintf("pwrite64:error=ENOSPC:when=%d", n))
+	}
+	for _, fault := range faults {
+		cmd := exec.Command(strace, "-f", "-o", "/dev/null", "-e", "inject="+fault,
+			os.Args[0], "-test.run=^TestWriteSeedInjectedFaults$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "KUBEBAKE_SEED_HELPER="+path)
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, "%s: WriteSeed reported success:\n%s", fault, out)
+		assert.Regexp(t, "no space left on device|input/output error", string(out), fault)
+		now, rerr := os.ReadFile(path)
+		require.NoError(t, rerr)
+		assert.Equal(t, good, now, "%s: the good seed stays", fault)
+		es, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		assert.Len(t, es, 1, "%s: no temporary file is left", fault)
+	}
+}
