@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kubebake/kubebake/internal/sys"
 
@@ -458,6 +459,7 @@ func achieved(role string) string {
 
 // fail records the failure everywhere and returns ErrFailed.
 func (a *agent) fail(err error, exitCode int, outTail string) error {
+	err = clipped{err}
 	a.status.Result = ResultFailure
 	a.status.Error = err.Error()
 	if a.status.Kubeadm == nil && exitCode >= 0 {
@@ -470,6 +472,28 @@ func (a *agent) fail(err error, exitCode int, outTail string) error {
 	a.console(fmt.Sprintf("FAILED: %s phase: %v", a.status.Phase, err))
 	return fmt.Errorf("%w: %s", ErrFailed, a.red.String(err.Error()))
 }
+
+// maxReason bounds the reason a failure carries into status.json, the
+// failure marker and the console line: an input may hold a field of many
+// MiB, which must not be copied three times.
+const maxReason = 4 << 10
+
+// clipped is an error whose message is cut at maxReason bytes.
+type clipped struct{ error }
+
+func (c clipped) Error() string {
+	msg := c.error.Error()
+	if len(msg) <= maxReason {
+		return msg
+	}
+	cut := maxReason
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... [%d more bytes]", msg[:cut], len(msg)-cut)
+}
+
+func (c clipped) Unwrap() error { return c.error }
 
 // console writes the one result line to the console and the log.
 func (a *agent) console(msg string) {

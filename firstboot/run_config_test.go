@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kubebake/kubebake/api"
@@ -180,5 +181,26 @@ func TestRunBrokenNodeConfig(t *testing.T) {
 			assert.Contains(t, n.read(firstboot.Console), "kubebake-firstboot: FAILED")
 			assert.Empty(t, n.runner.commands(n.root), "kubeadm does not run")
 		})
+	}
+}
+
+// TestRunHugeField: a NodeConfig value of many MiB is refused at the size
+// limit, and the reason copied into status.json, the marker and the console
+// stays small.
+func TestRunHugeField(t *testing.T) {
+	t.Parallel()
+	for _, size := range []int{2 << 20, 900 << 10} {
+		n := newNode(t, "")
+		doc := "apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: join\nnode:\n  name: " + strings.Repeat("x", size) + "\n"
+		n.write("/var/lib/cloud/instance/user-data.txt", doc, 0o600)
+		require.Error(t, n.run())
+		s := n.status()
+		assert.Equal(t, firstboot.ResultFailure, s.Result)
+		if size > 1<<20 {
+			assert.Contains(t, s.Error, "more than the limit of 1048576")
+		}
+		assert.Less(t, len(s.Error), 8<<10, "status.json's reason is bounded")
+		assert.Less(t, len(n.read(firstboot.FailureMarker)), 8<<10, "the marker is bounded")
+		assert.Less(t, len(n.read(firstboot.Console)), 8<<10, "the console line is bounded")
 	}
 }

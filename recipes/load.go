@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	yaml "go.yaml.in/yaml/v3"
 	k8syaml "sigs.k8s.io/yaml"
@@ -97,7 +98,7 @@ func LoadWith(ref string, overlays ...Overlay) (*Loaded, error) {
 	if data, ok := builtinData(ref); ok && !strings.ContainsRune(ref, os.PathSeparator) {
 		return DecodeWith("builtin:"+ref, data, overlays...)
 	}
-	data, err := os.ReadFile(ref)
+	data, err := readRecipe(ref)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("recipe %q: %w (built-ins: %s)", ref, ErrNoRecipe, strings.Join(BuiltinNames(), ", "))
@@ -105,6 +106,36 @@ func LoadWith(ref string, overlays ...Overlay) (*Loaded, error) {
 		return nil, fmt.Errorf("read recipe: %w", err)
 	}
 	return DecodeWith(ref, data, overlays...)
+}
+
+// MaxRecipeSize bounds a recipe file: its node.files may carry content,
+// but a recipe is configuration, not a payload.
+const MaxRecipeSize = 4 << 20
+
+// readRecipe reads a recipe file: a regular file (a FIFO would hang) of at
+// most MaxRecipeSize bytes.
+func readRecipe(path string) ([]byte, error) {
+	// O_NONBLOCK: opening a FIFO must not wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxRecipeSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxRecipeSize {
+		return nil, fmt.Errorf("%s: more than the limit of %d bytes for a recipe", path, MaxRecipeSize)
+	}
+	return data, nil
 }
 
 // Decode decodes a recipe document named source (used in messages), applies

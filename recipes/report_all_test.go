@@ -1,7 +1,11 @@
 package recipes_test
 
 import (
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,5 +77,26 @@ func TestEveryProblemAtOnce(t *testing.T) {
 			}
 			assert.Equal(t, tc.want, got)
 		})
+	}
+}
+
+// TestRecipeFileBounds: a recipe is a regular file of bounded size.
+func TestRecipeFileBounds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	require.NoError(t, os.WriteFile(big, nil, 0o644))
+	require.NoError(t, os.Truncate(big, recipes.MaxRecipeSize+1))
+	_, err := recipes.Load(big)
+	require.ErrorContains(t, err, "big.yaml: more than the limit of 4194304 bytes for a recipe")
+	fifo := filepath.Join(dir, "fifo.yaml")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	done := make(chan error, 1)
+	go func() { _, err := recipes.Load(fifo); done <- err }()
+	select {
+	case err := <-done:
+		require.ErrorContains(t, err, "fifo.yaml is not a regular file")
+	case <-time.After(10 * time.Second):
+		t.Fatal("loading a FIFO hangs")
 	}
 }

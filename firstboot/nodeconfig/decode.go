@@ -9,9 +9,16 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// MaxSize bounds a NodeConfig document and each drop-in: a node's
+// configuration, with a CA and its key, is a few KiB.
+const MaxSize = 1 << 20
+
 // Decode decodes one NodeConfig document strictly: unknown fields are
 // errors.
 func Decode(data []byte) (*NodeConfig, error) {
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("decode NodeConfig: %d bytes, more than the limit of %d", len(data), MaxSize)
+	}
 	var c NodeConfig
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
 		return nil, fmt.Errorf("decode NodeConfig: %s", cleanYAMLError(err))
@@ -22,6 +29,9 @@ func Decode(data []byte) (*NodeConfig, error) {
 // MergeInto decodes a drop-in document on top of c: the fields it sets
 // replace c's (lists replace, maps merge). Unknown fields are errors.
 func MergeInto(c *NodeConfig, data []byte) error {
+	if len(data) > MaxSize {
+		return fmt.Errorf("decode NodeConfig drop-in: %d bytes, more than the limit of %d", len(data), MaxSize)
+	}
 	// node.kubelet is a map kept as raw JSON, which decoding would replace
 	// whole (and may overwrite in place): keep a copy to merge it.
 	kubelet := append(json.RawMessage(nil), c.Node.Kubelet...)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 )
 
 // Found is a NodeConfig document and where it came from.
@@ -155,7 +157,7 @@ func DropIns(root, dir string) ([]Found, error) {
 	var out []Found
 	for _, n := range names {
 		p := filepath.Join(dir, n)
-		data, err := os.ReadFile(filepath.Join(root, p))
+		data, err := readInput(filepath.Join(root, p), nodeconfig.MaxSize)
 		if err != nil {
 			return nil, err
 		}

@@ -95,11 +95,14 @@ func (m IMDS) do(ctx context.Context, method, url string, headers map[string]str
 			lastErr = err
 			continue
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxUserData))
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxUserData+1))
 		resp.Body.Close()
 		if err != nil {
 			lastErr = err
 			continue
+		}
+		if len(body) > maxUserData {
+			return nil, 0, fmt.Errorf("IMDSv2 %s: more than the limit of %d bytes", url, maxUserData)
 		}
 		if resp.StatusCode >= 500 {
 			lastErr = fmt.Errorf("HTTP %d", resp.StatusCode)

@@ -251,3 +251,12 @@ func TestFromUserData(t *testing.T) {
 		})
 	}
 }
+
+// TestGzipBomb: user data that decompresses past the limit is an error, not
+// silently cut.
+func TestGzipBomb(t *testing.T) {
+	t.Parallel()
+	_, _, err := source.FromUserData(gz(t, strings.Repeat("#", 16<<20+1)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "more than the limit of 16777216 bytes once decompressed")
+}

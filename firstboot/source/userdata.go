@@ -101,9 +101,12 @@ func gunzip(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("gzipped user data: %w", err)
 	}
 	defer zr.Close()
-	out, err := io.ReadAll(io.LimitReader(zr, maxUserData))
+	out, err := io.ReadAll(io.LimitReader(zr, maxUserData+1))
 	if err != nil {
 		return nil, fmt.Errorf("gzipped user data: %w", err)
+	}
+	if len(out) > maxUserData {
+		return nil, fmt.Errorf("gzipped user data: more than the limit of %d bytes once decompressed", maxUserData)
 	}
 	return out, nil
 }
