@@ -32,6 +32,9 @@ import (
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
+// errNotRoot is the chroot mode run by another user than root.
+var errNotRoot = errors.New("chroot mode needs root (it loop-mounts the image and runs chroot); use --mode vm otherwise")
+
 // Modes of a build.
 const (
 	ModeChroot = "chroot"
@@ -71,7 +74,7 @@ type Result struct {
 }
 
 // Build bakes the image.
-func Build(ctx context.Context, o Options) (*Result, error) {
+func Build(ctx context.Context, o Options) (res *Result, err error) {
 	start := time.Now()
 	if o.Progress == nil {
 		o.Progress = io.Discard
@@ -85,9 +88,27 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if o.Mode != ModeChroot && o.Mode != ModeVM {
 		return nil, fmt.Errorf("build mode %q: want chroot or vm", o.Mode)
 	}
+	// Every precondition before anything is created.
+	if o.Mode == ModeChroot && os.Geteuid() != 0 {
+		return nil, errNotRoot
+	}
+	if fi, err := os.Stat(o.Base); err != nil {
+		return nil, fmt.Errorf("base image: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("base image %s is not a regular file", o.Base)
+	}
 	p, _, err := render.Load(o.Recipe, o.Overlays...)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := os.Stat(o.OutDir); errors.Is(err, fs.ErrNotExist) {
+		// An output directory made here goes again when the build fails
+		// (os.Remove: only while it is empty).
+		defer func() {
+			if res == nil {
+				_ = os.Remove(o.OutDir)
+			}
+		}()
 	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, err
@@ -190,9 +211,6 @@ func virtualSize(ctx context.Context, r sys.Runner, image string) (int64, error)
 // provisionChroot loop-mounts the root partition, applies the plan in a
 // chroot, and unmounts and checks the filesystem.
 func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string, root base.RootPartition, mnt string) ([]apply.StepResult, []manifest.RuntimeImage, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil, errors.New("chroot mode needs root (it loop-mounts the image and runs chroot); use --mode vm otherwise")
-	}
 	loop, err := output(ctx, o.Runner, "losetup", "--find", "--show", "--offset", strconv.FormatInt(root.Offset, 10),
 		"--sizelimit", strconv.FormatInt(root.Size, 10), raw)
 	if err != nil {

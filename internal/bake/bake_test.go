@@ -35,11 +35,13 @@ func TestBuildFailureLeavesNothing(t *testing.T) {
 	fb := filepath.Join(t.TempDir(), "kubebake-firstboot")
 	require.NoError(t, os.WriteFile(fb, []byte("x"), 0o755))
 	r := &failingRunner{fail: "qemu-img"}
+	base := filepath.Join(t.TempDir(), "base.qcow2")
+	require.NoError(t, os.WriteFile(base, []byte("not an image"), 0o644))
 	_, err := Build(context.Background(), Options{
-		Recipe: "debian-13-containerd", Base: "base.qcow2", OutDir: out, Runner: r,
+		Recipe: "debian-13-containerd", Base: base, OutDir: out, Runner: r,
 		Inputs: map[string]string{"kubebake-firstboot": fb},
 	})
-	require.ErrorContains(t, err, "qemu-img convert -O raw base.qcow2")
+	require.ErrorContains(t, err, "qemu-img convert -O raw "+base)
 	require.ErrorContains(t, err, "Could not open base.qcow2")
 	entries, err := os.ReadDir(out)
 	require.NoError(t, err)
@@ -64,4 +66,14 @@ func TestReadRuntimeImages(t *testing.T) {
 	require.NoError(t, os.WriteFile(rec, []byte("crictl: connection refused\n"), 0o644))
 	_, err = readRuntimeImages(rec)
 	require.ErrorContains(t, err, "/etc/kubebake/images.json")
+}
+
+// TestBuildPreconditionsFirst: a missing base image is refused before the
+// output directory is created.
+func TestBuildPreconditionsFirst(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := Build(context.Background(), Options{Recipe: "debian-13-containerd", Base: filepath.Join(t.TempDir(), "missing.qcow2"), OutDir: out, Mode: ModeVM})
+	require.ErrorContains(t, err, "base image: stat ")
+	assert.NoDirExists(t, out)
 }

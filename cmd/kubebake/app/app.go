@@ -1,12 +1,19 @@
 // Package app is the kubebake command line: Main parses arguments, runs the
-// subcommand and maps errors to exit codes (0 ok, 1 failed, 2 usage).
+// subcommand and maps errors to exit codes (0 ok, 1 failed, 2 usage, 130
+// and 143 after SIGINT and SIGTERM).
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/spf13/cobra"
 
@@ -22,17 +29,49 @@ import (
 	"github.com/kubebake/kubebake/internal/cli"
 )
 
-// Main runs kubebake with the process's arguments and exits.
+// Main runs kubebake with the process's arguments and exits. SIGINT and
+// SIGTERM cancel the command's context, which reaches every child process
+// (QEMU, debootstrap, the steps): the command stops them and removes its
+// temporary files, mounts and loop devices and partial outputs on its way
+// out, and kubebake exits 128 plus the signal's number. A second signal
+// ends kubebake at once.
 func Main(version string) {
-	os.Exit(Run(version, os.Stdout, os.Stderr, os.Args[1:]))
+	ctx, caught := signalContext()
+	code := RunContext(ctx, version, os.Stdout, os.Stderr, os.Args[1:])
+	if s := caught(); s != 0 {
+		fmt.Fprintf(os.Stderr, "kubebake: stopped by %s\n", unix.SignalName(s))
+		code = 128 + int(s)
+	}
+	os.Exit(code)
+}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM; caught tells
+// which one came (0 for none).
+func signalContext() (context.Context, func() syscall.Signal) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Int32
+	go func() {
+		s := <-sigs
+		got.Store(int32(s.(syscall.Signal)))
+		signal.Stop(sigs) // a second signal ends the process
+		cancel()
+	}()
+	return ctx, func() syscall.Signal { return syscall.Signal(got.Load()) }
 }
 
 // Run runs kubebake with args and returns the exit code. Errors are printed
 // once, here.
 func Run(version string, stdout, stderr io.Writer, args []string) int {
+	return RunContext(context.Background(), version, stdout, stderr, args)
+}
+
+// RunContext is Run under ctx: a cancelled ctx stops the command.
+func RunContext(ctx context.Context, version string, stdout, stderr io.Writer, args []string) int {
 	cmd := NewCommand(version, stdout, stderr)
 	cmd.SetArgs(args)
-	err := cmd.Execute()
+	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return 0
 	}

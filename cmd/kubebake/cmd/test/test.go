@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
+
+	"github.com/kubebake/kubebake/internal/atomicfile"
 
 	"github.com/spf13/cobra"
 
@@ -66,15 +67,10 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 
 // writeReport writes the JSON report atomically.
 func writeReport(path string, rep *imagetest.Report) error {
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteJSON(path, rep); err != nil {
 		return fmt.Errorf("--report: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // Print writes the report and returns an exit error when a check failed.

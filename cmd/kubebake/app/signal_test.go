@@ -1,0 +1,89 @@
+package app_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kubebake/kubebake/cmd/kubebake/app"
+)
+
+// TestMain lets the test binary run as kubebake itself (KUBEBAKE_AS_MAIN),
+// so a test can signal a real kubebake process.
+func TestMain(m *testing.M) {
+	if os.Getenv("KUBEBAKE_AS_MAIN") == "1" {
+		os.Args = append([]string{"kubebake"}, strings.Fields(os.Getenv("KUBEBAKE_ARGS"))...)
+		app.Main("test")
+	}
+	os.Exit(m.Run())
+}
+
+// fakeTools puts qemu-img and a qemu-system-x86_64 that records its PID and
+// waits for ever on PATH.
+func fakeTools(t *testing.T, pidFile string) string {
+	t.Helper()
+	bin := t.TempDir()
+	write := func(name, script string) {
+		require.NoError(t, os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+script), 0o755))
+	}
+	write("qemu-img", `for a; do last=$a; done
+case $1 in
+create) : >"$last" ;;
+info) echo '{"virtual-size": 1}' ;;
+esac
+`)
+	write("qemu-system-x86_64", "echo $$ >"+pidFile+"\nexec sleep 600\n")
+	return bin
+}
+
+// TestSignalStopsBuild: SIGTERM or SIGINT during kubebake build --mode vm
+// stops QEMU, leaves no temporary file or output behind, and kubebake exits
+// 143 or 130.
+func TestSignalStopsBuild(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		name string
+		code int
+	}{{syscall.SIGTERM, "SIGTERM", 143}, {syscall.SIGINT, "SIGINT", 130}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			pidFile := filepath.Join(dir, "qemu.pid")
+			bin := fakeTools(t, pidFile)
+			base := filepath.Join(dir, "base.qcow2")
+			require.NoError(t, os.WriteFile(base, []byte("base"), 0o644))
+			fb := filepath.Join(dir, "kubebake-firstboot")
+			require.NoError(t, os.WriteFile(fb, []byte("fb"), 0o755))
+			out := filepath.Join(dir, "out")
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "KUBEBAKE_AS_MAIN=1", "PATH="+bin+":"+os.Getenv("PATH"),
+				"KUBEBAKE_ARGS=build debian-13-containerd --mode vm --accel tcg --base "+base+" -o "+out+
+					" --kubernetes-binaries-dir "+dir+" --firstboot-binary "+fb)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			require.NoError(t, cmd.Start())
+			var pid int
+			require.Eventually(t, func() bool {
+				b, err := os.ReadFile(pidFile)
+				pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+				return err == nil && pid > 0
+			}, 60*time.Second, 50*time.Millisecond, "QEMU started")
+			require.NoError(t, cmd.Process.Signal(tc.sig))
+			err := cmd.Wait()
+			var exit *exec.ExitError
+			require.True(t, errors.As(err, &exit), "%v\n%s", err, stderr.String())
+			assert.Equal(t, tc.code, exit.ExitCode(), stderr.String())
+			assert.Contains(t, stderr.String(), "kubebake: stopped by "+tc.name)
+			assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "QEMU is stopped")
+			assert.NoDirExists(t, out, "no output directory, temporary file or partial image is left")
+		})
+	}
+}
