@@ -1,7 +1,9 @@
 package atomicfile
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -42,4 +44,27 @@ func TestWriteFileFailureKeepsOld(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, entries, 2, "the temporary file is removed")
 	require.Error(t, WriteJSON(p, func() {}), "a value JSON cannot hold")
+}
+
+// TestWriteFileNoSpace: on a full file system (a real ENOSPC, from a small
+// tmpfs) the write fails, the old file stays whole and nothing is left.
+func TestWriteFileNoSpace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	p := filepath.Join(dir, "status.json")
+	require.NoError(t, WriteFile(p, []byte("old"), 0o644))
+	err := WriteFile(p, bytes.Repeat([]byte("x"), 128<<10), 0o644)
+	require.ErrorContains(t, err, "no space left on device")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(b))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file is left")
 }
