@@ -3,12 +3,58 @@ package qemu
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
+
+	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	"github.com/kubebake/kubebake/internal/manifest"
 )
 
 // Artifact is the image and manifest in the output directory.
 type Artifact struct {
 	dir, image, manifest string
 	state                map[string]any
+	// m is the manifest written beside the image: what HCP Packer and
+	// generated_data say of the image.
+	m manifest.Manifest
+}
+
+// GeneratedVars are the build variables the builder sets (build.ImagePath
+// and so on, in post-processors).
+func GeneratedVars() []string {
+	return []string{"ImagePath", "ImageSHA256", "ManifestPath", "Recipe", "KubernetesVersion", "Runtime"}
+}
+
+// generatedData is generated_data: each of GeneratedVars.
+func (a *Artifact) generatedData() map[string]any {
+	return map[string]any{
+		"ImagePath": a.image, "ImageSHA256": a.m.SHA256, "ManifestPath": a.manifest,
+		"Recipe": a.m.Recipe, "KubernetesVersion": a.m.KubernetesVersion, "Runtime": a.m.Runtime.Kind,
+	}
+}
+
+// registryImage is what an hcp_packer_registry block records of the image:
+// its file as the ID in its output directory as the region, the source
+// image, and the recipe, Kubernetes version, runtime and digest as labels.
+func (a *Artifact) registryImage() (*registryimage.Image, error) {
+	labels := map[string]any{
+		"recipe": a.m.Recipe, "kubernetes_version": a.m.KubernetesVersion, "runtime": a.m.Runtime.Kind,
+		"distro": strings.TrimSpace(a.m.Distro + " " + a.m.Release), "arch": a.m.Arch,
+		"format": a.m.Format, "sha256": a.m.SHA256, "manifest": a.manifest,
+	}
+	for k, v := range labels {
+		if v == "" {
+			delete(labels, k)
+		}
+	}
+	return registryimage.FromArtifact(a,
+		registryimage.WithProvider(BuilderID),
+		registryimage.WithID(filepath.Base(a.image)),
+		registryimage.WithRegion(a.dir),
+		registryimage.WithSourceID(a.m.Base),
+		registryimage.SetLabels(labels),
+	)
 }
 
 // BuilderId names the builder.
@@ -25,8 +71,21 @@ func (a *Artifact) String() string {
 	return fmt.Sprintf("kubebake-qemu image %s (manifest %s)", a.image, a.manifest)
 }
 
-// State returns builder state (accelerator).
-func (a *Artifact) State(name string) interface{} { return a.state[name] }
+// State returns builder state: the accelerator, generated_data, and the
+// HCP Packer registry metadata (registryimage.ArtifactStateURI).
+func (a *Artifact) State(name string) interface{} {
+	switch name {
+	case registryimage.ArtifactStateURI:
+		img, err := a.registryImage()
+		if err != nil {
+			return nil
+		}
+		return img
+	case "generated_data":
+		return a.generatedData()
+	}
+	return a.state[name]
+}
 
 // Destroy removes the output directory.
 func (a *Artifact) Destroy() error { return os.RemoveAll(a.dir) }

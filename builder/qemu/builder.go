@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/kubebake/kubebake/internal/manifest"
 	"github.com/kubebake/kubebake/internal/sys"
 )
 
@@ -42,7 +43,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 	if err != nil {
 		return nil, warnings, err
 	}
-	return nil, warnings, nil
+	return GeneratedVars(), warnings, nil
 }
 
 // Run bakes the image.
@@ -77,7 +78,8 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	if !ok {
 		return nil, errNoImage
 	}
-	return &Artifact{dir: c.OutputDirectory, image: img, manifest: state.Get(keyManifest).(string), state: map[string]any{
+	m, _ := state.Get(keyManifestData).(manifest.Manifest)
+	return &Artifact{dir: c.OutputDirectory, image: img, manifest: state.Get(keyManifest).(string), m: m, state: map[string]any{
 		"accelerator": state.Get(keyAccel),
 	}}, nil
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -274,6 +276,33 @@ func TestIgnitionBuildAndCleanup(t *testing.T) {
 	m, err := os.ReadFile(filepath.Join(out, "manifest.json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(m), `"sha256": "`)
+	assert.Contains(t, string(m), `"recipe": "fedora-coreos-cri-o"`)
+
+	// HCP Packer's registry reads the image through the SDK's own type.
+	img, ok := art.State(registryimage.ArtifactStateURI).(*registryimage.Image)
+	require.True(t, ok, "par.artifact.metadata is a registry image")
+	require.NoError(t, img.Validate())
+	assert.Equal(t, BuilderID, img.ProviderName)
+	assert.Equal(t, "fcos.qcow2", img.ImageID)
+	assert.Equal(t, out, img.ProviderRegion)
+	assert.Equal(t, "fedora-coreos-cri-o", img.Labels["recipe"])
+	assert.Equal(t, "cri-o", img.Labels["runtime"])
+	assert.Regexp(t, `^v1\.\d+\.\d+$`, img.Labels["kubernetes_version"])
+	assert.Regexp(t, `^[0-9a-f]{64}$`, img.Labels["sha256"])
+	gd, ok := art.State("generated_data").(map[string]any)
+	require.True(t, ok)
+	assert.Equal(t, filepath.Join(out, "fcos.qcow2"), gd["ImagePath"])
+	assert.Equal(t, img.Labels["sha256"], gd["ImageSHA256"])
+	assert.Equal(t, "fedora-coreos-cri-o", gd["Recipe"])
+	vars, _, err := (&Builder{}).Prepare(map[string]interface{}{
+		"source_image": raw["source_image"], "output_directory": filepath.Join(t.TempDir(), "other"),
+		"ignition_recipe": "fedora-coreos-cri-o", "firstboot_binary": fb, "accelerator": "tcg",
+	})
+	require.NoError(t, err)
+	require.NotEmpty(t, vars)
+	for _, v := range vars {
+		assert.Contains(t, gd, v, "every generated variable has a value")
+	}
 
 	// The guest fails: the build fails with its verdict, and nothing is left.
 	out2 := filepath.Join(t.TempDir(), "out")

@@ -23,6 +23,7 @@ const (
 	keyImageInfo     = "image_info"
 	keyOutput        = "output_image"
 	keyManifest      = "manifest_path"
+	keyManifestData  = "manifest"
 	keyRuntimeImages = "runtime_images"
 )
 

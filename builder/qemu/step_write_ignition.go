@@ -2,9 +2,12 @@ package qemu
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/kubebake/kubebake/api"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
@@ -40,6 +43,14 @@ func (s *stepWriteIgnition) Run(_ context.Context, state multistep.StateBag) mul
 	}
 	ui.Say(fmt.Sprintf("Ignition for recipe %s: %d bytes", p.Recipe, len(ign)))
 	state.Put(keyIgnition, f)
+	// The image's image.json is the plan's: the manifest and the artifact
+	// say what was baked without asking the guest.
+	for _, pf := range p.Files {
+		var ii api.ImageInfo
+		if pf.Path == api.ImageInfoPath && json.Unmarshal(pf.Content, &ii) == nil {
+			state.Put(keyImageInfo, ii)
+		}
+	}
 	return multistep.ActionContinue
 }
 

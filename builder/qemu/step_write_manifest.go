@@ -59,6 +59,7 @@ func (s *stepWriteManifest) Run(_ context.Context, state multistep.StateBag) mul
 	}
 	ui.Say(fmt.Sprintf("Wrote %s (image sha256 %s, %d bytes)", path, sum, size))
 	state.Put(keyManifest, path)
+	state.Put(keyManifestData, m)
 	return multistep.ActionContinue
 }
 
