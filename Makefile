@@ -5,10 +5,12 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin
 K8S_VERSION ?= v1.36.3
-# The plugin the acceptance tests install carries the release version in
-# VERSION: packer init only accepts installed plugins with release versions.
+# The plugin carries the release version in VERSION: packer init only
+# accepts installed plugins with release versions, so a plugin built here
+# and installed with packer plugins install --path satisfies the README's
+# required_plugins constraint. The acceptance tests install this very build.
 ACC_PLUGIN := _build/acc/packer-plugin-kubebake
-ACC_LDFLAGS := -s -w -X main.version=v$(shell cat VERSION)
+PLUGIN_LDFLAGS := -s -w -X main.version=v$(shell cat VERSION)
 
 .PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench image e2e e2e-cluster acc fuzz render release-snapshot clean
 
@@ -23,11 +25,12 @@ firstboot-embed: ## build kubebake-firstboot for linux/amd64 and linux/arm64 for
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o internal/firstbootbin/bin/kubebake-firstboot-linux-amd64 ./cmd/kubebake-firstboot
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o internal/firstbootbin/bin/kubebake-firstboot-linux-arm64 ./cmd/kubebake-firstboot
 
-plugin: firstboot-embed ## build packer-plugin-kubebake with both firstboot binaries inside into bin/
-	CGO_ENABLED=0 $(GO) build -trimpath -tags kubebake_embed -ldflags '$(LDFLAGS)' -o $(BIN)/packer-plugin-kubebake ./cmd/packer-plugin-kubebake
+plugin: firstboot-embed ## build packer-plugin-kubebake (version from VERSION) with both firstboot binaries inside into bin/
+	CGO_ENABLED=0 $(GO) build -trimpath -tags kubebake_embed -ldflags '$(PLUGIN_LDFLAGS)' -o $(BIN)/packer-plugin-kubebake ./cmd/packer-plugin-kubebake
 
-acc-plugin: firstboot-embed
-	CGO_ENABLED=0 $(GO) build -trimpath -tags kubebake_embed -ldflags '$(ACC_LDFLAGS)' -o $(ACC_PLUGIN) ./cmd/packer-plugin-kubebake
+acc-plugin: plugin
+	mkdir -p $(dir $(ACC_PLUGIN))
+	cp $(BIN)/packer-plugin-kubebake $(ACC_PLUGIN)
 
 k8s-bin: ## build kubeadm, kubelet, kubectl, crictl $(K8S_VERSION) from Go modules into _build/k8s (cached)
 	bash hack/k8s-bin.sh -v $(K8S_VERSION)

@@ -11,7 +11,7 @@ packer {
     }
     kubebake = {
       source  = "github.com/kubebake/kubebake"
-      version = ">= 0.0.0"
+      version = ">= 0.1.0"
     }
   }
 }

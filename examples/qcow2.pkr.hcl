@@ -12,7 +12,7 @@ packer {
   required_plugins {
     kubebake = {
       source  = "github.com/kubebake/kubebake"
-      version = ">= 0.0.0"
+      version = ">= 0.1.0"
     }
   }
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kubebake/kubebake/recipes"
+
 	"github.com/spf13/cobra"
 )
 
@@ -71,4 +73,18 @@ func CheckOutput(format string, allowed ...string) error {
 		}
 	}
 	return Usage(fmt.Errorf("unknown output format %q (want %s)", format, strings.Join(allowed, " or ")))
+}
+
+// CompleteRecipes completes a RECIPE argument: the built-in recipe names,
+// then recipe files.
+func CompleteRecipes(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return recipes.BuiltinNames(), cobra.ShellCompDirectiveDefault
+}
+
+// CompleteValues completes a flag from a fixed list of values.
+func CompleteValues(values ...string) cobra.CompletionFunc {
+	return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
 }

@@ -97,9 +97,11 @@ func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
 		Long: "kubebake bakes images for kubeadm clusters: a recipe says what a node image holds\n" +
 			"(distro, Kubernetes, runtime, kernel settings, images); kubebake renders it to files and\n" +
 			"idempotent steps, bakes it with QEMU or Packer, and tests the result.",
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	cmd.SetVersionTemplate("kubebake {{.Version}}\n")
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.Usage(err) })

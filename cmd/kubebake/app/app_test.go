@@ -137,3 +137,32 @@ func TestHelpHasExamples(t *testing.T) {
 		assert.Contains(t, stdout, "Examples:", sub)
 	}
 }
+
+// TestVersionAndCompletion: kubebake --version, and shell completion that
+// offers recipe names and flag values.
+func TestVersionAndCompletion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{name: "--version", args: []string{"--version"}, want: []string{"kubebake v9.9.9"}},
+		{name: "recipe names", args: []string{"__complete", "build", ""}, want: []string{"debian-13-containerd", "ubuntu-24.04-cri-o"}},
+		{name: "render recipe names", args: []string{"__complete", "render", "ubu"}, want: []string{"ubuntu-24.04-docker"}},
+		{name: "--mode values", args: []string{"__complete", "build", "debian-13-containerd", "--mode", ""}, want: []string{"chroot\nvm\n"}},
+		{name: "-o values", args: []string{"__complete", "validate", "x", "-o", ""}, want: []string{"text\njson\n"}},
+		{name: "bash completion script", args: []string{"completion", "bash"}, want: []string{"__start_kubebake"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			code := app.Run("v9.9.9", &out, &errOut, tc.args)
+			require.Equal(t, 0, code, errOut.String())
+			for _, w := range tc.want {
+				assert.Contains(t, out.String(), w)
+			}
+		})
+	}
+}

@@ -37,7 +37,8 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 			"printing each step with its time.",
 		Example: "  kubebake build debian-13-containerd --base base.qcow2 -o out/ \\\n" +
 			"      --kubernetes-binaries-dir _build/k8s/v1.36.3/bin --firstboot-binary bin/kubebake-firstboot",
-		Args: cli.ExactArgs(1),
+		Args:              cli.ExactArgs(1),
+		ValidArgsFunction: cli.CompleteRecipes,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.out == "" || f.base == "" {
 				return cli.Usage(errors.New("build: -o OUTDIR and --base IMAGE are required"))
@@ -57,6 +58,8 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&f.firstboot, "firstboot-binary", "", "kubebake-firstboot for the image (default: beside this kubebake)")
 	cmd.Flags().StringVar(&f.accel, "accel", "auto", "vm mode: accelerator auto (KVM when it works, else TCG), kvm or tcg")
 	cmd.Flags().StringVar(&f.serialLog, "serial-log", "", "vm mode: keep the machine's serial console in this file")
+	_ = cmd.RegisterFlagCompletionFunc("mode", cli.CompleteValues(bake.ModeChroot, bake.ModeVM))
+	_ = cmd.RegisterFlagCompletionFunc("accel", cli.CompleteValues("auto", "kvm", "tcg"))
 	return cmd
 }
 

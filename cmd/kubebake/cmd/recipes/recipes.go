@@ -40,6 +40,7 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	_ = cmd.RegisterFlagCompletionFunc("output", cli.CompleteValues("text", "json"))
 	return cmd
 }
 

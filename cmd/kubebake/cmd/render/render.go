@@ -24,8 +24,9 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		Long: "render turns a recipe into DIR/plan.json, DIR/rootfs/ (every file at its absolute path),\n" +
 			"DIR/steps/NN-name.sh (one bash script per idempotent step) and, for Fedora CoreOS,\n" +
 			"DIR/config.bu and DIR/config.ign. DIR is replaced whole, never half-written.",
-		Example: "  kubebake render ubuntu-24.04-containerd -o out/plan\n  kubebake render my-recipe.yaml -o out/plan",
-		Args:    cli.ExactArgs(1),
+		Example:           "  kubebake render ubuntu-24.04-containerd -o out/plan\n  kubebake render my-recipe.yaml -o out/plan",
+		Args:              cli.ExactArgs(1),
+		ValidArgsFunction: cli.CompleteRecipes,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.out == "" {
 				return cli.Usage(fmt.Errorf("render: -o DIR is required"))

@@ -62,6 +62,8 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 15*time.Minute, "how long the boot and the checks may take")
 	cmd.Flags().StringVar(&f.serial, "serial-log", "", "keep the machine's serial console in this file")
 	cmd.Flags().StringVar(&f.report, "report", "", "also write the JSON report to this file")
+	_ = cmd.RegisterFlagCompletionFunc("output", cli.CompleteValues("text", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("accel", cli.CompleteValues("auto", "kvm", "tcg"))
 	return cmd
 }
 

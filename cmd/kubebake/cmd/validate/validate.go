@@ -26,8 +26,9 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		Long: "validate decodes a recipe strictly, applies defaults and reports every error and warning\n" +
 			"as FILE:LINE:COL: field.path: message. It exits 0 when the recipe is valid, 1 when it is\n" +
 			"not, 2 for usage errors.",
-		Example: "  kubebake validate recipe.yaml\n  kubebake validate ubuntu-24.04-containerd -o json",
-		Args:    cli.ExactArgs(1),
+		Example:           "  kubebake validate recipe.yaml\n  kubebake validate ubuntu-24.04-containerd -o json",
+		Args:              cli.ExactArgs(1),
+		ValidArgsFunction: cli.CompleteRecipes,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cli.CheckOutput(f.output, "text", "json"); err != nil {
 				return err
@@ -36,6 +37,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	_ = cmd.RegisterFlagCompletionFunc("output", cli.CompleteValues("text", "json"))
 	return cmd
 }
 
