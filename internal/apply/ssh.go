@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,11 +11,10 @@ import (
 	"path"
 	"time"
 
-	"github.com/kubebake/kubebake/internal/sys"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/kubebake/kubebake/internal/shell"
-
-	"golang.org/x/crypto/ssh"
+	"github.com/kubebake/kubebake/internal/sys"
 )
 
 // SSH is a Target reached over SSH as a user with passwordless sudo.
@@ -67,7 +67,7 @@ func (s *SSH) Upload(ctx context.Context, dst string, content io.Reader, _ int64
 	tmp := dst + ".kubebake-upload"
 	script := fmt.Sprintf("mkdir -p %s && cat > %s && chmod %o %s && mv -f %s %s",
 		q(path.Dir(dst)), q(tmp), mode.Perm(), q(tmp), q(tmp), q(dst))
-	code, err := s.run(ctx, script, content, io.Discard)
+	code, err := s.run(ctx, script, content, io.Discard, nil)
 	if err != nil {
 		return err
 	}
@@ -79,10 +79,26 @@ func (s *SSH) Upload(ctx context.Context, dst string, content io.Reader, _ int64
 
 // Run runs the script with sudo bash.
 func (s *SSH) Run(ctx context.Context, script string, out io.Writer) (int, error) {
-	return s.run(ctx, script, nil, out)
+	return s.run(ctx, script, nil, out, nil)
 }
 
-func (s *SSH) run(ctx context.Context, script string, stdin io.Reader, out io.Writer) (int, error) {
+// Output runs the script with sudo bash and returns its standard output
+// alone: what the script prints as data, free of what sudo or the script
+// say on standard error (sudo warns about an unresolvable host name, say).
+// A non-zero exit is an error that carries the standard error.
+func (s *SSH) Output(ctx context.Context, script string) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	code, err := s.run(ctx, script, nil, &stdout, &stderr)
+	if err != nil {
+		return nil, err
+	}
+	if code != 0 {
+		return nil, fmt.Errorf("exit code %d: %s", code, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return stdout.Bytes(), nil
+}
+
+func (s *SSH) run(ctx context.Context, script string, stdin io.Reader, out, errOut io.Writer) (int, error) {
 	sess, err := s.Client.NewSession()
 	if err != nil {
 		return -1, fmt.Errorf("ssh session: %w", err)
@@ -91,8 +107,12 @@ func (s *SSH) run(ctx context.Context, script string, stdin io.Reader, out io.Wr
 	if stdin != nil {
 		sess.Stdin = stdin
 	}
-	w := &sys.LockedWriter{W: out}
-	sess.Stdout, sess.Stderr = w, w
+	if errOut == nil {
+		w := &sys.LockedWriter{W: out}
+		sess.Stdout, sess.Stderr = w, w
+	} else {
+		sess.Stdout, sess.Stderr = out, errOut
+	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Run("sudo -n bash -c " + shell.Quote(script)) }()
 	select {

@@ -118,6 +118,14 @@ func TestSSHTarget(t *testing.T) {
 	assert.Equal(t, 3, code)
 	assert.Equal(t, "hello world\n", out.String())
 
+	// Output is standard output alone: what sudo says on standard error
+	// (it warns about an unresolvable host name) does not mix into data.
+	data, err := target.Output(ctx, `echo "sudo: unable to resolve host kubebake-build" >&2; echo '{"images": []}'`)
+	require.NoError(t, err)
+	assert.Equal(t, "{\"images\": []}\n", string(data))
+	_, err = target.Output(ctx, "echo broken >&2; exit 4")
+	require.ErrorContains(t, err, "exit code 4: broken")
+
 	// A key the server does not know is refused until the timeout.
 	_, other, _ := ed25519.GenerateKey(rand.Reader)
 	otherSigner, _ := ssh.NewSignerFromKey(other)

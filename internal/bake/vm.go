@@ -1,7 +1,6 @@
 package bake
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -107,14 +106,16 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 		target.Close()
 		return results, nil, err
 	}
-	var record bytes.Buffer
+	// The record is data: read standard output alone (sudo warns on
+	// standard error when the host name does not resolve).
 	var images []manifest.RuntimeImage
-	if code, err := target.Run(ctx, "if [ -f "+api.RuntimeImagesPath+" ]; then cat "+api.RuntimeImagesPath+"; fi", &record); err != nil || code != 0 {
+	record, err := target.Output(ctx, "if [ -f "+api.RuntimeImagesPath+" ]; then cat "+api.RuntimeImagesPath+"; fi")
+	if err != nil {
 		target.Close()
-		return results, nil, fmt.Errorf("reading %s: exit code %d: %v", api.RuntimeImagesPath, code, err)
+		return results, nil, fmt.Errorf("reading %s: %w", api.RuntimeImagesPath, err)
 	}
-	if record.Len() > 0 {
-		if images, err = manifest.ParseCrictlImages(record.Bytes()); err != nil {
+	if len(record) > 0 {
+		if images, err = manifest.ParseCrictlImages(record); err != nil {
 			target.Close()
 			return results, nil, fmt.Errorf("%s: %w", api.RuntimeImagesPath, err)
 		}
