@@ -11,30 +11,27 @@ import (
 	"net/textproto"
 	"strings"
 
+	"github.com/kubebake/kubebake/recipes"
+
 	butane "github.com/coreos/butane/config"
 	"github.com/coreos/butane/config/common"
 	ignition "github.com/coreos/ignition/v2/config/v3_5"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 	"github.com/kubebake/kubebake/firstboot/source"
 )
 
 // Formats lists the supported output formats.
 func Formats() []string { return []string{"cloud-config", "mime", "butane", "ignition"} }
 
-// Check decodes and validates a NodeConfig as the node would, with the
-// image's Kubernetes version standing in where the config leaves it to the
-// image.
-func Check(doc []byte, imageVersion string) error {
-	c, err := nodeconfig.Decode(doc)
-	if err != nil {
-		return err
+// Check decodes and validates a NodeConfig as the node would (see
+// CheckReport); the error lists every problem at its position.
+func Check(source string, doc []byte, imageVersion string) error {
+	rep := CheckReport(source, doc, imageVersion)
+	if rep.IsFatal() {
+		return &recipes.InvalidError{Report: rep}
 	}
-	if err := nodeconfig.SetDefaults(c, nodeconfig.Env{KubernetesVersion: imageVersion, Hostname: "node"}); err != nil {
-		return err
-	}
-	return nodeconfig.Validate(c)
+	return nil
 }
 
 // Generate wraps the NodeConfig document doc in the given format. The

@@ -115,10 +115,10 @@ func TestCloudInitSchema(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	t.Parallel()
-	require.NoError(t, userdata.Check([]byte(doc), "v1.36.3"))
-	err := userdata.Check([]byte(strings.Replace(doc, "role: join", "role: worker", 1)), "v1.36.3")
+	require.NoError(t, userdata.Check("node.yaml", []byte(doc), "v1.36.3"))
+	err := userdata.Check("node.yaml", []byte(strings.Replace(doc, "role: join", "role: worker", 1)), "v1.36.3")
 	require.ErrorContains(t, err, "role")
-	err = userdata.Check([]byte(doc+"bogus: 1\n"), "v1.36.3")
+	err = userdata.Check("node.yaml", []byte(doc+"bogus: 1\n"), "v1.36.3")
 	require.ErrorContains(t, err, "bogus")
 	_, err = userdata.Generate([]byte(doc), "xml")
 	require.ErrorContains(t, err, "unknown format")
@@ -156,4 +156,40 @@ func TestMIMEWithExtraParts(t *testing.T) {
 	}
 	assert.Equal(t, []string{source.MediaType + `; charset="utf-8"`, `text/x-shellscript; charset="utf-8"`}, types)
 	assert.Equal(t, script, string(last))
+}
+
+// TestCheckReportPositions: NodeConfig problems carry FILE:LINE:COL and
+// their field path, as recipe problems do.
+func TestCheckReportPositions(t *testing.T) {
+	t.Parallel()
+	const head = "apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\n"
+	tests := []struct {
+		name, doc string
+		want      []string
+	}{
+		{
+			name: "field errors",
+			doc:  head + "role: joinx\nbootstrap:\n  token: abc\n  unsafeSkipCAVerification: true\ncluster:\n  controlPlaneEndpoint: 10.0.0.1:6443\n",
+			want: []string{
+				`node.yaml:3:7: role: unknown role "joinx" (want init, join or control-plane)`,
+				`node.yaml:5:10: bootstrap.token: is not a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}`,
+			},
+		},
+		{name: "unknown field", doc: head + "role: join\ncluster:\n  endpoint: x\n", want: []string{`node.yaml:5:3: unknown field "endpoint"`}},
+		{name: "syntax error", doc: head + "role: join\n\tcluster: {}\n", want: []string{"node.yaml:4:1: "}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rep := userdata.CheckReport("node.yaml", []byte(tc.doc), "v1.36.3")
+			var got []string
+			for _, e := range rep.Errors() {
+				got = append(got, e.String())
+			}
+			require.Len(t, got, len(tc.want), "%v", got)
+			for i := range tc.want {
+				assert.True(t, strings.HasPrefix(got[i], tc.want[i]), "%q does not start with %q", got[i], tc.want[i])
+			}
+		})
+	}
 }

@@ -166,3 +166,20 @@ func TestVersionAndCompletion(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateNodeConfig: kubebake validate checks a NodeConfig as the node
+// would, with positions, before it reaches a VM.
+func TestValidateNodeConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "node.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: joinx\n"), 0o600))
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 1, app.Run("test", &out, &errOut, []string{"validate", bad}))
+	assert.Contains(t, out.String(), bad+`:3:7: role: unknown role "joinx"`)
+	good := filepath.Join(dir, "init.yaml")
+	require.NoError(t, os.WriteFile(good, []byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: init\nbootstrap:\n  token: abcdef.0123456789abcdef\n"), 0o600))
+	out.Reset()
+	assert.Equal(t, 0, app.Run("test", &out, &errOut, []string{"validate", good}), errOut.String())
+	assert.Contains(t, out.String(), good+": valid")
+}

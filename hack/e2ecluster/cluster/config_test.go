@@ -36,7 +36,7 @@ func TestNodeConfigs(t *testing.T) {
 	joinDoc, err := NodeConfig(worker, cp, false, tcg, s)
 	require.NoError(t, err)
 	for _, doc := range [][]byte{initDoc, joinDoc} {
-		require.NoError(t, userdata.Check(doc, "v1.36.3"), "%s", doc)
+		require.NoError(t, userdata.Check("node.yaml", doc, "v1.36.3"), "%s", doc)
 	}
 
 	in, err := nodeconfig.Decode(initDoc)
@@ -89,7 +89,7 @@ func TestControlPlaneJoin(t *testing.T) {
 	cpDoc, err := NodeConfig(cp2, cp, true, tcg, s)
 	require.NoError(t, err)
 	for _, doc := range [][]byte{initDoc, cpDoc} {
-		require.NoError(t, userdata.Check(doc, "v1.36.3"), "%s", doc)
+		require.NoError(t, userdata.Check("node.yaml", doc, "v1.36.3"), "%s", doc)
 	}
 	in, err := nodeconfig.Decode(initDoc)
 	require.NoError(t, err)

@@ -54,8 +54,8 @@ func Run(stdout io.Writer, path, format, imageVersion string) error {
 	if err != nil {
 		return fmt.Errorf("read NodeConfig: %w", err)
 	}
-	if err := userdata.Check(doc, imageVersion); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	if rep := userdata.CheckReport(path, doc, imageVersion); rep.IsFatal() {
+		return fmt.Errorf("%s is not a valid NodeConfig:\n%s", path, strings.TrimRight(rep.String(), "\n"))
 	}
 	out, err := userdata.Generate(doc, format)
 	if err != nil {

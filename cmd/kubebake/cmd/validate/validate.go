@@ -6,37 +6,44 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 	"github.com/kubebake/kubebake/internal/cli"
+	"github.com/kubebake/kubebake/internal/userdata"
 	"github.com/kubebake/kubebake/recipes"
 )
 
 type flags struct {
-	output string
+	output, kubernetes string
 }
 
 // NewCommand returns the validate command.
 func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	f := &flags{}
 	cmd := &cobra.Command{
-		Use:   "validate RECIPE",
-		Short: "Report every problem of a recipe (a file or a built-in name)",
+		Use:   "validate RECIPE|NODECONFIG",
+		Short: "Report every problem of a recipe (a file or a built-in name) or a NodeConfig",
 		Long: "validate decodes a recipe strictly, applies defaults and reports every error and warning\n" +
-			"as FILE:LINE:COL: field.path: message. It exits 0 when the recipe is valid, 1 when it is\n" +
-			"not, 2 for usage errors.",
-		Example:           "  kubebake validate recipe.yaml\n  kubebake validate ubuntu-24.04-containerd -o json",
+			"as FILE:LINE:COL: field.path: message. A file that declares a NodeConfig\n" +
+			"(kubebake.dev/v1alpha1) is checked as kubebake-firstboot would check it on the node, before\n" +
+			"it reaches a VM. It exits 0 when the document is valid, 1 when it is not, 2 for usage errors.",
+		Example:           "  kubebake validate recipe.yaml\n  kubebake validate ubuntu-24.04-containerd -o json\n  kubebake validate node.yaml",
 		Args:              cli.ExactArgs(1),
 		ValidArgsFunction: cli.CompleteRecipes,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cli.CheckOutput(f.output, "text", "json"); err != nil {
 				return err
 			}
-			return Run(stdout, stderr, args[0], f.output)
+			return run(stdout, stderr, args[0], f.output, f.kubernetes)
 		},
 	}
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&f.kubernetes, "kubernetes-version", recipes.DefaultKubernetesVersion(),
+		"for a NodeConfig: the image's Kubernetes version, used where the NodeConfig leaves it to the image")
 	_ = cmd.RegisterFlagCompletionFunc("output", cli.CompleteValues("text", "json"))
 	return cmd
 }
@@ -52,7 +59,11 @@ type Result struct {
 // Run validates ref and prints the report; an invalid recipe ends with exit
 // code 1.
 func Run(stdout, stderr io.Writer, ref, output string) error {
-	l, err := recipes.Load(ref)
+	return run(stdout, stderr, ref, output, recipes.DefaultKubernetesVersion())
+}
+
+func run(stdout, stderr io.Writer, ref, output, kubernetesVersion string) error {
+	l, err := load(ref, kubernetesVersion)
 	var invalid *recipes.InvalidError
 	if err != nil && !errors.As(err, &invalid) {
 		return err
@@ -82,4 +93,31 @@ func Run(stdout, stderr io.Writer, ref, output string) error {
 		return &cli.ExitError{Code: 1}
 	}
 	return nil
+}
+
+// load reads ref as a recipe, or, when it is a file that declares a
+// NodeConfig, checks it as the node would.
+func load(ref, kubernetesVersion string) (*recipes.Loaded, error) {
+	if fi, err := os.Stat(ref); err == nil && fi.Mode().IsRegular() && fi.Size() <= nodeconfig.MaxSize {
+		if data, err := os.ReadFile(ref); err == nil && declaresNodeConfig(data) {
+			rep := userdata.CheckReport(ref, data, kubernetesVersion)
+			l := &recipes.Loaded{Report: rep, Source: ref}
+			if rep.IsFatal() {
+				return l, &recipes.InvalidError{Report: rep}
+			}
+			return l, nil
+		}
+	}
+	return recipes.Load(ref)
+}
+
+// declaresNodeConfig reports whether data says it is a NodeConfig by a
+// top-level kind line, whether or not it parses.
+func declaresNodeConfig(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, ok := strings.CutPrefix(line, "kind:"); ok && strings.Trim(strings.TrimSpace(k), `"'`) == nodeconfig.Kind {
+			return true
+		}
+	}
+	return false
 }
