@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/kubebake/kubebake/api"
-
 	"github.com/kubebake/kubebake/firstboot"
 	"github.com/kubebake/kubebake/firstboot/source"
 )

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubebake/kubebake/internal/sys"
-
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/internal/sys"
 )
 
 // BridgeConflist is the CNI configuration cni.bridge writes. containerd and

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/kubebake/kubebake/api"
-
 	"github.com/kubebake/kubebake/firstboot/kubeadm"
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 	"github.com/kubebake/kubebake/firstboot/source"

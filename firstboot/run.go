@@ -12,10 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kubebake/kubebake/internal/sys"
-
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 	"github.com/kubebake/kubebake/firstboot/source"
+	"github.com/kubebake/kubebake/internal/sys"
 )
 
 // Options configure one run of the agent.

@@ -10,10 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubebake/kubebake/api"
-
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/firstboot"
 	"github.com/kubebake/kubebake/firstboot/source"
 )

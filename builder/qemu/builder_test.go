@@ -12,11 +12,9 @@ import (
 	"testing"
 	"time"
 
-	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
-
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 

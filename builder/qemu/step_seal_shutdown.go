@@ -8,15 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubebake/kubebake/internal/shell"
-
-	"github.com/kubebake/kubebake/internal/manifest"
-
-	"github.com/kubebake/kubebake/api"
-
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/kubebake/kubebake/api"
+	"github.com/kubebake/kubebake/internal/manifest"
+	"github.com/kubebake/kubebake/internal/shell"
 	"github.com/kubebake/kubebake/internal/vm"
 )
 

@@ -7,11 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kubebake/kubebake/api"
-
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/internal/firstbootbin"
 )
 

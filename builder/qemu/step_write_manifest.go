@@ -6,13 +6,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kubebake/kubebake/internal/atomicfile"
-
-	"github.com/kubebake/kubebake/api"
-
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/kubebake/kubebake/api"
+	"github.com/kubebake/kubebake/internal/atomicfile"
 	"github.com/kubebake/kubebake/internal/manifest"
 	"github.com/kubebake/kubebake/recipes/render"
 )

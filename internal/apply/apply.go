@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/kubebake/kubebake/internal/shell"
-
 	"github.com/kubebake/kubebake/recipes/render"
 )
 

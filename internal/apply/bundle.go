@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/kubebake/kubebake/internal/shell"
-
 	"github.com/kubebake/kubebake/recipes/render"
 )
 

@@ -22,11 +22,10 @@ import (
 	"time"
 
 	"github.com/kubebake/kubebake/api"
+	"github.com/kubebake/kubebake/internal/apply"
 	"github.com/kubebake/kubebake/internal/atomicfile"
 	"github.com/kubebake/kubebake/internal/base"
 	"github.com/kubebake/kubebake/internal/manifest"
-
-	"github.com/kubebake/kubebake/internal/apply"
 	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"

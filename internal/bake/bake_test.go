@@ -7,11 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kubebake/kubebake/internal/manifest"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubebake/kubebake/internal/manifest"
 	"github.com/kubebake/kubebake/internal/sys"
 )
 

@@ -11,12 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubebake/kubebake/api"
-	"github.com/kubebake/kubebake/internal/manifest"
-
 	"golang.org/x/crypto/ssh"
 
+	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/internal/apply"
+	"github.com/kubebake/kubebake/internal/manifest"
 	"github.com/kubebake/kubebake/internal/nocloud"
 	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/internal/vm"

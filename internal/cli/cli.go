@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kubebake/kubebake/recipes"
-
 	"github.com/spf13/cobra"
+
+	"github.com/kubebake/kubebake/recipes"
 )
 
 // ExitError ends the command with Code; Err, when set, is printed.

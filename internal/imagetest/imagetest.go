@@ -21,16 +21,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubebake/kubebake/internal/userdata"
-
-	"github.com/kubebake/kubebake/api"
-
 	"github.com/google/uuid"
 
+	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 	"github.com/kubebake/kubebake/firstboot/source"
 	"github.com/kubebake/kubebake/internal/nocloud"
 	"github.com/kubebake/kubebake/internal/sys"
+	"github.com/kubebake/kubebake/internal/userdata"
 	"github.com/kubebake/kubebake/internal/vm"
 	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"

@@ -9,13 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubebake/kubebake/api"
-
 	diskfs "github.com/diskfs/go-diskfs"
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/firstboot/source"
 	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/internal/testutil"

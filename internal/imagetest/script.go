@@ -7,9 +7,8 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/kubebake/kubebake/internal/shell"
-
 	"github.com/kubebake/kubebake/api"
+	"github.com/kubebake/kubebake/internal/shell"
 )
 
 //go:embed templates/check.sh.tmpl

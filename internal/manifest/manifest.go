@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/kubebake/kubebake/api"
-
 	"github.com/kubebake/kubebake/recipes/render"
 )
 

@@ -11,14 +11,13 @@ import (
 	"net/textproto"
 	"strings"
 
-	"github.com/kubebake/kubebake/recipes"
-
 	butane "github.com/coreos/butane/config"
 	"github.com/coreos/butane/config/common"
 	ignition "github.com/coreos/ignition/v2/config/v3_5"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubebake/kubebake/firstboot/source"
+	"github.com/kubebake/kubebake/recipes"
 )
 
 // Formats lists the supported output formats.

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/kubebake/kubebake/internal/sys"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kubebake/kubebake/internal/shell"
-
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/kubebake/kubebake/internal/sys"
 )
 
 // commTarget is an apply.Target reached through a Packer communicator:

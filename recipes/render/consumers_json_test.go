@@ -11,11 +11,10 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/kubebake/kubebake/api"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"
 )

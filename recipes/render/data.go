@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/kubebake/kubebake/api"
-
 	"github.com/kubebake/kubebake/recipes"
 )
 

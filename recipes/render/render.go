@@ -9,10 +9,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kubebake/kubebake/internal/shell"
-
 	"github.com/kubebake/kubebake/api"
-
+	"github.com/kubebake/kubebake/internal/shell"
 	"github.com/kubebake/kubebake/recipes"
 )
 

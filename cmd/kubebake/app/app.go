@@ -13,9 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/kubebake/kubebake/cmd/kubebake/cmd/base"
 	buildcmd "github.com/kubebake/kubebake/cmd/kubebake/cmd/build"

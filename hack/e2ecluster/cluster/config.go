@@ -22,11 +22,10 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/kubebake/kubebake/internal/shell"
-
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/internal/shell"
 	"github.com/kubebake/kubebake/internal/userdata"
 )
 

@@ -10,9 +10,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/kubebake/kubebake/internal/sys"
-
 	"github.com/kubebake/kubebake/internal/nocloud"
+	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/internal/vm"
 )
 

@@ -8,10 +8,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/kubebake/kubebake/internal/atomicfile"
-
 	"github.com/spf13/cobra"
 
+	"github.com/kubebake/kubebake/internal/atomicfile"
 	"github.com/kubebake/kubebake/internal/cli"
 	"github.com/kubebake/kubebake/internal/imagetest"
 )
