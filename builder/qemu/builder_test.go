@@ -121,6 +121,52 @@ func TestPrepareDefaults(t *testing.T) {
 	assert.Equal(t, "", c.CPUModel, "the CPU follows the accelerator unless set")
 }
 
+// TestPrepareQemuPluginNames: the names a packer-plugin-qemu user types
+// set the same settings; giving both names of one setting is an error.
+func TestPrepareQemuPluginNames(t *testing.T) {
+	t.Parallel()
+	src := sourceImage(t)
+	tests := []struct {
+		name    string
+		raw     map[string]interface{}
+		check   func(t *testing.T, c *Config)
+		wantErr string
+	}{
+		{
+			name: "their names",
+			raw: map[string]interface{}{"disk_compression": false, "efi_firmware_code": "/fw/CODE.fd", "efi_firmware_vars": "/fw/VARS.fd", "efi_boot": true},
+			check: func(t *testing.T, c *Config) {
+				assert.False(t, *c.Compress)
+				assert.Equal(t, "/fw/CODE.fd", c.OVMFCode)
+				assert.Equal(t, "/fw/VARS.fd", c.OVMFVars)
+				assert.Equal(t, "uefi", c.Firmware)
+			},
+		},
+		{name: "efi_boot false", raw: map[string]interface{}{"efi_boot": false}, check: func(t *testing.T, c *Config) { assert.Equal(t, "bios", c.Firmware) }},
+		{name: "both names agree", raw: map[string]interface{}{"ovmf_code": "/a", "efi_firmware_code": "/a"}, check: func(t *testing.T, c *Config) { assert.Equal(t, "/a", c.OVMFCode) }},
+		{name: "both names differ", raw: map[string]interface{}{"ovmf_code": "/a", "efi_firmware_code": "/b"}, wantErr: "efi_firmware_code and ovmf_code name the same setting: give one"},
+		{name: "compression both ways", raw: map[string]interface{}{"compress": true, "disk_compression": false}, wantErr: "disk_compression and compress name the same setting"},
+		{name: "efi_boot against firmware", raw: map[string]interface{}{"firmware": "bios", "efi_boot": true}, wantErr: "efi_boot and firmware name the same setting"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			raw := map[string]interface{}{"source_image": src, "output_directory": filepath.Join(t.TempDir(), "out")}
+			for k, v := range tc.raw {
+				raw[k] = v
+			}
+			var c Config
+			_, err := c.Prepare(raw)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tc.check(t, &c)
+		})
+	}
+}
+
 func TestPrepareReportsEveryBadField(t *testing.T) {
 	out := t.TempDir()
 	var c Config

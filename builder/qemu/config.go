@@ -66,6 +66,15 @@ type Config struct {
 	// The OVMF variables template; the builder boots with a copy of it
 	// (default: Debian's ovmf package).
 	OVMFVars string `mapstructure:"ovmf_vars"`
+	// packer-plugin-qemu's name for `compress`; give one or the other.
+	DiskCompression *bool `mapstructure:"disk_compression"`
+	// packer-plugin-qemu's name for `ovmf_code`; give one or the other.
+	EFIFirmwareCode string `mapstructure:"efi_firmware_code"`
+	// packer-plugin-qemu's name for `ovmf_vars`; give one or the other.
+	EFIFirmwareVars string `mapstructure:"efi_firmware_vars"`
+	// packer-plugin-qemu's switch for UEFI: true means `firmware = "uefi"`,
+	// false `firmware = "bios"`; give it or `firmware`.
+	EFIBoot *bool `mapstructure:"efi_boot"`
 	// The QEMU binary (default qemu-system-x86_64).
 	QemuBinary string `mapstructure:"qemu_binary"`
 	// The qemu-img binary (default qemu-img).
@@ -109,6 +118,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	}
 	var errs *packersdk.MultiError
 	add := func(format string, a ...any) { errs = packersdk.MultiErrorAppend(errs, fmt.Errorf(format, a...)) }
+	c.qemuPluginNames(add)
 	c.defaults()
 
 	if c.SourceImage == "" {
@@ -168,6 +178,36 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		return nil, errs
 	}
 	return nil, nil
+}
+
+// qemuPluginNames maps the field names a packer-plugin-qemu user types
+// (disk_compression, efi_firmware_code, efi_firmware_vars, efi_boot) to
+// this builder's; giving both names of one setting is an error.
+func (c *Config) qemuPluginNames(add func(string, ...any)) {
+	alias := func(ours, theirs string, dst *string, v string) {
+		switch {
+		case v == "":
+		case *dst != "" && *dst != v:
+			add("%s and %s name the same setting: give one", theirs, ours)
+		default:
+			*dst = v
+		}
+	}
+	alias("ovmf_code", "efi_firmware_code", &c.OVMFCode, c.EFIFirmwareCode)
+	alias("ovmf_vars", "efi_firmware_vars", &c.OVMFVars, c.EFIFirmwareVars)
+	if c.DiskCompression != nil {
+		if c.Compress != nil && *c.Compress != *c.DiskCompression {
+			add("disk_compression and compress name the same setting: give one")
+		}
+		c.Compress = c.DiskCompression
+	}
+	if c.EFIBoot != nil {
+		want := "bios"
+		if *c.EFIBoot {
+			want = "uefi"
+		}
+		alias("firmware", "efi_boot", &c.Firmware, want)
+	}
 }
 
 // defaults fills what was left empty.

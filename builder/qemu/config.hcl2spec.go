@@ -81,6 +81,10 @@ type FlatConfig struct {
 	Firmware                  *string           `mapstructure:"firmware" cty:"firmware" hcl:"firmware"`
 	OVMFCode                  *string           `mapstructure:"ovmf_code" cty:"ovmf_code" hcl:"ovmf_code"`
 	OVMFVars                  *string           `mapstructure:"ovmf_vars" cty:"ovmf_vars" hcl:"ovmf_vars"`
+	DiskCompression           *bool             `mapstructure:"disk_compression" cty:"disk_compression" hcl:"disk_compression"`
+	EFIFirmwareCode           *string           `mapstructure:"efi_firmware_code" cty:"efi_firmware_code" hcl:"efi_firmware_code"`
+	EFIFirmwareVars           *string           `mapstructure:"efi_firmware_vars" cty:"efi_firmware_vars" hcl:"efi_firmware_vars"`
+	EFIBoot                   *bool             `mapstructure:"efi_boot" cty:"efi_boot" hcl:"efi_boot"`
 	QemuBinary                *string           `mapstructure:"qemu_binary" cty:"qemu_binary" hcl:"qemu_binary"`
 	QemuImgBinary             *string           `mapstructure:"qemu_img_binary" cty:"qemu_img_binary" hcl:"qemu_img_binary"`
 	QemuArgs                  []string          `mapstructure:"qemuargs" cty:"qemuargs" hcl:"qemuargs"`
@@ -175,6 +179,10 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"firmware":                     &hcldec.AttrSpec{Name: "firmware", Type: cty.String, Required: false},
 		"ovmf_code":                    &hcldec.AttrSpec{Name: "ovmf_code", Type: cty.String, Required: false},
 		"ovmf_vars":                    &hcldec.AttrSpec{Name: "ovmf_vars", Type: cty.String, Required: false},
+		"disk_compression":             &hcldec.AttrSpec{Name: "disk_compression", Type: cty.Bool, Required: false},
+		"efi_firmware_code":            &hcldec.AttrSpec{Name: "efi_firmware_code", Type: cty.String, Required: false},
+		"efi_firmware_vars":            &hcldec.AttrSpec{Name: "efi_firmware_vars", Type: cty.String, Required: false},
+		"efi_boot":                     &hcldec.AttrSpec{Name: "efi_boot", Type: cty.Bool, Required: false},
 		"qemu_binary":                  &hcldec.AttrSpec{Name: "qemu_binary", Type: cty.String, Required: false},
 		"qemu_img_binary":              &hcldec.AttrSpec{Name: "qemu_img_binary", Type: cty.String, Required: false},
 		"qemuargs":                     &hcldec.AttrSpec{Name: "qemuargs", Type: cty.List(cty.String), Required: false},
