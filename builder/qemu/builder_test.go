@@ -134,7 +134,7 @@ func TestPrepareQemuPluginNames(t *testing.T) {
 	}{
 		{
 			name: "their names",
-			raw: map[string]interface{}{"disk_compression": false, "efi_firmware_code": "/fw/CODE.fd", "efi_firmware_vars": "/fw/VARS.fd", "efi_boot": true},
+			raw:  map[string]interface{}{"disk_compression": false, "efi_firmware_code": "/fw/CODE.fd", "efi_firmware_vars": "/fw/VARS.fd", "efi_boot": true},
 			check: func(t *testing.T, c *Config) {
 				assert.False(t, *c.Compress)
 				assert.Equal(t, "/fw/CODE.fd", c.OVMFCode)
