@@ -128,7 +128,7 @@ func TestValidateReportsEveryBadField(t *testing.T) {
 source "null" "x" { communicator = "none" }
 source "kubebake-qemu" "y" {
   source_image = "/nonexistent.qcow2"
-  format       = "vmdk"
+  format       = "ova"
   accelerator  = "hvf"
 }
 build {
@@ -147,7 +147,7 @@ build {
 		"overrides.kubernetes_version:",
 		"overrides.runtime:",
 		`source_image: "/nonexistent.qcow2" is not a readable file`,
-		`format: "vmdk" must be qcow2 or raw`,
+		`format: "ova" must be one of qcow2, raw, vhd, vhdx, vmdk`,
 		`accelerator: "hvf" must be auto, kvm or tcg`,
 	} {
 		assert.Contains(t, out, want)

@@ -17,16 +17,6 @@ func overlayArgs(source, sourceFormat, overlay, size string) []string {
 	return args
 }
 
-// convertArgs writes the overlay's full image to dst in format, compressed
-// when asked (qcow2 only).
-func convertArgs(overlay, format string, compress bool, dst string) []string {
-	args := []string{"convert", "-q", "-f", "qcow2", "-O", format}
-	if format == "qcow2" && compress {
-		args = append(args, "-c", "-o", "compression_type=zlib")
-	}
-	return append(args, overlay, dst)
-}
-
 // sourceFormat names the format qemu-img info reports, defaulting by
 // extension when it says nothing.
 func sourceFormat(info, path string) string {

@@ -173,7 +173,7 @@ func TestPrepareReportsEveryBadField(t *testing.T) {
 	_, err := c.Prepare(map[string]interface{}{
 		"source_image":          "https://example.com/debian.qcow2",
 		"output_directory":      out,
-		"format":                "vmdk",
+		"format":                "ova",
 		"disk_size":             "20 gigs",
 		"accelerator":           "hvf",
 		"cpus":                  -1,
@@ -188,7 +188,7 @@ func TestPrepareReportsEveryBadField(t *testing.T) {
 	for _, want := range []string{
 		"source_image_checksum: required for a URL",
 		"output_directory: \"" + out + "\" exists",
-		`format: "vmdk" must be qcow2 or raw`,
+		`format: "ova" must be one of qcow2, raw, vhd, vhdx, vmdk`,
 		`disk_size: "20 gigs"`,
 		`accelerator: "hvf" must be auto, kvm or tcg`,
 		"cpus: -1",
@@ -214,9 +214,6 @@ func TestArgs(t *testing.T) {
 	}{
 		{"overlay", overlayArgs("/b.qcow2", "qcow2", "/w/disk.qcow2", ""), []string{"create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", "/b.qcow2", "/w/disk.qcow2"}},
 		{"overlay grown", overlayArgs("/b.raw", "raw", "/w/disk.qcow2", "20G"), []string{"create", "-q", "-f", "qcow2", "-F", "raw", "-b", "/b.raw", "/w/disk.qcow2", "20G"}},
-		{"compressed qcow2", convertArgs("/w/d", "qcow2", true, "/o/x"), []string{"convert", "-q", "-f", "qcow2", "-O", "qcow2", "-c", "-o", "compression_type=zlib", "/w/d", "/o/x"}},
-		{"plain qcow2", convertArgs("/w/d", "qcow2", false, "/o/x"), []string{"convert", "-q", "-f", "qcow2", "-O", "qcow2", "/w/d", "/o/x"}},
-		{"raw ignores compress", convertArgs("/w/d", "raw", true, "/o/x"), []string{"convert", "-q", "-f", "qcow2", "-O", "raw", "/w/d", "/o/x"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, tc.got) })

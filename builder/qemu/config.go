@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
+	"github.com/kubebake/kubebake/internal/diskformat"
 	"github.com/kubebake/kubebake/internal/vm"
 )
 
@@ -40,7 +41,8 @@ type Config struct {
 	OutputDirectory string `mapstructure:"output_directory"`
 	// The image's file name without extension. Default the build name.
 	VMName string `mapstructure:"vm_name"`
-	// `qcow2` (default) or `raw`.
+	// `qcow2` (default), `raw`, `vmdk` (streamOptimized, for vSphere and
+	// OVA), `vhd` (fixed, for Azure) or `vhdx` (Hyper-V).
 	Format string `mapstructure:"format"`
 	// Compress the qcow2 output (default true; ignored for raw).
 	Compress *bool `mapstructure:"compress"`
@@ -141,8 +143,8 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	if strings.ContainsAny(c.VMName, "/\x00") || c.VMName == "." || c.VMName == ".." {
 		add("vm_name: %q is not a file name", c.VMName)
 	}
-	if c.Format != "qcow2" && c.Format != "raw" {
-		add("format: %q must be qcow2 or raw", c.Format)
+	if _, ok := diskformat.Lookup(c.Format); !ok {
+		add("format: %q must be one of %s", c.Format, strings.Join(diskformat.Names(), ", "))
 	}
 	if c.DiskSize != "" && !sizeRE.MatchString(c.DiskSize) {
 		add("disk_size: %q must be a size such as 20G or 40960M", c.DiskSize)

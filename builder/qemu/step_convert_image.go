@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/kubebake/kubebake/internal/diskformat"
 )
 
 // stepConvertImage writes the overlay's whole image into the output
@@ -26,11 +27,12 @@ func (s *stepConvertImage) Run(ctx context.Context, state multistep.StateBag) mu
 	if err := os.MkdirAll(c.OutputDirectory, 0o755); err != nil {
 		return haltf(state, "output_directory: %w", err)
 	}
-	dst := filepath.Join(c.OutputDirectory, c.VMName+"."+c.Format)
-	s.tmp = filepath.Join(c.OutputDirectory, "."+c.VMName+"."+c.Format+".tmp")
+	f, _ := diskformat.Lookup(c.Format) // validated
+	dst := filepath.Join(c.OutputDirectory, c.VMName+"."+f.Ext)
+	s.tmp = filepath.Join(c.OutputDirectory, "."+c.VMName+"."+f.Ext+".tmp")
 	start := time.Now()
-	ui.Say(fmt.Sprintf("Writing %s (%s%s)", dst, c.Format, map[bool]string{true: ", compressed"}[c.Format == "qcow2" && *c.Compress]))
-	if _, err := d.QemuImg(ctx, convertArgs(state.Get(keyOverlay).(string), c.Format, *c.Compress, s.tmp)...); err != nil {
+	ui.Say(fmt.Sprintf("Writing %s (%s%s)", dst, c.Format, map[bool]string{true: ", compressed"}[f.Compressible && *c.Compress]))
+	if _, err := d.QemuImg(ctx, f.ConvertArgs("qcow2", state.Get(keyOverlay).(string), *c.Compress, s.tmp)...); err != nil {
 		return haltf(state, "write the image: %w", err)
 	}
 	if err := os.Rename(s.tmp, dst); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/kubebake/kubebake/internal/apply"
 	"github.com/kubebake/kubebake/internal/atomicfile"
 	"github.com/kubebake/kubebake/internal/base"
+	"github.com/kubebake/kubebake/internal/diskformat"
 	"github.com/kubebake/kubebake/internal/manifest"
 	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/recipes"
@@ -46,8 +47,11 @@ type Options struct {
 	Recipe string
 	// Base is the base image (qcow2 or raw).
 	Base string
-	// OutDir receives NAME.qcow2 and manifest.json.
+	// OutDir receives NAME.EXT and manifest.json.
 	OutDir string
+	// Format is the image's format (internal/diskformat; default qcow2,
+	// compressed).
+	Format string
 	// Mode is chroot (default) or vm.
 	Mode string
 	// WorkDir holds temporary files (default: beside OutDir).
@@ -87,6 +91,13 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	if o.Mode != ModeChroot && o.Mode != ModeVM {
 		return nil, fmt.Errorf("build mode %q: want chroot or vm", o.Mode)
 	}
+	if o.Format == "" {
+		o.Format = "qcow2"
+	}
+	format, ok := diskformat.Lookup(o.Format)
+	if !ok {
+		return nil, fmt.Errorf("format %q: want one of %s", o.Format, strings.Join(diskformat.Names(), ", "))
+	}
 	// Every precondition before anything is created.
 	if o.Mode == ModeChroot && os.Geteuid() != 0 {
 		return nil, errNotRoot
@@ -123,12 +134,12 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	defer os.RemoveAll(tmp)
 	st := stageTimer{w: o.Progress, start: start}
 
-	var disk string
+	var disk, diskDriver string
 	var results []apply.StepResult
 	var images []manifest.RuntimeImage
 	switch o.Mode {
 	case ModeChroot:
-		disk = filepath.Join(tmp, "disk.raw")
+		disk, diskDriver = filepath.Join(tmp, "disk.raw"), "raw"
 		if err := run(ctx, o.Runner, "qemu-img", "convert", "-O", "raw", o.Base, disk); err != nil {
 			return nil, err
 		}
@@ -142,7 +153,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		}
 		st.done("provisioned in chroot")
 	case ModeVM:
-		disk = filepath.Join(tmp, "overlay.qcow2")
+		disk, diskDriver = filepath.Join(tmp, "overlay.qcow2"), "qcow2"
 		if err := vmOverlay(ctx, o.Runner, o.Base, disk); err != nil {
 			return nil, err
 		}
@@ -152,16 +163,16 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		st.done("provisioned in a QEMU machine over SSH")
 	}
 	name := p.Recipe
-	image := filepath.Join(o.OutDir, name+".qcow2")
-	tmpImage := filepath.Join(o.OutDir, "."+name+".qcow2.tmp")
+	image := filepath.Join(o.OutDir, name+"."+format.Ext)
+	tmpImage := filepath.Join(o.OutDir, "."+name+"."+format.Ext+".tmp")
 	defer os.Remove(tmpImage)
-	if err := run(ctx, o.Runner, "qemu-img", "convert", "-c", "-O", "qcow2", disk, tmpImage); err != nil {
+	if err := run(ctx, o.Runner, "qemu-img", format.ConvertArgs(diskDriver, disk, true, tmpImage)...); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmpImage, image); err != nil {
 		return nil, err
 	}
-	st.done("compressed qcow2 written")
+	st.done(format.Name + " image written")
 
 	sum, size, err := manifest.FileSHA256(image)
 	if err != nil {
@@ -172,13 +183,13 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		return nil, err
 	}
 	m := manifest.Manifest{
-		Name: name, Image: filepath.Base(image), Format: "qcow2", SHA256: sum, Size: size,
+		Name: name, Image: filepath.Base(image), Format: format.Name, SHA256: sum, Size: size,
 		Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
 		KubernetesVersion: p.Kubernetes.Version, Runtime: p.Runtime, Images: p.Images,
 		Base: filepath.Base(o.Base), BaseSHA256: baseSum, Mode: o.Mode, BuiltAt: time.Now().UTC(),
 		BuildSeconds: time.Since(start).Seconds(), RuntimeImages: images,
 	}
-	if vs, err := virtualSize(ctx, o.Runner, image); err == nil {
+	if vs, err := virtualSize(ctx, o.Runner, format.Driver, image); err == nil {
 		m.VirtualSize = vs
 	}
 	for _, r := range results {
@@ -193,8 +204,8 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 }
 
 // virtualSize asks qemu-img for an image's virtual size.
-func virtualSize(ctx context.Context, r sys.Runner, image string) (int64, error) {
-	out, err := output(ctx, r, "qemu-img", "info", "--output=json", image)
+func virtualSize(ctx context.Context, r sys.Runner, driver, image string) (int64, error) {
+	out, err := output(ctx, r, "qemu-img", "info", "--output=json", "-f", driver, image)
 	if err != nil {
 		return 0, err
 	}

@@ -9,16 +9,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubebake/kubebake/internal/bake"
 	"github.com/kubebake/kubebake/internal/cli"
+	"github.com/kubebake/kubebake/internal/diskformat"
 	"github.com/kubebake/kubebake/recipes"
 )
 
 type flags struct {
 	out, base, mode, workDir     string
+	format                       string
 	kubernetesDir, criDockerdDir string
 	firstboot                    string
 	accel, serialLog             string
@@ -52,6 +55,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "directory for NAME.qcow2 and manifest.json")
 	cmd.Flags().StringVar(&f.base, "base", "", "base image (qcow2 or raw), e.g. from kubebake base")
 	cmd.Flags().StringVar(&f.mode, "mode", bake.ModeChroot, "chroot (provision the filesystem here) or vm (boot it under QEMU)")
+	cmd.Flags().StringVar(&f.format, "format", "qcow2", "image format: "+strings.Join(diskformat.Names(), ", ")+" (vmdk is streamOptimized, vhd fixed)")
 	cmd.Flags().StringVar(&f.workDir, "work-dir", "", "directory for temporary files (default: OUTDIR)")
 	cmd.Flags().StringVar(&f.kubernetesDir, "kubernetes-binaries-dir", "", "directory of kubeadm, kubelet, kubectl, crictl for kubernetes.source local")
 	cmd.Flags().StringVar(&f.criDockerdDir, "cri-dockerd-dir", "", "directory of cri-dockerd for runtime.criDockerd.source local")
@@ -59,6 +63,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&f.accel, "accel", "auto", "vm mode: accelerator auto (KVM when it works, else TCG), kvm or tcg")
 	cmd.Flags().StringVar(&f.serialLog, "serial-log", "", "vm mode: keep the machine's serial console in this file")
 	_ = cmd.RegisterFlagCompletionFunc("mode", cli.CompleteValues(bake.ModeChroot, bake.ModeVM))
+	_ = cmd.RegisterFlagCompletionFunc("format", cli.CompleteValues(diskformat.Names()...))
 	_ = cmd.RegisterFlagCompletionFunc("accel", cli.CompleteValues("auto", "kvm", "tcg"))
 	return cmd
 }
@@ -101,7 +106,7 @@ func Run(ctx context.Context, stdout io.Writer, recipe string, f *flags) error {
 		overlays = append(overlays, o)
 	}
 	res, err := bake.Build(ctx, bake.Options{
-		Recipe: recipe, Base: f.base, OutDir: f.out, Mode: f.mode, WorkDir: f.workDir,
+		Recipe: recipe, Base: f.base, OutDir: f.out, Mode: f.mode, WorkDir: f.workDir, Format: f.format,
 		Overlays: overlays,
 		Inputs:   map[string]string{"kubebake-firstboot": fb},
 		Progress: stdout,
