@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/kubebake/kubebake/api"
@@ -49,6 +50,11 @@ type Options struct {
 	Base string
 	// OutDir receives NAME.EXT and manifest.json.
 	OutDir string
+	// Name, when set, is a template for the image's file name (without
+	// extension; see NameData), and the manifest is NAME.manifest.json, so
+	// a rebuild does not replace the last image and its manifest. Empty:
+	// the recipe's name and manifest.json.
+	Name string
 	// Format is the image's format (internal/diskformat; default qcow2,
 	// compressed).
 	Format string
@@ -97,6 +103,12 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	format, ok := diskformat.Lookup(o.Format)
 	if !ok {
 		return nil, fmt.Errorf("format %q: want one of %s", o.Format, strings.Join(diskformat.Names(), ", "))
+	}
+	var nameTmpl *template.Template
+	if o.Name != "" {
+		if nameTmpl, err = parseName(o.Name); err != nil {
+			return nil, err
+		}
 	}
 	// Every precondition before anything is created.
 	if o.Mode == ModeChroot && os.Geteuid() != 0 {
@@ -162,22 +174,33 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		}
 		st.done("provisioned in a QEMU machine over SSH")
 	}
-	name := p.Recipe
-	image := filepath.Join(o.OutDir, name+"."+format.Ext)
-	tmpImage := filepath.Join(o.OutDir, "."+name+"."+format.Ext+".tmp")
+	tmpImage := filepath.Join(o.OutDir, "."+p.Recipe+"."+format.Ext+".tmp")
 	defer os.Remove(tmpImage)
 	if err := run(ctx, o.Runner, "qemu-img", format.ConvertArgs(diskDriver, disk, true, tmpImage)...); err != nil {
 		return nil, err
 	}
+	sum, size, err := manifest.FileSHA256(tmpImage)
+	if err != nil {
+		return nil, err
+	}
+	name, manifestName := p.Recipe, "manifest.json"
+	if nameTmpl != nil {
+		now := time.Now().UTC()
+		if name, err = execName(nameTmpl, NameData{
+			Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
+			KubernetesVersion: p.Kubernetes.Version, Runtime: p.Runtime.Kind,
+			Date: now.Format("20060102"), Time: now.Format("150405"), ShortDigest: sum[:12],
+		}); err != nil {
+			return nil, err
+		}
+		manifestName = name + ".manifest.json"
+	}
+	image := filepath.Join(o.OutDir, name+"."+format.Ext)
 	if err := os.Rename(tmpImage, image); err != nil {
 		return nil, err
 	}
 	st.done(format.Name + " image written")
 
-	sum, size, err := manifest.FileSHA256(image)
-	if err != nil {
-		return nil, err
-	}
 	baseSum, _, err := manifest.FileSHA256(o.Base)
 	if err != nil {
 		return nil, err
@@ -195,7 +218,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	for _, r := range results {
 		m.Steps = append(m.Steps, manifest.StepTiming{Name: r.Name, Seconds: r.Duration.Seconds()})
 	}
-	manifest := filepath.Join(o.OutDir, "manifest.json")
+	manifest := filepath.Join(o.OutDir, manifestName)
 	if err := atomicfile.WriteJSON(manifest, m); err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ import (
 
 type flags struct {
 	out, base, mode, workDir     string
-	format                       string
+	format, name                 string
 	kubernetesDir, criDockerdDir string
 	firstboot                    string
 	accel, serialLog             string
@@ -55,6 +55,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "directory for NAME.qcow2 and manifest.json")
 	cmd.Flags().StringVar(&f.base, "base", "", "base image (qcow2 or raw), e.g. from kubebake base")
 	cmd.Flags().StringVar(&f.mode, "mode", bake.ModeChroot, "chroot (provision the filesystem here) or vm (boot it under QEMU)")
+	cmd.Flags().StringVar(&f.name, "name", "", "image file name template, e.g. '{{.Recipe}}-{{.KubernetesVersion}}-{{.Date}}-{{.ShortDigest}}' (also .Runtime, .Arch, .Distro, .Release, .Time); the manifest is then NAME.manifest.json")
 	cmd.Flags().StringVar(&f.format, "format", "qcow2", "image format: "+strings.Join(diskformat.Names(), ", ")+" (vmdk is streamOptimized, vhd fixed)")
 	cmd.Flags().StringVar(&f.workDir, "work-dir", "", "directory for temporary files (default: OUTDIR)")
 	cmd.Flags().StringVar(&f.kubernetesDir, "kubernetes-binaries-dir", "", "directory of kubeadm, kubelet, kubectl, crictl for kubernetes.source local")
@@ -106,7 +107,7 @@ func Run(ctx context.Context, stdout io.Writer, recipe string, f *flags) error {
 		overlays = append(overlays, o)
 	}
 	res, err := bake.Build(ctx, bake.Options{
-		Recipe: recipe, Base: f.base, OutDir: f.out, Mode: f.mode, WorkDir: f.workDir, Format: f.format,
+		Recipe: recipe, Base: f.base, OutDir: f.out, Mode: f.mode, WorkDir: f.workDir, Format: f.format, Name: f.name,
 		Overlays: overlays,
 		Inputs:   map[string]string{"kubebake-firstboot": fb},
 		Progress: stdout,
