@@ -88,10 +88,28 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 		return nil, nil, err
 	}
 	defer m.Stop(10 * time.Second)
+	// A machine that dies ends the bake at once: nothing waits for SSH or a
+	// step of a machine that is gone.
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-m.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	exited := func(err error) error {
+		if m.Exited() {
+			return fmt.Errorf("the machine stopped during the bake (QEMU %s)\n--- last lines of the console ---\n%s", m.ExitReason(), sys.Tail(m.Serial(), 20))
+		}
+		return err
+	}
 	start := time.Now()
 	target, err := apply.DialSSH(ctx, "127.0.0.1:"+strconv.Itoa(port), vm.BuildUser, signer, v.BootTimeout)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w\n--- last lines of the console ---\n%s", err, sys.Tail(m.Serial(), 20))
+		return nil, nil, exited(fmt.Errorf("%w\n--- last lines of the console ---\n%s", err, sys.Tail(m.Serial(), 20)))
 	}
 	fmt.Fprintf(o.Progress, "kubebake: SSH up after %s\n", time.Since(start).Round(time.Second))
 	// cloud-init may still be installing the build user's environment or
@@ -103,7 +121,7 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 	results, err := apply.Apply(ctx, target, p, apply.Options{Inputs: o.Inputs, Progress: o.Progress})
 	if err != nil {
 		target.Close()
-		return results, nil, err
+		return results, nil, exited(err)
 	}
 	// The record is data: read standard output alone (sudo warns on
 	// standard error when the host name does not resolve).
@@ -124,7 +142,9 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 		return results, nil, fmt.Errorf("final cleanup: exit code %d: %v", code, err)
 	}
 	target.Close()
-	if err := m.Wait(ctx, 5*time.Minute); err != nil {
+	// The machine ends on purpose now: wait under the caller's context,
+	// not the one its exit cancels.
+	if err := m.Wait(parent, 5*time.Minute); err != nil {
 		return results, nil, fmt.Errorf("power off: %w", err)
 	}
 	fmt.Fprintf(o.Progress, "kubebake: machine powered off after %s\n", time.Since(start).Round(time.Second))

@@ -44,6 +44,17 @@ func Start(qemu string, args []string, serialLog string) (*Machine, error) {
 	return m, nil
 }
 
+// Done is closed when QEMU has exited.
+func (m *Machine) Done() <-chan struct{} { return m.done }
+
+// ExitReason says how QEMU ended and what it printed, once it has exited.
+func (m *Machine) ExitReason() string {
+	if !m.Exited() {
+		return ""
+	}
+	return fmt.Sprintf("%v: %s", m.err, bytes.TrimSpace(m.stderr.Bytes()))
+}
+
 // Exited reports whether QEMU has exited.
 func (m *Machine) Exited() bool {
 	select {

@@ -28,8 +28,8 @@ func TestMain(m *testing.M) {
 }
 
 // fakeTools puts qemu-img and a qemu-system-x86_64 that records its PID and
-// waits for ever on PATH.
-func fakeTools(t *testing.T, pidFile string) string {
+// runs qemuTail (default: waits for ever) on PATH.
+func fakeTools(t *testing.T, pidFile string, qemuTail ...string) string {
 	t.Helper()
 	bin := t.TempDir()
 	write := func(name, script string) {
@@ -41,7 +41,11 @@ create) : >"$last" ;;
 info) echo '{"virtual-size": 1}' ;;
 esac
 `)
-	write("qemu-system-x86_64", "echo $$ >"+pidFile+"\nexec sleep 600\n")
+	tail := "exec sleep 600\n"
+	if len(qemuTail) > 0 {
+		tail = qemuTail[0]
+	}
+	write("qemu-system-x86_64", "echo $$ >"+pidFile+"\n"+tail)
 	return bin
 }
 
@@ -86,4 +90,30 @@ func TestSignalStopsBuild(t *testing.T) {
 			assert.NoDirExists(t, out, "no output directory, temporary file or partial image is left")
 		})
 	}
+}
+
+// TestMachineDiesDuringBake: a vm-mode bake whose machine dies does not
+// wait for SSH: it fails at once with QEMU's last words and leaves no
+// image, overlay, key or output directory.
+func TestMachineDiesDuringBake(t *testing.T) {
+	dir := t.TempDir()
+	bin := fakeTools(t, filepath.Join(dir, "qemu.pid"), "sleep 1; echo 'qemu: guest crashed' >&2; exit 1\n")
+	base := filepath.Join(dir, "base.qcow2")
+	require.NoError(t, os.WriteFile(base, []byte("base"), 0o644))
+	fb := filepath.Join(dir, "kubebake-firstboot")
+	require.NoError(t, os.WriteFile(fb, []byte("fb"), 0o755))
+	out := filepath.Join(dir, "out")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "KUBEBAKE_AS_MAIN=1", "PATH="+bin+":"+os.Getenv("PATH"),
+		"KUBEBAKE_ARGS=build debian-13-containerd --mode vm --accel tcg --base "+base+" -o "+out+
+			" --kubernetes-binaries-dir "+dir+" --firstboot-binary "+fb)
+	start := time.Now()
+	stderr, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "%v\n%s", err, stderr)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Less(t, time.Since(start), 60*time.Second, "no wait for SSH on a dead machine")
+	assert.Contains(t, string(stderr), "the machine stopped during the bake")
+	assert.Contains(t, string(stderr), "qemu: guest crashed")
+	assert.NoDirExists(t, out)
 }
