@@ -49,6 +49,22 @@ esac
 	return bin
 }
 
+// vmBuild is a kubebake build --mode vm of debian-13-containerd (the test
+// binary as kubebake) over the fake tools of bin, writing into dir/out.
+func vmBuild(t *testing.T, dir, bin string) (*exec.Cmd, string) {
+	t.Helper()
+	base := filepath.Join(dir, "base.qcow2")
+	require.NoError(t, os.WriteFile(base, []byte("base"), 0o644))
+	fb := filepath.Join(dir, "kubebake-firstboot")
+	require.NoError(t, os.WriteFile(fb, []byte("fb"), 0o755))
+	out := filepath.Join(dir, "out")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "KUBEBAKE_AS_MAIN=1", "PATH="+bin+":"+os.Getenv("PATH"),
+		"KUBEBAKE_ARGS=build debian-13-containerd --mode vm --accel tcg --base "+base+" -o "+out+
+			" --kubernetes-binaries-dir "+dir+" --firstboot-binary "+fb)
+	return cmd, out
+}
+
 // TestSignalStopsBuild: SIGTERM or SIGINT during kubebake build --mode vm
 // stops QEMU, leaves no temporary file or output behind, and kubebake exits
 // 143 or 130.
@@ -61,16 +77,7 @@ func TestSignalStopsBuild(t *testing.T) {
 		t.Run(tc.sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			pidFile := filepath.Join(dir, "qemu.pid")
-			bin := fakeTools(t, pidFile)
-			base := filepath.Join(dir, "base.qcow2")
-			require.NoError(t, os.WriteFile(base, []byte("base"), 0o644))
-			fb := filepath.Join(dir, "kubebake-firstboot")
-			require.NoError(t, os.WriteFile(fb, []byte("fb"), 0o755))
-			out := filepath.Join(dir, "out")
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "KUBEBAKE_AS_MAIN=1", "PATH="+bin+":"+os.Getenv("PATH"),
-				"KUBEBAKE_ARGS=build debian-13-containerd --mode vm --accel tcg --base "+base+" -o "+out+
-					" --kubernetes-binaries-dir "+dir+" --firstboot-binary "+fb)
+			cmd, out := vmBuild(t, dir, fakeTools(t, pidFile))
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			require.NoError(t, cmd.Start())
@@ -97,16 +104,7 @@ func TestSignalStopsBuild(t *testing.T) {
 // image, overlay, key or output directory.
 func TestMachineDiesDuringBake(t *testing.T) {
 	dir := t.TempDir()
-	bin := fakeTools(t, filepath.Join(dir, "qemu.pid"), "sleep 1; echo 'qemu: guest crashed' >&2; exit 1\n")
-	base := filepath.Join(dir, "base.qcow2")
-	require.NoError(t, os.WriteFile(base, []byte("base"), 0o644))
-	fb := filepath.Join(dir, "kubebake-firstboot")
-	require.NoError(t, os.WriteFile(fb, []byte("fb"), 0o755))
-	out := filepath.Join(dir, "out")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "KUBEBAKE_AS_MAIN=1", "PATH="+bin+":"+os.Getenv("PATH"),
-		"KUBEBAKE_ARGS=build debian-13-containerd --mode vm --accel tcg --base "+base+" -o "+out+
-			" --kubernetes-binaries-dir "+dir+" --firstboot-binary "+fb)
+	cmd, out := vmBuild(t, dir, fakeTools(t, filepath.Join(dir, "qemu.pid"), "sleep 1; echo 'qemu: guest crashed' >&2; exit 1\n"))
 	start := time.Now()
 	stderr, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
