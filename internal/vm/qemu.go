@@ -46,6 +46,10 @@ type Config struct {
 	Disks []Disk
 	// Snapshot discards every write to the disks.
 	Snapshot bool
+	// Reboot lets a reset (the guest's reboot, QMP's system_reset) restart
+	// the machine; by default QEMU exits instead (-no-reboot), so a
+	// machine that powers off or reboots ends its run.
+	Reboot bool
 	// SerialLog receives the serial console (ttyS0).
 	SerialLog string
 	// Serial2Log, when set, receives a second serial port (ttyS1) that the
@@ -89,7 +93,10 @@ func Args(c Config) ([]string, error) {
 	args := []string{
 		"-machine", "q35", "-accel", c.Accel, "-cpu", cpu,
 		"-smp", strconv.Itoa(smp), "-m", strconv.Itoa(mem),
-		"-nodefaults", "-display", "none", "-no-reboot",
+		"-nodefaults", "-display", "none",
+	}
+	if !c.Reboot {
+		args = append(args, "-no-reboot")
 	}
 	if c.OVMFCode != "" {
 		args = append(args,

@@ -22,8 +22,15 @@ func TestArgs(t *testing.T) {
 		{
 			name: "tcg defaults",
 			cfg:  vm.Config{Accel: vm.AccelTCG, Disks: []vm.Disk{{Path: "/img/a.qcow2"}}},
-			want: []string{"-machine q35", "-accel tcg", "-cpu qemu64,-cx16,-svm", "-smp 2", "-m 2048",
+			want: []string{"-machine q35", "-accel tcg", "-cpu qemu64,-cx16,-svm", "-smp 2", "-m 2048", "-no-reboot",
 				"-drive if=virtio,index=0,format=qcow2,file=/img/a.qcow2,discard=unmap", "-netdev user,id=net0", "-serial none"},
+			notWant: []string{"-qmp"},
+		},
+		{
+			name:    "a machine that may reset, with a monitor",
+			cfg:     vm.Config{Accel: vm.AccelTCG, Disks: []vm.Disk{{Path: "a"}}, Reboot: true, QMPSocket: "/w/qmp.sock"},
+			want:    []string{"-qmp unix:/w/qmp.sock,server=on,wait=off"},
+			notWant: []string{"-no-reboot"},
 		},
 		{
 			name: "kvm uses the host CPU",
