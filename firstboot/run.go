@@ -8,12 +8,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 	"github.com/kubebake/kubebake/firstboot/source"
+	"github.com/kubebake/kubebake/internal/atomicfile"
 	"github.com/kubebake/kubebake/internal/sys"
 )
 
@@ -143,7 +145,12 @@ func (a *agent) run(ctx context.Context) error {
 		a.logf("this node already joined its cluster (%s exists); nothing to do", SuccessMarker)
 		return nil
 	}
-	prev, hadPrev := readStatus(a.p.P(StatusFile))
+	// A run cut off (a power cut, kill -9) may have left the temporary
+	// files of its atomic writes; this agent is their only writer.
+	for _, d := range []string{StateDir, filepath.Dir(KubeadmConfig), PatchesDir, filepath.Dir(CACertFile)} {
+		atomicfile.RemoveTemps(a.p.P(d))
+	}
+	prev, hadPrev, prevErr := readStatus(a.p.P(StatusFile))
 	a.start = a.o.Clock.Now()
 	a.status = Status{Result: ResultRunning, Phase: "config", StartedAt: a.start.UTC(), Phases: []PhaseDuration{}, Attempt: prev.Attempt + 1}
 	if err := a.save(); err != nil {
@@ -186,7 +193,11 @@ func (a *agent) run(ctx context.Context) error {
 		return a.afterKubeadm(ctx, cfg, 0)
 	}
 	_, failedBefore := os.Stat(a.p.P(FailureMarker))
-	if failedBefore == nil || (hadPrev && (prev.Result == ResultRunning || prev.Result == ResultFailure) && prev.Phase != "config") {
+	if prevErr != nil {
+		// What the earlier attempt did is unknown: undo whatever it was.
+		a.logf("the previous status (%s) is unreadable (%v): resetting before kubeadm", StatusFile, prevErr)
+	}
+	if failedBefore == nil || prevErr != nil || (hadPrev && (prev.Result == ResultRunning || prev.Result == ResultFailure) && prev.Phase != "config") {
 		a.status.Phase = "reset"
 		if cfg.Role == nodeconfig.RoleControlPlane && a.etcdMember(nil) {
 			return a.fail(fmt.Errorf("a previous control-plane join left this node an etcd member (%s): %s", EtcdMemberDir, notResetting), -1, "")

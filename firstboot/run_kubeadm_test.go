@@ -2,6 +2,8 @@ package firstboot_test
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,7 +123,8 @@ func TestRunResetsAfterPreviousAttempt(t *testing.T) {
 		{name: "interrupted in config", prevStatus: `{"result": "running", "phase": "config", "attempt": 1}`, want: []string{join}},
 		{name: "previous boot had no config", prevStatus: `{"result": "no-config", "phase": "config", "attempt": 1}`, want: []string{join}},
 		{name: "previous boot only configured", prevStatus: `{"result": "configured", "phase": "config", "attempt": 1}`, want: []string{join}},
-		{name: "corrupt status", prevStatus: `{"result": `, want: []string{join}},
+		{name: "corrupt status", prevStatus: `{"result": `, want: []string{reset, join}},
+		{name: "empty status", prevStatus: " ", want: []string{reset, join}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -251,4 +254,32 @@ func TestRunControlPlaneJoinKeepsEtcdMember(t *testing.T) {
 		require.NoError(t, n.run())
 		assert.Equal(t, []string{join, reset, join}, n.runner.commands(n.root))
 	})
+}
+
+// TestRunAfterPowerCut: a power cut in the middle of kubeadm leaves the
+// status of a running attempt and the temporary files of atomic writes cut
+// short (their writer's process ID may be a live process's after the
+// reboot). The next boot removes them, resets and joins.
+func TestRunAfterPowerCut(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, joinConfig)
+	n.write(firstboot.StatusFile, `{"result": "running", "phase": "kubeadm", "attempt": 1}`, 0o644)
+	pid := strconv.Itoa(os.Getpid())
+	temps := []string{
+		firstboot.StateDir + "/.status.json.tmp-" + pid + "-1",
+		"/etc/kubebake/.kubeadm.yaml.tmp-1-2",
+		firstboot.PatchesDir + "/.kubeletconfiguration+strategic.json.tmp-" + pid + "-3",
+		"/etc/kubernetes/pki/.ca.key.tmp-77-4",
+	}
+	for _, p := range temps {
+		n.write(p, "half", 0o600)
+	}
+	n.write("/etc/kubernetes/pki/ca.crt", "kept", 0o644)
+	require.NoError(t, n.run())
+	assert.Equal(t, []string{"kubeadm reset --force --cri-socket " + criSocket, "kubeadm join --config ROOT/etc/kubebake/kubeadm.yaml"}, n.runner.commands(n.root))
+	for _, p := range temps {
+		assert.False(t, n.exists(p), "%s is removed", p)
+	}
+	assert.True(t, n.exists("/etc/kubernetes/pki/ca.crt"), "only temporary files go")
+	assert.Equal(t, 2, n.status().Attempt)
 }

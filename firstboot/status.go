@@ -2,6 +2,8 @@ package firstboot
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -52,13 +54,18 @@ type KubeadmResult struct {
 }
 
 // readStatus reads a previous status; ok is false when there is none.
-func readStatus(path string) (Status, bool) {
-	var s Status
+func readStatus(path string) (s Status, found bool, err error) {
 	b, err := os.ReadFile(path)
-	if err != nil || json.Unmarshal(b, &s) != nil {
-		return Status{}, false
+	if errors.Is(err, fs.ErrNotExist) {
+		return Status{}, false, nil
 	}
-	return s, true
+	if err == nil {
+		err = json.Unmarshal(b, &s)
+	}
+	if err != nil {
+		return Status{}, true, err
+	}
+	return s, true, nil
 }
 
 // writeFileAtomic writes data to path atomically, making its directory.

@@ -1,7 +1,9 @@
 // Package atomicfile writes files so that a reader sees the old content or
 // the new, never a mix: the data goes to a temporary file beside the target,
-// which is synced and renamed over it. Every write, sync and close is
-// checked, and the temporary file is removed on any failure.
+// which is synced and renamed over it, and the rename is synced too, so a
+// power cut keeps it. Every write, sync and close is checked, the temporary
+// file is removed on any failure, and temporary files that killed writers
+// left are removed by the next writer.
 package atomicfile
 
 import (
@@ -14,7 +16,8 @@ import (
 
 // WriteFile writes data to path with mode perm, atomically.
 func WriteFile(path string, data []byte, perm fs.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	RemoveLeftovers(path)
+	tmp, err := CreateTemp(path)
 	if err != nil {
 		return err
 	}
@@ -36,7 +39,13 @@ func WriteFile(path string, data []byte, perm fs.FileMode) (err error) {
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", path, err)
 	}
-	return os.Rename(tmp.Name(), path)
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("sync the directory of %s: %w", path, err)
+	}
+	return nil
 }
 
 // WriteJSON writes v as indented JSON with a final newline, atomically,

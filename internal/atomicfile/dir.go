@@ -17,7 +17,10 @@ func ReplaceDir(src, dst string) error {
 	fi, err := os.Lstat(dst)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return renameNoReplace(src, dst)
+		if err := renameNoReplace(src, dst); err != nil {
+			return err
+		}
+		return syncDir(filepath.Dir(dst))
 	case err != nil:
 		return err
 	case !fi.IsDir():
@@ -25,6 +28,9 @@ func ReplaceDir(src, dst string) error {
 	}
 	old, err := exchange(src, dst)
 	if err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(dst)); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(old); err != nil {

@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 
 	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/internal/atomicfile"
@@ -27,12 +25,12 @@ func Write(p *Plan, dir string) error {
 	if err := replaceable(dir); err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
-	parent, base := filepath.Dir(dir), filepath.Base(dir)
+	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
-	removeLeftovers(parent, base)
-	tmp, err := os.MkdirTemp(parent, tmpPrefix(base)+strconv.Itoa(os.Getpid())+"-")
+	atomicfile.RemoveLeftovers(dir)
+	tmp, err := atomicfile.MkdirTemp(dir)
 	if err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
@@ -48,10 +46,6 @@ func Write(p *Plan, dir string) error {
 	}
 	return nil
 }
-
-// tmpPrefix names the temporary directories of a plan at base:
-// .BASE.tmp-PID-RANDOM, so that leftovers can be told by their writer.
-func tmpPrefix(base string) string { return "." + base + ".tmp-" }
 
 // replaceable says whether dir may be replaced by a plan: it is missing,
 // an empty directory, or a plan (its plan.json says kind Plan).
@@ -82,27 +76,6 @@ func replaceable(dir string) error {
 		return fmt.Errorf("%s exists and is not a kubebake plan (no plan.json of kind Plan): not replacing it", dir)
 	}
 	return nil
-}
-
-// removeLeftovers removes the temporary directories of plans at base whose
-// writer is no longer running.
-func removeLeftovers(parent, base string) {
-	matches, _ := filepath.Glob(filepath.Join(parent, tmpPrefix(base)+"*"))
-	for _, m := range matches {
-		rest := strings.TrimPrefix(filepath.Base(m), tmpPrefix(base))
-		pidText, _, ok := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if !ok || err != nil || pid <= 0 || processRunning(pid) {
-			continue
-		}
-		_ = os.RemoveAll(m)
-	}
-}
-
-// processRunning reports whether a process pid exists.
-func processRunning(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // writeTree writes the plan's files into root.
