@@ -28,6 +28,7 @@ import (
 	"github.com/kubebake/kubebake/internal/base"
 	"github.com/kubebake/kubebake/internal/diskformat"
 	"github.com/kubebake/kubebake/internal/manifest"
+	"github.com/kubebake/kubebake/internal/mounts"
 	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"
@@ -139,11 +140,25 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	if work == "" {
 		work = o.OutDir
 	}
-	tmp, err := os.MkdirTemp(work, ".kubebake-build-")
+	// What a killed build left: its work directory (unmounted and its
+	// loop devices detached first) and its temporary image.
+	imageStem := filepath.Join(o.OutDir, p.Recipe+"."+format.Ext)
+	atomicfile.RemoveLeftovers(imageStem)
+	mnt := mounts.System{Runner: o.Runner}
+	for _, d := range atomicfile.Leftovers(filepath.Join(work, workDirName)) {
+		if err := mnt.RemoveAll(ctx, d); err != nil {
+			fmt.Fprintf(o.Progress, "kubebake: a killed build's work directory: %v\n", err)
+		}
+	}
+	tmp, err := atomicfile.MkdirTemp(filepath.Join(work, workDirName))
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() {
+		if err := mnt.RemoveAll(ctx, tmp); err != nil {
+			fmt.Fprintf(o.Progress, "kubebake: remove the work directory: %v\n", err)
+		}
+	}()
 	st := stageTimer{w: o.Progress, start: start}
 
 	var disk, diskDriver string
@@ -174,7 +189,13 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		}
 		st.done("provisioned in a QEMU machine over SSH")
 	}
-	tmpImage := filepath.Join(o.OutDir, "."+p.Recipe+"."+format.Ext+".tmp")
+	// The image is converted to a temporary file beside its final name.
+	f, err := atomicfile.CreateTemp(imageStem)
+	if err != nil {
+		return nil, err
+	}
+	tmpImage := f.Name()
+	f.Close()
 	defer os.Remove(tmpImage)
 	if err := run(ctx, o.Runner, "qemu-img", format.ConvertArgs(diskDriver, disk, true, tmpImage)...); err != nil {
 		return nil, err
@@ -196,11 +217,6 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		manifestName = name + ".manifest.json"
 	}
 	image := filepath.Join(o.OutDir, name+"."+format.Ext)
-	if err := os.Rename(tmpImage, image); err != nil {
-		return nil, err
-	}
-	st.done(format.Name + " image written")
-
 	baseSum, _, err := manifest.FileSHA256(o.Base)
 	if err != nil {
 		return nil, err
@@ -210,20 +226,41 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
 		KubernetesVersion: p.Kubernetes.Version, Runtime: p.Runtime, Images: p.Images,
 		Base: filepath.Base(o.Base), BaseSHA256: baseSum, Mode: o.Mode, BuiltAt: time.Now().UTC(),
-		BuildSeconds: time.Since(start).Seconds(), RuntimeImages: images,
+		RuntimeImages: images,
 	}
-	if vs, err := virtualSize(ctx, o.Runner, format.Driver, image); err == nil {
+	if vs, err := virtualSize(ctx, o.Runner, format.Driver, tmpImage); err == nil {
 		m.VirtualSize = vs
 	}
 	for _, r := range results {
 		m.Steps = append(m.Steps, manifest.StepTiming{Name: r.Name, Seconds: r.Duration.Seconds()})
 	}
-	manifest := filepath.Join(o.OutDir, manifestName)
-	if err := atomicfile.WriteJSON(manifest, m); err != nil {
+	manifestPath := filepath.Join(o.OutDir, manifestName)
+	m.BuildSeconds = time.Since(start).Seconds()
+	if err := commit(tmpImage, image, manifestPath, m); err != nil {
 		return nil, err
 	}
-	st.done("manifest written")
-	return &Result{Image: image, Manifest: manifest, M: m}, nil
+	st.done(format.Name + " image and manifest written")
+	return &Result{Image: image, Manifest: manifestPath, M: m}, nil
+}
+
+// workDirName names a build's work directory (made as a temporary
+// directory: .kubebake-build.tmp-PID-RANDOM).
+const workDirName = "kubebake-build"
+
+// commit puts the image and its manifest in place so that a manifest only
+// ever describes the image beside it: the old manifest goes first, then the
+// image is renamed over the old one, then the new manifest is written, each
+// step synced. Killed in between, the directory holds the old pair, or an
+// image without a manifest (an unfinished build), never a manifest of
+// another image.
+func commit(tmpImage, image, manifestPath string, m manifest.Manifest) error {
+	if err := atomicfile.Remove(manifestPath); err != nil {
+		return fmt.Errorf("remove the previous manifest: %w", err)
+	}
+	if err := atomicfile.Rename(tmpImage, image); err != nil {
+		return err
+	}
+	return atomicfile.WriteJSON(manifestPath, m)
 }
 
 // virtualSize asks qemu-img for an image's virtual size.

@@ -1,6 +1,10 @@
 package base
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/kubebake/kubebake/internal/mounts"
+)
 
 var (
 	// ErrNotRoot is returned when Build does not run as root: debootstrap
@@ -16,5 +20,5 @@ var (
 	ErrDiskTooSmall = errors.New("disk too small")
 	// ErrStillMounted is returned when something is still mounted inside the
 	// work directory, which is then left in place rather than removed.
-	ErrStillMounted = errors.New("still mounted")
+	ErrStillMounted = mounts.ErrStillMounted
 )

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubebake/kubebake/internal/mounts"
 	"github.com/kubebake/kubebake/internal/sys"
 )
 
@@ -169,33 +170,20 @@ func (b *builder) checkTools() error {
 	return nil
 }
 
-// checkNoMounts fails when anything is mounted at or below dir.
-func (b *builder) checkNoMounts(dir string) error {
-	info, err := b.mountinfo()
-	if err != nil {
-		return err
-	}
-	if m := mountsUnder(info, dir); len(m) > 0 {
-		return fmt.Errorf("%w in %s: %s", ErrStillMounted, dir, strings.Join(m, ", "))
-	}
-	return nil
+// mounts is how the build sees and undoes mounts; it makes no loop
+// devices.
+func (b *builder) mounts() mounts.System {
+	return mounts.System{Runner: b.run, Mountinfo: b.mountinfo, Loops: func() (map[string]string, error) { return nil, nil }}
 }
+
+// checkNoMounts fails when anything is mounted at or below dir.
+func (b *builder) checkNoMounts(dir string) error { return b.mounts().Check(dir) }
 
 // cleanup unmounts what a killed debootstrap left mounted in work, then
 // removes work; with a mount left, work stays, since removing it would reach
 // into the mounted file system.
 func (b *builder) cleanup(ctx context.Context, work string) error {
-	info, err := b.mountinfo()
-	if err != nil {
-		return fmt.Errorf("cleanup: %w; left %s in place", err, work)
-	}
-	for _, m := range mountsUnder(info, work) {
-		_, _ = b.run.Run(ctx, sys.Command("umount", "--lazy", m))
-	}
-	if err := b.checkNoMounts(work); err != nil {
-		return fmt.Errorf("cleanup: %w; left %s in place", err, work)
-	}
-	if err := os.RemoveAll(work); err != nil {
+	if err := b.mounts().RemoveAll(ctx, work); err != nil {
 		return fmt.Errorf("cleanup: %w", err)
 	}
 	return nil

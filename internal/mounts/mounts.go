@@ -1,4 +1,9 @@
-package base
+// Package mounts removes a work directory that may still hold what a
+// killed or interrupted build left in it: mounts (a loop-mounted root,
+// /proc, /sys and /dev bound into a chroot) and loop devices backed by its
+// files. Removing such a directory without unmounting first would reach
+// into the mounted file systems, the host's /dev among them.
+package mounts
 
 import (
 	"path/filepath"
@@ -7,12 +12,12 @@ import (
 	"strings"
 )
 
-// mountsUnder returns the mount points at or below dir listed in mountinfo
+// Under returns the mount points at or below dir listed in mountinfo
 // (the format of /proc/self/mountinfo), deepest first, the order to unmount
 // them in. debootstrap mounts /proc and /sys in its target and unmounts them
 // when it ends, but not always when it is killed; removing a work directory
 // with a live mount inside would reach into the host.
-func mountsUnder(mountinfo, dir string) []string {
+func Under(mountinfo, dir string) []string {
 	dir = filepath.Clean(dir)
 	var out []string
 	for line := range strings.Lines(mountinfo) {

@@ -1,4 +1,4 @@
-package base
+package mounts
 
 import (
 	"testing"
@@ -34,7 +34,7 @@ func TestMountsUnder(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tc.want, mountsUnder(info, tc.dir))
+			assert.Equal(t, tc.want, Under(info, tc.dir))
 		})
 	}
 }
