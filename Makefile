@@ -12,7 +12,7 @@ K8S_VERSION ?= v1.36.3
 ACC_PLUGIN := _build/acc/packer-plugin-kubebake
 PLUGIN_LDFLAGS := -s -w -X main.version=v$(shell cat VERSION)
 
-.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench image e2e e2e-cluster acc fuzz render release-snapshot clean
+.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench image e2e e2e-cluster e2e-faults acc fuzz render release-snapshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -75,6 +75,9 @@ e2e: ## base -> bake (chroot and vm) -> kubebake test, and a NodeConfig init boo
 
 e2e-cluster: ## bake debian-13-containerd with kubeadm's images from Go modules, boot a 2-node cluster (init + join) under QEMU on a private link, check it from kubectl; prints figures (root)
 	bash hack/e2e-cluster.sh
+
+e2e-faults: ## faults for real: power cuts mid-init and mid-join in a 2-node cluster, a vm bake's QEMU killed mid-step, SIGTERM/SIGINT to build, test and base; checks nothing is left (root)
+	bash hack/e2e-faults.sh
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s); crashers stay under testdata/fuzz as regression cases
 	bash hack/fuzz.sh

@@ -28,6 +28,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=hack/e2e-lib.sh
+source hack/e2e-lib.sh
 out=${OUT:-out/e2e-cluster}
 k8s=${K8S_VERSION:-v1.36.3}
 nodes=${NODES:-2}
@@ -76,20 +78,7 @@ for rt in $runtimes; do
     extra=(--cri-dockerd-dir "_build/cri-dockerd/v0.4.3/bin")
   fi
   recipe="$dir/$name.yaml"
-  {
-    cat <<RECIPE
-apiVersion: kubebake.dev/v1alpha1
-kind: Recipe
-metadata:
-  name: $name
-  description: debian-13-$rt with kubeadm's images for $k8s imported from archives (make k8s-images)
-from: debian-13-$rt
-images:
-  preload: true
-  archives:
-RECIPE
-    jq -r '.images[].file | "    - " + .' "$images/images.json"
-  } >"$recipe"
+  cluster_recipe "$rt" "$name" "$k8s" "$images" >"$recipe"
   t=$SECONDS
   bin/kubebake build "$recipe" --base "$base" -o "$dir/image" \
     --kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot "${extra[@]}"

@@ -9,9 +9,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +32,7 @@ func main() {
 	timeout := flag.Duration("timeout", 60*time.Minute, "bound of the whole run")
 	readyWait := flag.Duration("ready-wait", 25*time.Minute, "how long the init node waits for every node Ready and every kube-system pod Running")
 	userNet := flag.Bool("user-net", false, "a lone node on QEMU's user network (NAT) instead of the private link")
+	powerCut := flag.String("power-cut", "", "nodes to power-cut half way through kubeadm, comma-separated (e.g. cp1,worker1): init once it waits for the API server, the others once they wait for the kubelet's TLS bootstrap")
 	var b cluster.BundleOptions
 	flag.StringVar(&b.Recipe, "bundle-recipe", "", "baseline: IMAGE is not baked; every node applies this recipe's plan at boot from a bundle disk")
 	flag.StringVar(&b.KubernetesDir, "kubernetes-binaries-dir", "", "with -bundle-recipe: the Kubernetes binaries (as kubebake build takes them)")
@@ -43,19 +46,25 @@ func main() {
 		roleList = strings.Split(*roles, ",")
 	}
 	if *image == "" || len(roleList) < 1 || len(roleList) > 9 || roleList[0] != "init" || flag.NArg() > 0 || (*userNet && len(roleList) != 1) {
-		fmt.Fprintln(os.Stderr, "usage: e2ecluster -image IMAGE.qcow2 [-work DIR] [-nodes 1..9 | -roles init,ROLE... | -user-net] [-accel auto|kvm|tcg] [-timeout D] [-ready-wait D]\n"+
+		fmt.Fprintln(os.Stderr, "usage: e2ecluster -image IMAGE.qcow2 [-work DIR] [-nodes 1..9 | -roles init,ROLE... | -user-net] [-power-cut NODE,...] [-accel auto|kvm|tcg] [-timeout D] [-ready-wait D]\n"+
 			"                  [-bundle-recipe RECIPE -kubernetes-binaries-dir DIR -firstboot-binary FILE]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *image, *work, roleList, *userNet, b, *accel, *timeout, *readyWait); err != nil {
+	cut := map[string]bool{}
+	for _, n := range strings.Split(*powerCut, ",") {
+		if n != "" {
+			cut[n] = true
+		}
+	}
+	if err := run(ctx, *image, *work, roleList, cut, *userNet, b, *accel, *timeout, *readyWait); err != nil {
 		fmt.Fprintln(os.Stderr, "e2ecluster:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, image, work string, roles []string, userNet bool, b cluster.BundleOptions, accel string, timeout, readyWait time.Duration) error {
+func run(ctx context.Context, image, work string, roles []string, cut map[string]bool, userNet bool, b cluster.BundleOptions, accel string, timeout, readyWait time.Duration) error {
 	var nodes []cluster.Node
 	workers, cps := 0, 0
 	for i, role := range roles {
@@ -76,7 +85,17 @@ func run(ctx context.Context, image, work string, roles []string, userNet bool, 
 		if userNet {
 			n.IP = ""
 		}
+		if cut[n.Name] {
+			n.PowerCut = cluster.PowerCutJoin
+			if role == "init" {
+				n.PowerCut = cluster.PowerCutInit
+			}
+			delete(cut, n.Name)
+		}
 		nodes = append(nodes, n)
+	}
+	if len(cut) > 0 {
+		return fmt.Errorf("-power-cut: no such node: %s", strings.Join(slices.Sorted(maps.Keys(cut)), ", "))
 	}
 	bundle := ""
 	if b.Recipe != "" {

@@ -44,7 +44,24 @@ type Node struct {
 	MAC, UUID string
 	// MemoryMiB of the machine.
 	MemoryMiB int
+	// PowerCut, when set, is a regular expression: the first time the
+	// node's console matches it, the machine is reset as by a power cut
+	// (QMP system_reset: what the guest had not yet written to its disk
+	// is lost) and boots again.
+	PowerCut string
 }
+
+// Power-cut points (Node.PowerCut): kubeadm's console lines half way
+// through its work.
+const (
+	// PowerCutInit: kubeadm init has written the certificates, kubeconfigs
+	// and static Pod manifests and started the kubelet (and with it etcd),
+	// and waits for the API server.
+	PowerCutInit = `\[control-plane-check\] Checking kube-apiserver`
+	// PowerCutJoin: kubeadm join has written the kubelet's configuration,
+	// started it, and waits for its TLS bootstrap.
+	PowerCutJoin = `\[kubelet-start\] Waiting for the kubelet to perform the TLS Bootstrap`
+)
 
 // Secrets are what the nodes share, chosen before any of them boots: the
 // bootstrap token and the cluster CA (whose hash the joins pin).
@@ -238,12 +255,40 @@ func InstallScript(n Node) ([]byte, error) {
 
 // UserData is n's user data: its NodeConfig, the install script when
 // given, and the report script. cloud-init runs the scripts in the order
-// of their names.
-func UserData(nodeConfig, install, report []byte) ([]byte, error) {
+// of their names, once per instance; with everyBoot the report is a
+// boothook instead, which runs on every boot (a node that is power-cut
+// boots twice and must report after the second).
+func UserData(nodeConfig, install, report []byte, everyBoot bool) ([]byte, error) {
 	parts := []userdata.Part{}
 	if install != nil {
 		parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-0-install.sh", Content: install})
 	}
-	parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-1-report.sh", Content: report})
+	if everyBoot {
+		hook, err := boothook(report)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, userdata.Part{ContentType: `text/cloud-boothook; charset="utf-8"`, Filename: "kubebake-e2e-1-report-boothook.sh", Content: hook})
+	} else {
+		parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-1-report.sh", Content: report})
+	}
 	return userdata.MIME(nodeConfig, parts...)
+}
+
+// reportDelimiter ends the report script's here-document in the boothook.
+const reportDelimiter = "KUBEBAKE_E2E_REPORT_END"
+
+// boothook wraps the report script in a boothook that starts it in the
+// background on every boot.
+func boothook(report []byte) ([]byte, error) {
+	if !bytes.HasSuffix(report, []byte("\n")) || bytes.Contains(report, []byte("\n"+reportDelimiter+"\n")) {
+		return nil, fmt.Errorf("the report script must end with a newline and hold no line %s", reportDelimiter)
+	}
+	t, err := template.ParseFS(templates, "templates/boothook.sh.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	err = t.Execute(&b, struct{ Report, Delimiter string }{string(report), reportDelimiter})
+	return b.Bytes(), err
 }

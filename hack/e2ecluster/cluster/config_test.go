@@ -69,12 +69,59 @@ func TestNodeConfigs(t *testing.T) {
 	// Both user data documents carry the NodeConfig where firstboot finds it.
 	report, err := ReportScript(worker, 2, time.Minute)
 	require.NoError(t, err)
-	ud, err := UserData(joinDoc, nil, report)
+	for _, everyBoot := range []bool{false, true} {
+		ud, err := UserData(joinDoc, nil, report, everyBoot)
+		require.NoError(t, err)
+		got, ok, err := source.FromUserData(ud)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, string(joinDoc), string(got))
+	}
+}
+
+// TestReportBoothook: the boothook a power-cut node gets writes the report
+// script as it is and starts it in the background through systemd-run.
+func TestReportBoothook(t *testing.T) {
+	sc := testutil.Tool(t, "shellcheck")
+	report, err := ReportScript(worker, 2, time.Minute)
 	require.NoError(t, err)
-	got, ok, err := source.FromUserData(ud)
+	hook, err := boothook(report)
 	require.NoError(t, err)
-	require.True(t, ok)
-	assert.Equal(t, string(joinDoc), string(got))
+	assert.True(t, strings.HasPrefix(string(hook), "#cloud-boothook\n#!/bin/sh\n"), "cloud-init strips the first line and runs the rest")
+
+	dir := t.TempDir()
+	script := filepath.Join(dir, "hook.sh")
+	// cloud-init runs the part without its #cloud-boothook line.
+	require.NoError(t, os.WriteFile(script, []byte(strings.TrimPrefix(string(hook), "#cloud-boothook\n")), 0o755))
+	out, err := exec.Command(sc, "-s", "sh", script).CombinedOutput()
+	assert.NoError(t, err, "shellcheck:\n%s\n%s", out, hook)
+
+	// Run it with /run and systemd-run moved: the script lands byte for
+	// byte and systemd-run is asked to start it without blocking.
+	bin := filepath.Join(dir, "bin")
+	require.NoError(t, os.Mkdir(bin, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "systemd-run"), []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" >\"$ARGS\"\n"), 0o755))
+	fixed := strings.ReplaceAll(strings.TrimPrefix(string(hook), "#cloud-boothook\n"), "/run/", dir+"/")
+	require.NoError(t, os.WriteFile(script, []byte(fixed), 0o755))
+	cmd := exec.Command("sh", script)
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "ARGS="+filepath.Join(dir, "args"))
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	got, err := os.ReadFile(filepath.Join(dir, "kubebake-e2e-report.sh"))
+	require.NoError(t, err)
+	assert.Equal(t, string(report), string(got))
+	args, err := os.ReadFile(filepath.Join(dir, "args"))
+	require.NoError(t, err)
+	assert.Contains(t, string(args), "--no-block\n")
+	assert.Contains(t, string(args), "/bin/bash\n"+dir+"/kubebake-e2e-report.sh\n")
+
+	_, err = boothook([]byte("#!/bin/bash\n" + reportDelimiter + "\n"))
+	require.ErrorContains(t, err, reportDelimiter)
+
+	ud, err := UserData([]byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: join\n"), nil, report, true)
+	require.NoError(t, err)
+	assert.Contains(t, string(ud), "Content-Type: text/cloud-boothook")
+	assert.NotContains(t, string(ud), "text/x-shellscript", "the report runs once per boot, not once per instance")
 }
 
 // TestControlPlaneJoin: with a control-plane node, init names a stable
@@ -148,7 +195,7 @@ func TestInstallScript(t *testing.T) {
 
 	// The install script runs before the report script: cloud-init orders
 	// scripts by name.
-	ud, err := UserData([]byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: init\n"), b, []byte("#!/bin/bash\n"))
+	ud, err := UserData([]byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: init\n"), b, []byte("#!/bin/bash\n"), false)
 	require.NoError(t, err)
 	i, r := strings.Index(string(ud), "kubebake-e2e-0-install.sh"), strings.Index(string(ud), "kubebake-e2e-1-report.sh")
 	assert.True(t, i > 0 && r > i, "install part before report part")

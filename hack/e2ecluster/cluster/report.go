@@ -114,6 +114,10 @@ func (res *Result) Print(w io.Writer) {
 	for _, n := range res.Nodes {
 		fmt.Fprintf(w, "%s (%s, %s): power-on to firstboot result %.0fs (host clock): %s\n",
 			n.Node.Name, n.Node.Role, n.Node.IP, n.PowerOnToResult.Seconds(), n.FirstbootLine)
+		if n.PowerCutAfter > 0 {
+			fmt.Fprintf(w, "%s (%s, %s): power cut %.0fs after power-on, at %q; power cut to firstboot result %.0fs\n",
+				n.Node.Name, n.Node.Role, n.Node.IP, n.PowerCutAfter.Seconds(), n.PowerCutLine, (n.PowerOnToResult - n.PowerCutAfter).Seconds())
+		}
 		if d, ok := n.PowerOnToKubeadm(); ok {
 			fmt.Fprintf(w, "%s (%s, %s): power-on to kubeadm success %.0fs (host clock; the result less the phases after kubeadm)\n",
 				n.Node.Name, n.Node.Role, n.Node.IP, d.Seconds())

@@ -58,6 +58,11 @@ type NodeResult struct {
 	// PowerOnToResult is the host's time from starting QEMU to the console
 	// line.
 	PowerOnToResult time.Duration
+	// PowerCutAfter is the host's time from starting QEMU to the power cut
+	// (Node.PowerCut), and PowerCutLine the console line that set it off;
+	// zero when the node was not cut.
+	PowerCutAfter time.Duration
+	PowerCutLine  string
 	// Report is what the node's report script wrote (see Parse).
 	Report Report
 	// SerialLog and ReportLog are the console and report files.
@@ -77,6 +82,12 @@ type machine struct {
 	started time.Time
 	serial  string
 	report  string
+	// cut is closed once a power cut (Node.PowerCut) was made or failed;
+	// cutAfter, cutLine and cutErr say how.
+	cut      chan struct{}
+	cutAfter time.Duration
+	cutLine  string
+	cutErr   error
 }
 
 // Run boots the nodes, waits for their results and stops them.
@@ -158,6 +169,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		nr.FirstbootLine = string(line)
 		nr.Success = firstbootRE.FindSubmatch(line)[1][0] == 'S'
 		fmt.Fprintf(o.Progress, "e2e-cluster: %s after %s: %s\n", mc.node.Name, nr.PowerOnToResult.Round(time.Second), nr.FirstbootLine)
+		if mc.cut != nil {
+			// A result before the power cut means the fault was never
+			// injected: that run proves nothing.
+			var cutErr error
+			select {
+			case <-mc.cut:
+				cutErr = mc.cutErr
+				nr.PowerCutAfter, nr.PowerCutLine = mc.cutAfter, mc.cutLine
+			default:
+				cutErr = fmt.Errorf("its result came before the console showed %q", mc.node.PowerCut)
+			}
+			if cutErr != nil {
+				res.Pass = false
+				fmt.Fprintf(o.Progress, "e2e-cluster: %s: no power cut: %v\n", mc.node.Name, cutErr)
+			}
+		}
 		res.Nodes = append(res.Nodes, nr)
 	}
 	// The init node's report comes last: it waits for the whole cluster.
@@ -200,7 +227,7 @@ func start(ctx context.Context, o Options, image, accel string, n, initNode Node
 			return nil, err
 		}
 	}
-	ud, err := UserData(nc, install, report)
+	ud, err := UserData(nc, install, report, n.PowerCut != "")
 	if err != nil {
 		return nil, err
 	}
@@ -234,6 +261,18 @@ func start(ctx context.Context, o Options, image, accel string, n, initNode Node
 	} else {
 		fmt.Fprintf(o.Progress, "e2e-cluster: %v; booting %s with the BIOS\n", err, n.Name)
 	}
+	var cutRE *regexp.Regexp
+	if n.PowerCut != "" {
+		if cutRE, err = regexp.Compile(n.PowerCut); err != nil {
+			return nil, fmt.Errorf("node %s: power cut: %w", n.Name, err)
+		}
+		// The socket's path must fit a sockaddr_un.
+		cfg.QMPSocket, cfg.Reboot = filepath.Join(dir, "qmp.sock"), true
+		if len(cfg.QMPSocket) > 100 {
+			return nil, fmt.Errorf("work directory %s: the monitor socket's path is too long for a unix socket", o.WorkDir)
+		}
+		_ = os.Remove(cfg.QMPSocket)
+	}
 	args, err := vm.Args(cfg)
 	if err != nil {
 		return nil, err
@@ -242,7 +281,28 @@ func start(ctx context.Context, o Options, image, accel string, n, initNode Node
 	if mc.m, err = vm.Start(o.QEMU, args, mc.serial); err != nil {
 		return nil, err
 	}
+	if cutRE != nil {
+		mc.cut = make(chan struct{})
+		go mc.powerCut(ctx, cutRE, cfg.QMPSocket, o.Progress)
+	}
 	return mc, nil
+}
+
+// powerCut resets the machine, as a power cut would, once its console
+// matches re.
+func (mc *machine) powerCut(ctx context.Context, re *regexp.Regexp, qmp string, progress io.Writer) {
+	defer close(mc.cut)
+	line, err := mc.m.WaitSerial(ctx, re, time.Until(deadline(ctx)))
+	if err != nil {
+		mc.cutErr = err
+		return
+	}
+	if _, err := vm.QMP(ctx, qmp, "system_reset", nil); err != nil {
+		mc.cutErr = err
+		return
+	}
+	mc.cutAfter, mc.cutLine = time.Since(mc.started), string(line)
+	fmt.Fprintf(progress, "e2e-cluster: %s: power cut (QMP system_reset) %s after power-on, at %q\n", mc.node.Name, mc.cutAfter.Round(time.Second), mc.cutLine)
 }
 
 // waitForSocket waits until the first machine listens on the link.
