@@ -142,3 +142,53 @@ func writeLoop(t *testing.T) {
 		require.NoError(t, render.Write(p, dir))
 	}
 }
+
+// TestWriteInjectedFaults fails the writer's system calls one kind after
+// another (strace injects ENOSPC or EIO into writes, EIO into fsync and the
+// exchange): each time Write fails, and the plan is the old one, or the new
+// one when the fault came after the exchange (the directory's sync), whole,
+// with nothing left beside it.
+func TestWriteInjectedFaults(t *testing.T) {
+	if dir := os.Getenv("KUBEBAKE_WRITE_FAULT_HELPER"); dir != "" {
+		// The exit code says how it went: an injected write fault fails
+		// the test binary's own writes too.
+		if err := render.Write(loadPlan(t, "ubuntu-24.04-cri-o"), dir); err != nil {
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		if os.Getenv("KUBEBAKE_REQUIRE_VALIDATORS") != "" {
+			t.Fatal("strace not installed (hack/validators.sh installs it)")
+		}
+		t.Skip("strace not installed")
+	}
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "plan")
+	require.NoError(t, render.Write(loadPlan(t, "debian-13-containerd"), dir))
+	old, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+	require.NoError(t, err)
+	newPlan := string(newPlanJSON(t))
+	for _, fault := range []string{"write:error=ENOSPC:when=5", "write:error=EIO:when=2", "fsync:error=EIO", "renameat2:error=EIO", "mkdirat:error=ENOSPC:when=3"} {
+		cmd := exec.Command(strace, "-f", "-o", "/dev/null", "-e", "inject="+fault,
+			os.Args[0], "-test.run=^TestWriteInjectedFaults$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "KUBEBAKE_WRITE_FAULT_HELPER="+dir)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "%s: the write must fail:\n%s", fault, out)
+		require.Equal(t, 3, exit.ExitCode(), "%s: Write reported the fault:\n%s", fault, out)
+		b, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+		require.NoError(t, err)
+		want := string(old)
+		if fault == "fsync:error=EIO" {
+			want = newPlan // the exchange was done; its sync failed
+		}
+		assert.Equal(t, want, string(b), "%s: old or new, whole", fault)
+		steps, err := os.ReadDir(filepath.Join(dir, "steps"))
+		require.NoError(t, err)
+		assert.NotEmpty(t, steps)
+		assert.Equal(t, []string{"plan"}, entries(t, parent), "%s: nothing is left beside it", fault)
+		require.NoError(t, render.Write(loadPlan(t, "debian-13-containerd"), dir)) // the old plan again
+	}
+}
