@@ -78,7 +78,11 @@ func run(ctx context.Context, image, work string, roles []string, cut map[string
 			n.Name, n.MemoryMiB = fmt.Sprintf("cp%d", cps), 3072
 		case "join":
 			workers++
-			n.Name = fmt.Sprintf("worker%d", workers)
+			// One virtual CPU: kubeadm asks two of control-plane nodes
+			// only, and under TCG every virtual CPU is a host thread
+			// that the control plane would compete with (on a 2-core
+			// host its leader leases lapsed).
+			n.Name, n.SMP = fmt.Sprintf("worker%d", workers), 1
 		default:
 			return fmt.Errorf("-roles: unknown role %q (init, control-plane or join)", role)
 		}

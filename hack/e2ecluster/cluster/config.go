@@ -42,8 +42,8 @@ type Node struct {
 	IP string
 	// MAC and UUID give the machine its own identity.
 	MAC, UUID string
-	// MemoryMiB of the machine.
-	MemoryMiB int
+	// MemoryMiB and SMP (virtual CPUs, default 2) of the machine.
+	MemoryMiB, SMP int
 	// PowerCut, when set, is a regular expression: the first time the
 	// node's console matches it, the machine is reset as by a power cut
 	// (QMP system_reset: what the guest had not yet written to its disk

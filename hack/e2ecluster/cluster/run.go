@@ -248,7 +248,7 @@ func start(ctx context.Context, o Options, image, accel string, n, initNode Node
 		}
 	}
 	cfg := vm.Config{
-		Accel: accel, MemoryMiB: n.MemoryMiB, Snapshot: true,
+		Accel: accel, MemoryMiB: n.MemoryMiB, SMP: n.SMP, Snapshot: true,
 		Disks:     []vm.Disk{{Path: image, Format: "qcow2"}, {Path: seed, Format: "raw", ReadOnly: true}},
 		SerialLog: mc.serial, Serial2Log: mc.report, UUID: n.UUID, MAC: n.MAC, Net: netdev,
 	}
