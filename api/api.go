@@ -30,6 +30,9 @@ type ImageInfo struct {
 	CgroupDriver      string  `json:"cgroupDriver"`
 	SandboxImage      string  `json:"sandboxImage"`
 	Images            []Image `json:"images"`
+	// PlanDigest identifies the plan the image was baked from
+	// ("sha256:..."); empty in images baked before it was recorded.
+	PlanDigest string `json:"planDigest,omitempty"`
 }
 
 // Image is an image pre-loaded at bake time.

@@ -72,7 +72,7 @@ func (a *agent) configPhase(ctx context.Context) (*configured, error) {
 	if c.criSocket == "" {
 		c.criSocket = DefaultCRISocket
 	}
-	opts := kubeadm.Options{CRISocket: c.criSocket}
+	opts := kubeadm.Options{CRISocket: c.criSocket, Labels: ImageLabels(img)}
 	patch, err := kubeadm.KubeletPatch(cfg)
 	if err != nil {
 		return nil, err

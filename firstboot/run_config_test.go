@@ -71,7 +71,7 @@ func TestRunConfigPhase(t *testing.T) {
 				"/etc/kubebake/node.d/20-labels.yml":        "node:\n  labels: {tier: edge}\n",
 				"/etc/kubebake/node.d/30-ignored.yaml.orig": "this is not YAML: [",
 			},
-			wantCfg:   []string{"kind: JoinConfiguration", "name: worker-7", "value: tier=edge", "directory: /etc/kubebake/patches"},
+			wantCfg:   []string{"kind: JoinConfiguration", "name: worker-7", "value: kubebake.dev/kubernetes-version=v1.36.3,kubebake.dev/recipe=debian-13-containerd,tier=edge", "directory: /etc/kubebake/patches"},
 			wantPatch: "{\n  \"maxPods\": 50,\n  \"podPidsLimit\": 4096\n}\n",
 		},
 		{

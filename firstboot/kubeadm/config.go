@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,6 +56,9 @@ type Options struct {
 	// PatchesDir holds kubeadm patches (the node.kubelet patch); empty when
 	// there are none.
 	PatchesDir string
+	// Labels are more Node labels, beside node.labels: the image's
+	// (nodeconfig.LabelRecipe, ...), whose keys node.labels may not use.
+	Labels map[string]string
 }
 
 // Render returns the kubeadm configuration for c, a defaulted and valid
@@ -180,15 +185,15 @@ func nodeReg(c *nodeconfig.NodeConfig, o Options, v4 bool) nodeRegistration {
 	if c.Node.AdvertiseAddress != "" {
 		args["node-ip"] = c.Node.AdvertiseAddress
 	}
-	if len(c.Node.Labels) > 0 {
-		keys := make([]string, 0, len(c.Node.Labels))
-		for k := range c.Node.Labels {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+	all := maps.Clone(c.Node.Labels)
+	if all == nil {
+		all = map[string]string{}
+	}
+	maps.Copy(all, o.Labels)
+	if len(all) > 0 {
 		var labels []string
-		for _, k := range keys {
-			labels = append(labels, k+"="+c.Node.Labels[k])
+		for _, k := range slices.Sorted(maps.Keys(all)) {
+			labels = append(labels, k+"="+all[k])
 		}
 		args["node-labels"] = strings.Join(labels, ",")
 	}

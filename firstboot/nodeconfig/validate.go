@@ -255,8 +255,15 @@ func (v *validator) node(c *NodeConfig) {
 	for _, k := range keys {
 		val := n.Labels[k]
 		p := "node.labels[" + k + "]"
-		if !labelKey(k) {
+		switch {
+		case !labelKey(k):
 			v.errorf(p, "%q is not a label key", k)
+		case imageLabel(k):
+			v.errorf(p, "%q is the image's own label, set from its /etc/kubebake/image.json", k)
+		case !KubeletMaySet(k):
+			v.errorf(p, "%q: a kubelet may not register its Node with a kubernetes.io or k8s.io label other than its own "+
+				"(node.kubernetes.io/, kubelet.kubernetes.io/, topology.kubernetes.io/zone, ...) and would refuse to start; "+
+				"set it with kubectl or a controller", k)
 		}
 		if !labelValRE.MatchString(val) {
 			v.errorf(p, "%q is not a label value", val)

@@ -62,6 +62,15 @@ func TestValidate(t *testing.T) {
 			c.Node.Taints = &[]nodeconfig.Taint{{Key: "dedicated", Value: "edge", Effect: "PreferNoSchedule"}}
 			c.Node.Kubelet = json.RawMessage(`{"maxPods": 30}`)
 		}},
+		{name: "labels a kubelet may set", role: "join", mutate: func(c *nodeconfig.NodeConfig) {
+			c.Node.Labels = map[string]string{"node.kubernetes.io/pool": "a", "topology.kubernetes.io/zone": "z1", "kubebake.dev/team": "x"}
+		}},
+		{name: "node-role label the kubelet refuses", role: "join", mutate: func(c *nodeconfig.NodeConfig) {
+			c.Node.Labels = map[string]string{"node-role.kubernetes.io/worker": ""}
+		}, want: []string{"node.labels[node-role.kubernetes.io/worker]"}},
+		{name: "the image's own label", role: "join", mutate: func(c *nodeconfig.NodeConfig) {
+			c.Node.Labels = map[string]string{nodeconfig.LabelRecipe: "mine"}
+		}, want: []string{"node.labels[kubebake.dev/recipe]"}},
 		{name: "kubelet null is no kubelet", role: "join", mutate: func(c *nodeconfig.NodeConfig) { c.Node.Kubelet = json.RawMessage(`null`) }},
 
 		{name: "apiVersion and kind", role: "init", mutate: func(c *nodeconfig.NodeConfig) { c.APIVersion, c.Kind = "v1", "Pod" }, want: []string{"apiVersion", "kind"}},

@@ -19,25 +19,28 @@ import (
 
 // Manifest is OUT/manifest.json: what was baked, from what, and how.
 type Manifest struct {
-	Name              string         `json:"name"`
-	Image             string         `json:"image"`
-	Format            string         `json:"format"`
-	SHA256            string         `json:"sha256"`
-	Size              int64          `json:"size"`
-	VirtualSize       int64          `json:"virtualSize,omitempty"`
-	Recipe            string         `json:"recipe"`
-	Distro            string         `json:"distro"`
-	Release           string         `json:"release"`
-	Arch              string         `json:"arch"`
-	KubernetesVersion string         `json:"kubernetesVersion"`
-	Runtime           render.Runtime `json:"runtime"`
-	Images            []api.Image    `json:"images"`
-	Base              string         `json:"base,omitempty"`
-	BaseSHA256        string         `json:"baseSHA256,omitempty"`
-	Mode              string         `json:"mode"`
-	BuiltAt           time.Time      `json:"builtAt"`
-	BuildSeconds      float64        `json:"buildSeconds"`
-	Steps             []StepTiming   `json:"steps"`
+	Name              string `json:"name"`
+	Image             string `json:"image"`
+	Format            string `json:"format"`
+	SHA256            string `json:"sha256"`
+	Size              int64  `json:"size"`
+	VirtualSize       int64  `json:"virtualSize,omitempty"`
+	Recipe            string `json:"recipe"`
+	Distro            string `json:"distro"`
+	Release           string `json:"release"`
+	Arch              string `json:"arch"`
+	KubernetesVersion string `json:"kubernetesVersion"`
+	// PlanDigest is the plan's identity (render.Plan.Digest), as the
+	// image's image.json records it.
+	PlanDigest   string         `json:"planDigest,omitempty"`
+	Runtime      render.Runtime `json:"runtime"`
+	Images       []api.Image    `json:"images"`
+	Base         string         `json:"base,omitempty"`
+	BaseSHA256   string         `json:"baseSHA256,omitempty"`
+	Mode         string         `json:"mode"`
+	BuiltAt      time.Time      `json:"builtAt"`
+	BuildSeconds float64        `json:"buildSeconds"`
+	Steps        []StepTiming   `json:"steps"`
 	// RuntimeImages are the images in the runtime's store when the bake
 	// ended, with their IDs and digests, as crictl reported them.
 	RuntimeImages []RuntimeImage `json:"runtimeImages,omitempty"`

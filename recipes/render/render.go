@@ -75,6 +75,9 @@ type builder struct {
 	plan  *Plan
 	err   error
 	files map[string]bool
+	// info is image.json, written once the plan is complete
+	// (finishImageJSON).
+	info *api.ImageInfo
 }
 
 // file renders a file template and adds the file.
@@ -243,6 +246,7 @@ func (b *builder) build() error {
 		b.step("seal", "Generalize the image: cloud-init, machine-id, SSH host keys, caches, logs, history.", "seal.sh.tmpl")
 	}
 	b.inputs()
+	b.finishImageJSON()
 	return b.err
 }
 
@@ -395,8 +399,8 @@ func (b *builder) imageJSON() {
 	if info.Images == nil {
 		info.Images = []api.Image{}
 	}
-	out, _ := json.MarshalIndent(info, "", "  ")
-	b.raw(api.ImageInfoPath, append(out, '\n'), "0644", "root:root")
+	b.info = &info
+	b.raw(api.ImageInfoPath, nil, "0644", "root:root")
 }
 
 // inputs lists the host files the applier stages.
