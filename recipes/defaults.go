@@ -1,5 +1,7 @@
 package recipes
 
+import "time"
+
 // Defaults that do not depend on the distro.
 const (
 	DefaultArch              = "amd64"
@@ -12,6 +14,13 @@ const (
 
 // RequiredKernelModules are always loaded.
 func RequiredKernelModules() []string { return []string{"overlay", "br_netfilter"} }
+
+// Graceful node shutdown defaults: the kubelet delays a shutdown by 30s,
+// the last 10s of it for critical pods.
+const (
+	DefaultShutdownGracePeriod             = "30s"
+	DefaultShutdownGracePeriodCriticalPods = "10s"
+)
 
 // RequiredSysctls are set unless the recipe overrides them.
 func RequiredSysctls() map[string]string {
@@ -96,6 +105,14 @@ func SetDefaults(r *Recipe, f *Facts) {
 	}
 	if n.DisableSwap == nil {
 		n.DisableSwap = &t
+	}
+	setStr(&n.ShutdownGracePeriod, DefaultShutdownGracePeriod)
+	if n.ShutdownGracePeriodCriticalPods == "" {
+		// 10s for critical pods when that leaves them at most half.
+		n.ShutdownGracePeriodCriticalPods = "0s"
+		if d, err := time.ParseDuration(n.ShutdownGracePeriod); err == nil && d >= 20*time.Second {
+			n.ShutdownGracePeriodCriticalPods = DefaultShutdownGracePeriodCriticalPods
+		}
 	}
 	if f.DistroKnown {
 		setStr(&n.SELinux, f.Family.SELinux)

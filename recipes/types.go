@@ -169,6 +169,14 @@ type Node struct {
 	Sysctls map[string]string `json:"sysctls,omitempty"`
 	// DisableSwap turns swap off now and for good (default true).
 	DisableSwap *bool `json:"disableSwap,omitempty"`
+	// ShutdownGracePeriod is how long the kubelet delays the machine's
+	// shutdown to end its pods gracefully (graceful node shutdown, default
+	// 30s; 0s turns it off). systemd-logind's InhibitDelayMaxSec is raised
+	// to match, without which the kubelet gets logind's default of 5s.
+	ShutdownGracePeriod string `json:"shutdownGracePeriod,omitempty"`
+	// ShutdownGracePeriodCriticalPods is the part of ShutdownGracePeriod
+	// kept for critical pods, which end last (default 10s).
+	ShutdownGracePeriodCriticalPods string `json:"shutdownGracePeriodCriticalPods,omitempty"`
 	// SELinux is enforcing, permissive or disabled (EL and Fedora CoreOS
 	// only). Defaults to permissive on EL, as kubeadm's docs do, and
 	// enforcing on Fedora CoreOS.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func (v *validator) node() {
@@ -35,6 +36,7 @@ func (v *validator) node() {
 			v.errorf(p, "must be %s: kubeadm's preflight checks require it", want)
 		}
 	}
+	v.shutdown(n)
 	if n.SELinux != "" {
 		if known && v.f.Family.SELinux == "" {
 			v.errorf("node.selinux", "applies to EL and Fedora CoreOS only, not %s", d.Key())
@@ -163,4 +165,32 @@ func (v *validator) hooks() {
 	}
 	check(v.r.Hooks.Before, "before")
 	check(v.r.Hooks.After, "after")
+}
+
+// shutdown checks the graceful node shutdown periods: durations the
+// kubelet reads, whole seconds (logind's InhibitDelayMaxSec takes
+// seconds), the critical pods' part no longer than the whole.
+func (v *validator) shutdown(n Node) {
+	total, okTotal := v.seconds("node.shutdownGracePeriod", n.ShutdownGracePeriod)
+	critical, okCritical := v.seconds("node.shutdownGracePeriodCriticalPods", n.ShutdownGracePeriodCriticalPods)
+	if okTotal && okCritical && critical > total {
+		v.errorf("node.shutdownGracePeriodCriticalPods", "%s is longer than node.shutdownGracePeriod (%s), of which it is a part",
+			n.ShutdownGracePeriodCriticalPods, n.ShutdownGracePeriod)
+	}
+}
+
+// seconds parses a duration of whole seconds, from 0s to an hour.
+func (v *validator) seconds(field, s string) (int, bool) {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		v.errorf(field, "%q is not a duration (e.g. 30s, 2m)", s)
+	case d < 0 || d > time.Hour:
+		v.errorf(field, "%s is out of range (0s to 1h)", s)
+	case d%time.Second != 0:
+		v.errorf(field, "%s is not whole seconds (logind counts in seconds)", s)
+	default:
+		return int(d / time.Second), true
+	}
+	return 0, false
 }

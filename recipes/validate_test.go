@@ -124,6 +124,21 @@ func TestValidateErrors(t *testing.T) {
 			want: []want{{"recipe.yaml:9:12", "node.selinux", "applies to EL and Fedora CoreOS only"}},
 		},
 		{
+			name: "graceful shutdown periods",
+			doc: header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nruntime:\n  kind: containerd\nnode:\n" +
+				"  shutdownGracePeriod: 20s\n  shutdownGracePeriodCriticalPods: 30s\n",
+			want: []want{{"recipe.yaml:10:36", "node.shutdownGracePeriodCriticalPods", "longer than node.shutdownGracePeriod"}},
+		},
+		{
+			name: "graceful shutdown periods that are not whole seconds",
+			doc: header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nruntime:\n  kind: containerd\nnode:\n" +
+				"  shutdownGracePeriod: 1500ms\n  shutdownGracePeriodCriticalPods: soon\n",
+			want: []want{
+				{"recipe.yaml:9:24", "node.shutdownGracePeriod", "not whole seconds"},
+				{"recipe.yaml:10:36", "node.shutdownGracePeriodCriticalPods", "is not a duration"},
+			},
+		},
+		{
 			name: "runtime config that does not parse",
 			doc:  header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nruntime:\n  kind: containerd\n  config: \"[plugins\"\n",
 			want: []want{{"recipe.yaml:8:11", "runtime.config", "not valid TOML"}},

@@ -6,6 +6,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/recipes"
@@ -40,7 +41,9 @@ type data struct {
 	CriDockerd         criDockerdData
 	RuntimeDropIn      string
 
-	Sysctls      []keyValue
+	Sysctls []keyValue
+	// Shutdown is the kubelet's graceful node shutdown; zero when off.
+	Shutdown     shutdownData
 	Mirrors      []mirrorData
 	Images       []api.Image
 	PinnedImages []string
@@ -100,6 +103,13 @@ type mirrorEndpoint struct {
 	Insecure bool
 }
 
+// shutdownData holds the graceful node shutdown periods, validated.
+type shutdownData struct {
+	GracePeriod, CriticalPods string
+	// Seconds is GracePeriod in seconds, logind's InhibitDelayMaxSec.
+	Seconds int
+}
+
 type portData struct {
 	UFW       string
 	Firewalld string
@@ -133,6 +143,9 @@ func derive(r *recipes.Recipe, f recipes.Facts) (*data, error) {
 	dd.packages(r)
 	dd.artifacts(r)
 	dd.sysctls(r)
+	if d, err := time.ParseDuration(r.Node.ShutdownGracePeriod); err == nil && d > 0 {
+		dd.Shutdown = shutdownData{GracePeriod: r.Node.ShutdownGracePeriod, CriticalPods: r.Node.ShutdownGracePeriodCriticalPods, Seconds: int(d / time.Second)}
+	}
 	dd.mirrors(r)
 	dd.images(r, f.Release)
 	dd.firewall(r)

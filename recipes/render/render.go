@@ -386,6 +386,9 @@ func (b *builder) kubeletFiles() []string {
 		b.file(d.KubeletEnvFile, "kubelet-env.tmpl", "0644"),
 		b.file(d.KubeletDropInDir+"/10-kubebake.conf", "kubelet-dropin.conf.tmpl", "0644"),
 		b.file("/etc/crictl.yaml", "crictl.yaml.tmpl", "0644"))
+	if d.Shutdown.Seconds > 0 {
+		out = append(out, b.file("/etc/systemd/logind.conf.d/10-kubebake-kubelet.conf", "logind-kubelet.conf.tmpl", "0644"))
+	}
 	return out
 }
 

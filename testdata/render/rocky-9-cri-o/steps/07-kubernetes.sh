@@ -8,6 +8,7 @@ KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/sysconfig/kubelet /etc/sysconfig/kubelet
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/kubernetes/kubelet.conf.d/10-kubebake.conf /etc/kubernetes/kubelet.conf.d/10-kubebake.conf
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/crictl.yaml /etc/crictl.yaml
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/logind.conf.d/10-kubebake-kubelet.conf /etc/systemd/logind.conf.d/10-kubebake-kubelet.conf
 DNF=(dnf -y -q)
 
 "${DNF[@]}" versionlock delete kubelet kubeadm kubectl cri-tools >/dev/null 2>&1 || true
@@ -19,3 +20,4 @@ systemctl enable kubelet.service
 rm -f /etc/sysconfig/kubelet.dpkg-dist /etc/sysconfig/kubelet.dpkg-new /etc/sysconfig/kubelet.rpmnew
 rm -f /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-dist /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-new /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.rpmnew
 rm -f /etc/crictl.yaml.dpkg-dist /etc/crictl.yaml.dpkg-new /etc/crictl.yaml.rpmnew
+rm -f /etc/systemd/logind.conf.d/10-kubebake-kubelet.conf.dpkg-dist /etc/systemd/logind.conf.d/10-kubebake-kubelet.conf.dpkg-new /etc/systemd/logind.conf.d/10-kubebake-kubelet.conf.rpmnew

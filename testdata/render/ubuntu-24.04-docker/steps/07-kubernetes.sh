@@ -8,6 +8,7 @@ KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/default/kubelet /etc/default/kubelet
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/kubernetes/kubelet.conf.d/10-kubebake.conf /etc/kubernetes/kubelet.conf.d/10-kubebake.conf
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/crictl.yaml /etc/crictl.yaml
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/logind.conf.d/10-kubebake-kubelet.conf /etc/systemd/logind.conf.d/10-kubebake-kubelet.conf
 export DEBIAN_FRONTEND=noninteractive
 APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
@@ -20,3 +21,4 @@ systemctl enable kubelet.service
 rm -f /etc/default/kubelet.dpkg-dist /etc/default/kubelet.dpkg-new /etc/default/kubelet.rpmnew
 rm -f /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-dist /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-new /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.rpmnew
 rm -f /etc/crictl.yaml.dpkg-dist /etc/crictl.yaml.dpkg-new /etc/crictl.yaml.rpmnew
+rm -f /etc/systemd/logind.conf.d/10-kubebake-kubelet.conf.dpkg-dist /etc/systemd/logind.conf.d/10-kubebake-kubelet.conf.dpkg-new /etc/systemd/logind.conf.d/10-kubebake-kubelet.conf.rpmnew
