@@ -23,6 +23,9 @@ type configured struct {
 	cfg       *nodeconfig.NodeConfig
 	source    string
 	criSocket string
+	// kubeletVersion is the Kubernetes version baked into the image (the
+	// NodeConfig's when the image does not say).
+	kubeletVersion string
 }
 
 // errNoConfig means no source holds a NodeConfig: not a failure.
@@ -68,7 +71,10 @@ func (a *agent) configPhase(ctx context.Context) (*configured, error) {
 	if err := nodeconfig.Validate(cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", found.Source, err)
 	}
-	c := &configured{cfg: cfg, source: found.Source, criSocket: img.CRISocket}
+	c := &configured{cfg: cfg, source: found.Source, criSocket: img.CRISocket, kubeletVersion: img.KubernetesVersion}
+	if c.kubeletVersion == "" {
+		c.kubeletVersion = cfg.Cluster.KubernetesVersion
+	}
 	if c.criSocket == "" {
 		c.criSocket = DefaultCRISocket
 	}

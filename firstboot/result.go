@@ -75,6 +75,7 @@ func (a *agent) fail(err error, exitCode int, outTail string) error {
 	err = clipped{err}
 	a.status.Result = ResultFailure
 	a.status.Error = err.Error()
+	a.status.Reason = reasonOf(err)
 	if a.status.Kubeadm == nil && exitCode >= 0 {
 		a.status.Kubeadm = &KubeadmResult{ExitCode: exitCode, OutputTail: outTail}
 	}

@@ -41,6 +41,9 @@ type Options struct {
 	Hostname func() (string, error)
 	// Kubeadm and Kubectl name the binaries (default kubeadm and kubectl).
 	Kubeadm, Kubectl string
+	// APIServer answers what a join asks the cluster before and after
+	// kubeadm (default HTTPAPIServer).
+	APIServer APIServer
 	// JoinBackoff is the first wait between join attempts (default 10s),
 	// doubling up to JoinBackoffMax (default 60s).
 	JoinBackoff, JoinBackoffMax time.Duration
@@ -77,6 +80,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.Kubectl == "" {
 		o.Kubectl = "kubectl"
+	}
+	if o.APIServer == nil {
+		o.APIServer = HTTPAPIServer{}
 	}
 	if o.JoinBackoff <= 0 {
 		o.JoinBackoff = 10 * time.Second
@@ -214,7 +220,7 @@ func (a *agent) run(ctx context.Context) error {
 	var kres Result
 	if err := a.phase("kubeadm", func() error {
 		var err error
-		kres, err = a.kubeadm(ctx, cfg, c.criSocket)
+		kres, err = a.kubeadm(ctx, cfg, c)
 		return err
 	}); err != nil {
 		return a.fail(err, kres.ExitCode, sys.Tail(kres.Output, 30))
@@ -285,7 +291,8 @@ func (a *agent) hooks(ctx context.Context, hooks []nodeconfig.Hook) error {
 
 // kubeadm runs kubeadm init, or join with retries and backoff until the
 // control-plane timeout.
-func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSocket string) (Result, error) {
+func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, c *configured) (Result, error) {
+	criSocket := c.criSocket
 	cfgPath := a.p.P(KubeadmConfig)
 	if cfg.Role == nodeconfig.RoleInit {
 		if err := a.writeCA(cfg.Bootstrap); err != nil {
@@ -308,6 +315,9 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 	deadline := a.o.Clock.Now().Add(cfg.Timeouts.ControlPlane.Duration)
 	backoff := a.o.JoinBackoff
 	for attempt := 1; ; attempt++ {
+		if err := a.skewBeforeJoin(ctx, cfg.Role, cfg.Cluster.ControlPlaneEndpoint, c.kubeletVersion); err != nil {
+			return Result{ExitCode: -1}, err
+		}
 		a.logf("running %s (attempt %d)", cmd, attempt)
 		res, err := a.runCmd(ctx, cmd)
 		a.status.Kubeadm = &KubeadmResult{Command: cmd.String(), ExitCode: res.ExitCode, Attempts: attempt, OutputTail: a.red.String(sys.Tail(res.Output, 30))}
@@ -324,6 +334,9 @@ func (a *agent) kubeadm(ctx context.Context, cfg *nodeconfig.NodeConfig, criSock
 		}
 		if cfg.Role == nodeconfig.RoleControlPlane && a.etcdMember(res.Output) {
 			return res, fmt.Errorf("kubeadm join failed (exit code %d) after this node's etcd member was added: %s", res.ExitCode, notResetting)
+		}
+		if derr := a.definiteJoinFailure(ctx, cfg.Cluster.ControlPlaneEndpoint, res.Output); derr != nil {
+			return res, derr
 		}
 		if !a.o.Clock.Now().Add(backoff).Before(deadline) {
 			return res, fmt.Errorf("kubeadm join failed %d times over %s (last exit code %d)", attempt, cfg.Timeouts.ControlPlane.Duration, res.ExitCode)

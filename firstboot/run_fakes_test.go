@@ -63,9 +63,11 @@ type fakeRunner struct {
 	// joinEtcdAdded makes a failing join fail after adding the node's etcd
 	// member, as a control-plane join can.
 	joinEtcdAdded bool
-	initExit      int
-	kubectlExit   int
-	failHook      string
+	// joinOutput, when set, is what a failing join prints.
+	joinOutput  string
+	initExit    int
+	kubectlExit int
+	failHook    string
 	// podCIDRs is what `kubectl get node` prints after podCIDRWaits empty
 	// answers ("" never allocates).
 	podCIDRs     string
@@ -138,6 +140,9 @@ func (f *fakeRunner) play(c firstboot.Cmd) (string, int) {
 		if f.joinFailures != 0 {
 			if f.joinFailures > 0 {
 				f.joinFailures--
+			}
+			if f.joinOutput != "" {
+				return f.joinOutput, 1
 			}
 			if f.joinEtcdAdded {
 				return "[preflight] Running pre-flight checks\n[etcd] Creating static Pod manifest for \"etcd\"\n[etcd] Waiting for the new etcd member to join the cluster. This can take up to 40s\n[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap\nerror: error execution phase kubelet-wait-bootstrap: failed while waiting for TLS bootstrap: context deadline exceeded\n", 1

@@ -3,6 +3,7 @@ package firstboot_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net"
 	"os"
@@ -74,6 +75,19 @@ type node struct {
 	clock  *fakeClock
 	log    *syncBuffer
 	sock   net.Listener
+	// api answers for the cluster's API server (default: unreachable).
+	api firstboot.APIServer
+}
+
+// unreachable is an API server that never answers.
+type unreachable struct{}
+
+func (unreachable) Version(context.Context, string) (string, error) {
+	return "", errors.New("connect: connection refused")
+}
+
+func (unreachable) SignedTokenIDs(context.Context, string) ([]string, error) {
+	return nil, errors.New("connect: connection refused")
 }
 
 // newNode prepares a root (short enough for a unix socket path) with what
@@ -84,7 +98,7 @@ func newNode(t *testing.T, nodeConfig string) *node {
 	root, err := os.MkdirTemp("", "fb")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(root) })
-	n := &node{t: t, root: root, runner: &fakeRunner{root: root}, clock: newClock(), log: &syncBuffer{}}
+	n := &node{t: t, root: root, runner: &fakeRunner{root: root}, clock: newClock(), log: &syncBuffer{}, api: unreachable{}}
 	n.write("/proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n", 0o444)
 	for _, d := range []string{"/sys/module/overlay", "/sys/module/br_netfilter", "/dev", "/run/containerd"} {
 		require.NoError(t, os.MkdirAll(n.path(d), 0o755))
@@ -142,12 +156,13 @@ func (n *node) listen() {
 
 func (n *node) options() firstboot.Options {
 	return firstboot.Options{
-		Root:     n.root,
-		Finder:   source.Finder{Root: n.root},
-		Runner:   n.runner,
-		Clock:    n.clock,
-		Log:      n.log,
-		Hostname: func() (string, error) { return "Node-1", nil },
+		Root:      n.root,
+		Finder:    source.Finder{Root: n.root},
+		Runner:    n.runner,
+		Clock:     n.clock,
+		Log:       n.log,
+		Hostname:  func() (string, error) { return "Node-1", nil },
+		APIServer: n.api,
 	}
 }
 

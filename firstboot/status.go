@@ -23,9 +23,12 @@ const (
 // Status is /var/lib/kubebake/status.json: the definite result of the last
 // attempt. It never holds secrets.
 type Status struct {
-	Result            string          `json:"result"`
-	Phase             string          `json:"phase"`
-	Error             string          `json:"error,omitempty"`
+	Result string `json:"result"`
+	Phase  string `json:"phase"`
+	Error  string `json:"error,omitempty"`
+	// Reason names a failure that no retry can fix (ReasonVersionSkew,
+	// ...); empty for others.
+	Reason            string          `json:"reason,omitempty"`
 	Role              string          `json:"role,omitempty"`
 	Node              string          `json:"node,omitempty"`
 	KubernetesVersion string          `json:"kubernetesVersion,omitempty"`
