@@ -45,7 +45,10 @@ func config(role, version string) *nodeconfig.NodeConfig {
 		c.Node.Taints = &taints // a single-node cluster: schedule on the control plane
 	case nodeconfig.RoleJoin:
 		c.Bootstrap.CACertHashes = []string{testHash}
-		c.Node.Taints = &[]nodeconfig.Taint{{Key: "dedicated", Value: "edge", Effect: "NoSchedule"}}
+		// Cluster API's registration taint, which its controller removes
+		// once the Machine is initialized; firstboot never does.
+		c.Node.Taints = &[]nodeconfig.Taint{{Key: "dedicated", Value: "edge", Effect: "NoSchedule"},
+			{Key: "node.cluster.x-k8s.io/uninitialized", Effect: "NoSchedule"}}
 	case nodeconfig.RoleControlPlane:
 		c.Bootstrap.CACertHashes = []string{testHash}
 		c.Bootstrap.CertificateKey = testCertKey
@@ -76,7 +79,10 @@ func render(t *testing.T, role, version string) []byte {
 	c := config(role, version)
 	require.NoError(t, nodeconfig.SetDefaults(c, nodeconfig.Env{Hostname: "unused"}))
 	require.NoError(t, nodeconfig.Validate(c))
-	out, err := kubeadm.Render(c, kubeadm.Options{CRISocket: "unix:///run/containerd/containerd.sock", PatchesDir: "/etc/kubebake/patches"})
+	out, err := kubeadm.Render(c, kubeadm.Options{
+		CRISocket: "unix:///run/containerd/containerd.sock", PatchesDir: "/etc/kubebake/patches",
+		Labels: map[string]string{nodeconfig.LabelRecipe: "debian-13-containerd", nodeconfig.LabelPlan: "3c32e23a4aa6"},
+	})
 	require.NoError(t, err)
 	return out
 }
