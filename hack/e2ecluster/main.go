@@ -119,7 +119,7 @@ func run(ctx context.Context, image, work string, roles []string, cut map[string
 		Cluster: cluster.Cluster{
 			PodSubnet:          "10.244.0.0/16",
 			ControlPlaneHealth: 15 * time.Minute, KubeletHealth: 10 * time.Minute, ControlPlane: 40 * time.Minute,
-			TLSBootstrap: 20 * time.Minute,
+			TLSBootstrap: 20 * time.Minute, PodCIDR: 20 * time.Minute,
 		},
 		Progress: os.Stdout,
 	})

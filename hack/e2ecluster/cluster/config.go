@@ -133,8 +133,11 @@ type Cluster struct {
 	// Timeouts are raised for TCG guests. TLSBootstrap is the joins' wait
 	// for the kubelet's TLS bootstrap, which a control-plane join reaches
 	// only after its etcd member was added, so it must not run out while
-	// the control plane recovers (zero: firstboot's default).
-	ControlPlaneHealth, KubeletHealth, ControlPlane, TLSBootstrap time.Duration
+	// the control plane recovers (zero: firstboot's default). PodCIDR is
+	// the bridge's wait for the node's pod range, which the controller
+	// manager allocates: under TCG on a busy host it restarts when its
+	// leader lease lapses, and the range can come minutes late.
+	ControlPlaneHealth, KubeletHealth, ControlPlane, TLSBootstrap, PodCIDR time.Duration
 }
 
 // NodeConfig returns n's NodeConfig document: the init node creates the
@@ -162,6 +165,9 @@ func NodeConfig(n Node, initNode Node, controlPlanes bool, c Cluster, s Secrets)
 	}
 	if c.TLSBootstrap > 0 {
 		cfg.Timeouts.TLSBootstrap = nodeconfig.D(c.TLSBootstrap)
+	}
+	if c.PodCIDR > 0 {
+		cfg.Timeouts.PodCIDR = nodeconfig.D(c.PodCIDR)
 	}
 	endpoint := net.JoinHostPort(initNode.IP, "6443")
 	switch n.Role {

@@ -21,7 +21,7 @@ import (
 var (
 	cp     = Node{Name: "cp1", Role: "init", IP: "192.168.76.11", MAC: "52:54:00:6B:62:11"}
 	worker = Node{Name: "worker1", Role: "join", IP: "192.168.76.12", MAC: "52:54:00:6b:62:12"}
-	tcg    = Cluster{PodSubnet: "10.244.0.0/16", ControlPlaneHealth: 15 * time.Minute, KubeletHealth: 10 * time.Minute, ControlPlane: 40 * time.Minute, TLSBootstrap: 20 * time.Minute}
+	tcg    = Cluster{PodSubnet: "10.244.0.0/16", ControlPlaneHealth: 15 * time.Minute, KubeletHealth: 10 * time.Minute, ControlPlane: 40 * time.Minute, TLSBootstrap: 20 * time.Minute, PodCIDR: 20 * time.Minute}
 )
 
 // TestNodeConfigs decodes both documents as the nodes will and checks
@@ -59,6 +59,8 @@ func TestNodeConfigs(t *testing.T) {
 	assert.Equal(t, "192.168.76.12", join.Node.AdvertiseAddress)
 	require.NotNil(t, join.Timeouts.TLSBootstrap)
 	assert.Equal(t, 20*time.Minute, join.Timeouts.TLSBootstrap.Duration)
+	require.NotNil(t, join.Timeouts.PodCIDR)
+	assert.Equal(t, 20*time.Minute, join.Timeouts.PodCIDR.Duration)
 	hash, err := nodeconfig.CACertHash(in.Bootstrap.CACert)
 	require.NoError(t, err)
 	assert.Equal(t, hash, join.Bootstrap.CACertHashes[0], "the join pins the init node's CA")
