@@ -77,7 +77,7 @@ func TestReportScriptVerdict(t *testing.T) {
 			require.NoError(t, os.WriteFile(f, []byte(s), 0o755))
 			outFile := filepath.Join(dir, "ttyS1")
 			cmd := exec.Command("bash", f)
-			cmd.Env = append(os.Environ(), "KUBEBAKE_E2E_OUT="+outFile, "KUBEBAKE_E2E_STATE="+state)
+			cmd.Env = append(os.Environ(), "KUBEBAKE_E2E_OUT="+outFile, "KUBEBAKE_E2E_STATE="+state, "KUBEBAKE_E2E_POLL=0.1")
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "%s", out)
 			b, err := os.ReadFile(outFile)
