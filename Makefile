@@ -43,6 +43,7 @@ test: acc-plugin ## install the validators, kubeadm and packer (cached), then go
 	bash hack/k8s-bin.sh -v v1.36.3 kubeadm
 	bash hack/k8s-bin.sh -v v1.35.4 kubeadm
 	bash hack/packer.sh
+	cd $(dir $(ACC_PLUGIN)) && "$$($(GO) tool -n packer-sdc)" plugin-check $(notdir $(ACC_PLUGIN))
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -51,7 +52,7 @@ test: acc-plugin ## install the validators, kubeadm and packer (cached), then go
 	  PACKER_ACC=1 KUBEBAKE_PLUGIN_BIN=$(CURDIR)/$(ACC_PLUGIN) $(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags kubebake_embed ./provisioners/... ./internal/firstbootbin/...
 
-generate: ## regenerate the plugin's HCL2 specs and docs (packer-sdc), docs/recipe-reference.md and the golden plans
+generate: ## regenerate the plugin's HCL2 specs, its docs in the integrations layout (.web-docs), docs/recipe-reference.md and the golden plans
 	bash hack/generate.sh
 
 bench: ## print figures: Go benchmarks, base build, bake per mode, the plain-apt floor, sizes, boot (root)

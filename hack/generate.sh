@@ -23,8 +23,12 @@ mkdir -p "$(dirname "$link")"
 ln -sfn "$root" "$link"
 (cd "$link" && PWD="$link" go generate ./builder/... ./provisioners/...)
 go run ./hack/recipedoc recipes/types.go docs/recipe-reference.md
-rm -rf .web-docs
-go tool packer-sdc renderdocs -src docs -partials docs-partials -dst .web-docs >/dev/null 2>&1
+# The Packer integrations layout: packer-sdc renders docs/ with the
+# partials, hack/webdocs compiles that into .web-docs (README.md,
+# components/TYPE/SLUG/README.md, metadata.hcl from docs/metadata.hcl).
+rm -rf .web-docs _build/docs
+go tool packer-sdc renderdocs -src docs -partials docs-partials -dst _build/docs >/dev/null 2>&1
+go run ./hack/webdocs -src _build/docs -dst .web-docs -metadata docs/metadata.hcl
 go test ./recipes/render -run TestGolden -update -count=1 >/dev/null
 
 if $check; then
