@@ -23,7 +23,7 @@ type Artifact struct {
 // GeneratedVars are the build variables the builder sets (build.ImagePath
 // and so on, in post-processors).
 func GeneratedVars() []string {
-	return []string{"ImagePath", "ImageSHA256", "ManifestPath", "Recipe", "KubernetesVersion", "Runtime"}
+	return []string{"ImagePath", "ImageSHA256", "ManifestPath", "Recipe", "KubernetesVersion", "Runtime", "PlanDigest"}
 }
 
 // generatedData is generated_data: each of GeneratedVars.
@@ -31,17 +31,19 @@ func (a *Artifact) generatedData() map[string]any {
 	return map[string]any{
 		"ImagePath": a.image, "ImageSHA256": a.m.SHA256, "ManifestPath": a.manifest,
 		"Recipe": a.m.Recipe, "KubernetesVersion": a.m.KubernetesVersion, "Runtime": a.m.Runtime.Kind,
+		"PlanDigest": a.m.PlanDigest,
 	}
 }
 
 // registryImage is what an hcp_packer_registry block records of the image:
 // its file as the ID in its output directory as the region, the source
-// image, and the recipe, Kubernetes version, runtime and digest as labels.
+// image, and the recipe, Kubernetes version, runtime, digests and plan
+// digest as labels.
 func (a *Artifact) registryImage() (*registryimage.Image, error) {
 	labels := map[string]any{
 		"recipe": a.m.Recipe, "kubernetes_version": a.m.KubernetesVersion, "runtime": a.m.Runtime.Kind,
 		"distro": strings.TrimSpace(a.m.Distro + " " + a.m.Release), "arch": a.m.Arch,
-		"format": a.m.Format, "sha256": a.m.SHA256, "manifest": a.manifest,
+		"format": a.m.Format, "sha256": a.m.SHA256, "manifest": a.manifest, "plan_digest": a.m.PlanDigest,
 	}
 	for k, v := range labels {
 		if v == "" {

@@ -330,11 +330,13 @@ func TestIgnitionBuildAndCleanup(t *testing.T) {
 	assert.Equal(t, "cri-o", img.Labels["runtime"])
 	assert.Regexp(t, `^v1\.\d+\.\d+$`, img.Labels["kubernetes_version"])
 	assert.Regexp(t, `^[0-9a-f]{64}$`, img.Labels["sha256"])
+	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, img.Labels["plan_digest"], "the plan the image was baked from")
 	gd, ok := art.State("generated_data").(map[string]any)
 	require.True(t, ok)
 	assert.Equal(t, filepath.Join(out, "fcos.qcow2"), gd["ImagePath"])
 	assert.Equal(t, img.Labels["sha256"], gd["ImageSHA256"])
 	assert.Equal(t, "fedora-coreos-cri-o", gd["Recipe"])
+	assert.Equal(t, img.Labels["plan_digest"], gd["PlanDigest"])
 	vars, _, err := (&Builder{}).Prepare(map[string]interface{}{
 		"source_image": raw["source_image"], "output_directory": filepath.Join(t.TempDir(), "other"),
 		"ignition_recipe": "fedora-coreos-cri-o", "firstboot_binary": fb, "accelerator": "tcg",
