@@ -34,15 +34,7 @@ out=${OUT:-out/e2e-cluster}
 k8s=${K8S_VERSION:-v1.36.3}
 nodes=${NODES:-2}
 runtimes=${RUNTIMES:-containerd docker}
-if [ "$(id -u)" -ne 0 ]; then
-  echo "e2e-cluster: needs root (debootstrap, loop mounts, chroot); run it with sudo" >&2
-  exit 1
-fi
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-stage() { printf '\n=== %s\n' "$*"; }
-fig() { printf 'FIGURE %-52s %s\n' "$1" "$2" | tee -a "$out/figures.txt"; }
-: >"$out/figures.txt"
+e2e_start e2e-cluster
 
 stage "dependencies, kubebake, Kubernetes $k8s binaries and images from Go modules"
 bash hack/deps.sh
@@ -53,13 +45,7 @@ bash hack/k8s-images.sh -v "$k8s"
 fig "k8s-images (s)" "$((SECONDS - t))"
 images="$root/_build/k8s-images/$k8s"
 
-base=${BASE:-$out/base-debian-13.qcow2}
-if [ -f "$base" ]; then
-  stage "base image: $base (cached; delete it to rebuild)"
-else
-  stage "base image: kubebake base debian-13"
-  bin/kubebake base debian-13 -o "$base"
-fi
+e2e_base
 
 # power_on FILE: "NODE SECONDS" per node, from e2ecluster's output: the
 # host's time from starting the node to kubeadm's success (its firstboot

@@ -31,85 +31,15 @@ source hack/e2e-lib.sh
 out=${OUT:-out/e2e-faults}
 k8s=${K8S_VERSION:-v1.36.3}
 cases=${CASES:-power-cut vm-kill chroot-term test-int base-term}
-if [ "$(id -u)" -ne 0 ]; then
-  echo "e2e-faults: needs root (debootstrap, loop mounts, chroot); run it with sudo" >&2
-  exit 1
-fi
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-stage() { printf '\n=== %s\n' "$*"; }
-fig() { printf 'FIGURE %-52s %s\n' "$1" "$2" | tee -a "$out/figures.txt"; }
-: >"$out/figures.txt"
+e2e_start e2e-faults
 rc=0
-# verdict CASE PROBLEMS: PROBLEMS empty means the case passed.
-verdict() {
-  if [ -z "$2" ]; then
-    printf 'FAULT PASS %s\n' "$1" | tee -a "$out/figures.txt"
-  else
-    printf 'FAULT FAIL %s:%s\n' "$1" "$2" | tee -a "$out/figures.txt"
-    rc=1
-  fi
-}
-# wait_line FILE REGEX PID SECONDS: waits until FILE has a line matching
-# REGEX; fails when PID exits first or SECONDS pass.
-wait_line() {
-  local end=$((SECONDS + $4))
-  until grep -qE -- "$2" "$1" 2>/dev/null; do
-    if ! kill -0 "$3" 2>/dev/null; then
-      echo "e2e-faults: the process ended before $1 showed /$2/" >&2
-      return 1
-    fi
-    if [ "$SECONDS" -ge "$end" ]; then
-      echo "e2e-faults: $1 did not show /$2/ within $4s" >&2
-      return 1
-    fi
-    sleep 0.5
-  done
-}
-# wait_exit PID SECONDS: waits for PID (a child of this shell) and prints
-# its exit status; kills it and prints "timeout" after SECONDS.
-wait_exit() {
-  local end=$((SECONDS + $2)) st=0
-  while kill -0 "$1" 2>/dev/null; do
-    if [ "$SECONDS" -ge "$end" ]; then
-      kill -KILL "$1" 2>/dev/null || true
-      wait "$1" 2>/dev/null || true
-      echo timeout
-      return
-    fi
-    sleep 0.2
-  done
-  wait "$1" || st=$?
-  echo "$st"
-}
-# leftovers DIR: what a run left under DIR: mounts, loop devices, QEMU and
-# other processes whose command line names it, and files.
-leftovers() {
-  local dir=$1 found=
-  local m l p f
-  m=$(awk -v d="$dir" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo)
-  l=$(losetup -a -n -O NAME,BACK-FILE 2>/dev/null | grep -F -- "$dir" || true)
-  p=$(pgrep -a -f -- "$dir" | grep -v -e "pgrep" -e "e2e-faults" || true)
-  f=$(find "$dir" -mindepth 1 2>/dev/null | head -n 20 || true)
-  [ -z "$m" ] || found+=" mounts: $(echo "$m" | tr '\n' ' ')"
-  [ -z "$l" ] || found+=" loop devices: $(echo "$l" | tr '\n' ' ')"
-  [ -z "$p" ] || found+=" processes: $(echo "$p" | tr '\n' ' ')"
-  [ -z "$f" ] || found+=" files: $(echo "$f" | tr '\n' ' ')"
-  printf '%s' "$found"
-}
 want_case() { [[ " $cases " == *" $1 "* ]]; }
 
 stage "dependencies, kubebake, Kubernetes $k8s binaries from Go modules"
 bash hack/deps.sh
 make --no-print-directory build
 bash hack/k8s-bin.sh -v "$k8s"
-base=${BASE:-$out/base-debian-13.qcow2}
-if [ -f "$base" ]; then
-  stage "base image: $base (cached; delete it to rebuild)"
-else
-  stage "base image: kubebake base debian-13"
-  bin/kubebake base debian-13 -o "$base"
-fi
+e2e_base
 bins=(--kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot)
 
 # The cluster recipe (kubeadm's images imported from archives): the
@@ -168,104 +98,44 @@ if want_case vm-kill; then
       kill -KILL "$qemu"
     fi
     t=$SECONDS
-    st=$(wait_exit "$pid" 300)
+    wait_exit "$pid" 300
     fig "vm-kill: QEMU killed to the bake's exit (s)" "$((SECONDS - t)) (exit $st)"
     [ "$st" != 0 ] && [ "$st" != timeout ] || problems+=" the bake's exit status is $st"
     tail -n 3 "$log"
   else
-    st=$(wait_exit "$pid" 1)
+    wait_exit "$pid" 1
     problems+=" the bake did not reach a step (exit $st)"
   fi
-  left=$(leftovers "$dir")
-  [ -z "$left" ] || problems+=" left:$left"
-  verdict vm-kill "$problems"
+  left_verdict vm-kill "$dir"
 fi
 
 if want_case chroot-term; then
-  stage "3. chroot-mode bake: SIGTERM while the images step runs"
+  stage "3. chroot-mode bake: SIGTERM while the images step runs (containerd up in the chroot)"
   dir="$out/chroot-term"
-  rm -rf "$dir"
-  mkdir -p "$dir"
-  log="$out/chroot-term.log"
-  bin/kubebake build "$recipe" --base "$base" -o "$dir/out" "${bins[@]}" >"$log" 2>&1 &
-  pid=$!
-  problems=
-  if wait_line "$log" 'kubebake: \[[0-9]+/[0-9]+\] images: ' "$pid" 900; then
-    sleep 3
-    echo "e2e-faults: $(grep -E 'kubebake: \[' "$log" | tail -n 1); SIGTERM to kubebake $pid"
-    kill -TERM "$pid"
-    t=$SECONDS
-    st=$(wait_exit "$pid" 120)
-    fig "chroot-term: SIGTERM to the bake's exit (s)" "$((SECONDS - t)) (exit $st)"
-    [ "$st" = 143 ] || problems+=" exit status $st, want 143"
-    tail -n 3 "$log"
-  else
-    st=$(wait_exit "$pid" 1)
-    problems+=" the bake did not reach the images step (exit $st)"
-  fi
-  left=$(leftovers "$dir")
-  [ -z "$left" ] || problems+=" left:$left"
-  verdict chroot-term "$problems"
+  rm -rf "$dir" && mkdir -p "$dir"
+  interrupt chroot-term "$dir" TERM 143 'kubebake: \[[0-9]+/[0-9]+\] images: ' 900 3 - -- \
+    bin/kubebake build "$recipe" --base "$base" -o "$dir/out" "${bins[@]}"
+  left_verdict chroot-term "$dir"
 fi
 
 if want_case test-int; then
   stage "4. kubebake test: SIGINT while its machine boots"
   dir="$out/test-int"
-  rm -rf "$dir"
-  mkdir -p "$dir/tmp"
-  log="$out/test-int.log"
-  img="$dir/image.qcow2"
-  cp --reflink=auto "$image" "$img"
-  TMPDIR="$dir/tmp" bin/kubebake test "$img" >"$log" 2>&1 &
-  pid=$!
-  problems=
-  if wait_line "$log" 'booting ' "$pid" 600; then
-    sleep 15
-    pgrep -f -- "qemu-system.*$dir/" >/dev/null || problems+=" no QEMU process of the test found"
-    echo "e2e-faults: SIGINT to kubebake test $pid"
-    kill -INT "$pid"
-    t=$SECONDS
-    st=$(wait_exit "$pid" 60)
-    fig "test-int: SIGINT to the test's exit (s)" "$((SECONDS - t)) (exit $st)"
-    [ "$st" = 130 ] || problems+=" exit status $st, want 130"
-    tail -n 3 "$log"
-  else
-    st=$(wait_exit "$pid" 1)
-    problems+=" the test did not boot a machine (exit $st): $(tail -n 2 "$log" | tr '\n' ' ')"
-  fi
-  rm -f "$img"
+  rm -rf "$dir" && mkdir -p "$dir/tmp"
+  cp --reflink=auto "$image" "$dir/image.qcow2"
+  interrupt test-int "$dir" INT 130 'booting ' 600 15 qemu -- env TMPDIR="$dir/tmp" bin/kubebake test "$dir/image.qcow2"
+  rm -f "$dir/image.qcow2"
   rmdir "$dir/tmp" 2>/dev/null || true
-  left=$(leftovers "$dir")
-  [ -z "$left" ] || problems+=" left:$left"
-  verdict test-int "$problems"
+  left_verdict test-int "$dir"
 fi
 
 if want_case base-term; then
   stage "5. kubebake base: SIGTERM while it configures the root in a chroot"
   dir="$out/base-term"
-  rm -rf "$dir"
-  mkdir -p "$dir/work"
-  log="$out/base-term.log"
-  bin/kubebake base debian-13 -o "$dir/base.qcow2" --work-dir "$dir/work" >"$log" 2>&1 &
-  pid=$!
-  problems=
-  if wait_line "$log" '^base: configure' "$pid" 900; then
-    sleep 3
-    echo "e2e-faults: $(grep -E '^base: ' "$log" | tail -n 1); SIGTERM to kubebake $pid"
-    kill -TERM "$pid"
-    t=$SECONDS
-    st=$(wait_exit "$pid" 120)
-    fig "base-term: SIGTERM to the build's exit (s)" "$((SECONDS - t)) (exit $st)"
-    [ "$st" = 143 ] || problems+=" exit status $st, want 143"
-    tail -n 3 "$log"
-  else
-    st=$(wait_exit "$pid" 1)
-    problems+=" the build did not reach configure (exit $st)"
-  fi
+  rm -rf "$dir" && mkdir -p "$dir/work"
+  interrupt base-term "$dir" TERM 143 '^base: configure' 900 3 - -- bin/kubebake base debian-13 -o "$dir/base.qcow2" --work-dir "$dir/work"
   rmdir "$dir/work" 2>/dev/null || true
-  left=$(leftovers "$dir")
-  [ -z "$left" ] || problems+=" left:$left"
-  verdict base-term "$problems"
+  left_verdict base-term "$dir"
 fi
 
 echo
