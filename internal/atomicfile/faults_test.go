@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -101,28 +102,16 @@ func TestWriteFileInjectedFaults(t *testing.T) {
 		// The exit code says how it went: an injected write fault fails
 		// the test binary's own writes too.
 		if err := WriteFile(p, []byte("new"), 0o644); err != nil {
-			os.Exit(3)
+			os.Exit(testutil.FaultExit)
 		}
 		os.Exit(0)
-	}
-	strace, err := exec.LookPath("strace")
-	if err != nil {
-		if os.Getenv("KUBEBAKE_REQUIRE_VALIDATORS") != "" {
-			t.Fatal("strace not installed (hack/validators.sh installs it)")
-		}
-		t.Skip("strace not installed")
 	}
 	dir := t.TempDir()
 	p := filepath.Join(dir, "kubeadm.yaml")
 	for _, fault := range []string{"write:error=ENOSPC", "write:error=EIO", "fsync:error=EIO", "renameat:error=EIO", "fchmod:error=EPERM", "openat:error=ENOSPC:when=3+"} {
 		require.NoError(t, os.WriteFile(p, []byte("old"), 0o600))
-		cmd := exec.Command(strace, "-f", "-o", "/dev/null", "-e", "inject="+fault,
-			os.Args[0], "-test.run=^TestWriteFileInjectedFaults$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "KUBEBAKE_ATOMICFILE_HELPER="+p)
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		require.ErrorAs(t, err, &exit, "%s: the write must fail:\n%s", fault, out)
-		require.Equal(t, 3, exit.ExitCode(), "%s: WriteFile reported the fault:\n%s", fault, out)
+		code, out := testutil.InjectFault(t, "TestWriteFileInjectedFaults", fault, "KUBEBAKE_ATOMICFILE_HELPER="+p)
+		require.Equal(t, testutil.FaultExit, code, "%s: WriteFile reported the fault:\n%s", fault, out)
 		b, rerr := os.ReadFile(p)
 		require.NoError(t, rerr)
 		assert.Equal(t, "old", string(b), "%s: the old file stays", fault)

@@ -2,6 +2,7 @@
 package testutil
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"testing"
@@ -23,4 +24,31 @@ func Tool(t testing.TB, name string) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// FaultExit is the exit status a fault helper (see InjectFault) gives when
+// the code under test reported the fault.
+const FaultExit = 3
+
+// InjectFault reruns the current test binary's test named run under strace
+// with fault injected (strace -e inject=FAULT, e.g. write:error=ENOSPC),
+// with env added to its environment, and returns its exit status and
+// output. The test, when it sees env, is the helper: it exits FaultExit
+// when the code under test returned an error and 0 when it did not, since
+// an injected write fault fails its own output too.
+func InjectFault(t testing.TB, run, fault string, env ...string) (int, []byte) {
+	t.Helper()
+	strace := Tool(t, "strace")
+	cmd := exec.Command(strace, "-f", "-o", "/dev/null", "-e", "inject="+fault, os.Args[0], "-test.run=^"+run+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out
+	case errors.As(err, &exit):
+		return exit.ExitCode(), out
+	}
+	t.Fatalf("%s under strace: %v", run, err)
+	return -1, out
 }

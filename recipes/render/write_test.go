@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"
 )
@@ -153,16 +154,9 @@ func TestWriteInjectedFaults(t *testing.T) {
 		// The exit code says how it went: an injected write fault fails
 		// the test binary's own writes too.
 		if err := render.Write(loadPlan(t, "ubuntu-24.04-cri-o"), dir); err != nil {
-			os.Exit(3)
+			os.Exit(testutil.FaultExit)
 		}
 		os.Exit(0)
-	}
-	strace, err := exec.LookPath("strace")
-	if err != nil {
-		if os.Getenv("KUBEBAKE_REQUIRE_VALIDATORS") != "" {
-			t.Fatal("strace not installed (hack/validators.sh installs it)")
-		}
-		t.Skip("strace not installed")
 	}
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "plan")
@@ -171,13 +165,8 @@ func TestWriteInjectedFaults(t *testing.T) {
 	require.NoError(t, err)
 	newPlan := string(newPlanJSON(t))
 	for _, fault := range []string{"write:error=ENOSPC:when=5", "write:error=EIO:when=2", "fsync:error=EIO", "renameat2:error=EIO", "mkdirat:error=ENOSPC:when=3"} {
-		cmd := exec.Command(strace, "-f", "-o", "/dev/null", "-e", "inject="+fault,
-			os.Args[0], "-test.run=^TestWriteInjectedFaults$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "KUBEBAKE_WRITE_FAULT_HELPER="+dir)
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		require.ErrorAs(t, err, &exit, "%s: the write must fail:\n%s", fault, out)
-		require.Equal(t, 3, exit.ExitCode(), "%s: Write reported the fault:\n%s", fault, out)
+		code, out := testutil.InjectFault(t, "TestWriteInjectedFaults", fault, "KUBEBAKE_WRITE_FAULT_HELPER="+dir)
+		require.Equal(t, testutil.FaultExit, code, "%s: Write reported the fault:\n%s", fault, out)
 		b, err := os.ReadFile(filepath.Join(dir, "plan.json"))
 		require.NoError(t, err)
 		want := string(old)
