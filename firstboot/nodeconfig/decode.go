@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -96,3 +97,18 @@ func cleanYAMLError(err error) string {
 	msg = strings.ReplaceAll(msg, "json: ", "")
 	return msg
 }
+
+// The top-level apiVersion and kind lines of a NodeConfig, read as text.
+var (
+	apiVersionLineRE = regexp.MustCompile(`(?m)^apiVersion:[ \t]*["']?` + regexp.QuoteMeta(APIVersion) + `["']?[ \t]*\r?$`)
+	kindLineRE       = regexp.MustCompile(`(?m)^kind:[ \t]*["']?` + Kind + `["']?[ \t]*\r?$`)
+)
+
+// DeclaresKind reports whether data has a top-level "kind: NodeConfig"
+// line, whether or not it parses: what kubebake validate routes by.
+func DeclaresKind(data []byte) bool { return kindLineRE.Match(data) }
+
+// Declares reports whether data says it is a NodeConfig by its top-level
+// apiVersion and kind lines, whether or not it parses: user data that
+// does is ours, and an error in it fails the node.
+func Declares(data []byte) bool { return apiVersionLineRE.Match(data) && kindLineRE.Match(data) }

@@ -226,3 +226,24 @@ func TestDurationJSON(t *testing.T) {
 	assert.Equal(t, 5*time.Minute, d.Duration)
 	assert.Error(t, json.Unmarshal([]byte(`300`), &d))
 }
+
+// TestDeclares: the apiVersion and kind lines say a document is a
+// NodeConfig even when it does not parse.
+func TestDeclares(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		doc            string
+		declares, kind bool
+	}{
+		{"apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: [\n", true, true},
+		{"apiVersion: \"kubebake.dev/v1alpha1\"\r\nkind: 'NodeConfig'  \r\n", true, true},
+		{"apiVersion: kubebake.dev/v1beta9\nkind: NodeConfig\n", false, true},
+		{"kind: Recipe\napiVersion: kubebake.dev/v1alpha1\n", false, false},
+		{"metadata:\n  kind: NodeConfig\napiVersion: kubebake.dev/v1alpha1\n", false, false},
+		{"#cloud-config\nwrite_files: []\n", false, false},
+	}
+	for _, tc := range cases {
+		assert.Equal(t, tc.declares, nodeconfig.Declares([]byte(tc.doc)), "%q", tc.doc)
+		assert.Equal(t, tc.kind, nodeconfig.DeclaresKind([]byte(tc.doc)), "%q", tc.doc)
+	}
+}

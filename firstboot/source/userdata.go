@@ -16,7 +16,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
-	"regexp"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -58,30 +57,17 @@ func FromUserData(data []byte) (doc []byte, ok bool, err error) {
 		return fromMIME(trimmed, 0)
 	case isCloudConfig(trimmed):
 		return fromCloudConfig(trimmed)
-	case nodeconfig.LooksLike(trimmed) || declaresNodeConfig(trimmed):
+	case nodeconfig.LooksLike(trimmed) || nodeconfig.Declares(trimmed):
 		return trimmed, true, nil
 	}
 	return nil, false, nil
-}
-
-// declaresRE finds the top-level apiVersion and kind lines of a NodeConfig,
-// read as text: the document may not parse.
-var (
-	declaresAPIRE  = regexp.MustCompile(`(?m)^apiVersion:[ \t]*["']?` + regexp.QuoteMeta(nodeconfig.APIVersion) + `["']?[ \t]*\r?$`)
-	declaresKindRE = regexp.MustCompile(`(?m)^kind:[ \t]*["']?` + nodeconfig.Kind + `["']?[ \t]*\r?$`)
-)
-
-// declaresNodeConfig reports whether data says it is a NodeConfig, by its
-// apiVersion and kind lines, whether or not it parses.
-func declaresNodeConfig(data []byte) bool {
-	return declaresAPIRE.Match(data) && declaresKindRE.Match(data)
 }
 
 // mentionsNodeConfig reports whether data names a NodeConfig in any of the
 // ways user data carries one: it is then ours, and an error in it fails
 // the node.
 func mentionsNodeConfig(data []byte) bool {
-	return bytes.Contains(data, []byte(MediaType)) || bytes.Contains(data, []byte(NodeConfigPath)) || declaresNodeConfig(data)
+	return bytes.Contains(data, []byte(MediaType)) || bytes.Contains(data, []byte(NodeConfigPath)) || nodeconfig.Declares(data)
 }
 
 // oursOrNone returns err when data is ours, and no NodeConfig otherwise.

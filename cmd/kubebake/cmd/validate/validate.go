@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -99,7 +98,7 @@ func run(stdout, stderr io.Writer, ref, output, kubernetesVersion string) error 
 // NodeConfig, checks it as the node would.
 func load(ref, kubernetesVersion string) (*recipes.Loaded, error) {
 	if fi, err := os.Stat(ref); err == nil && fi.Mode().IsRegular() && fi.Size() <= nodeconfig.MaxSize {
-		if data, err := os.ReadFile(ref); err == nil && declaresNodeConfig(data) {
+		if data, err := os.ReadFile(ref); err == nil && nodeconfig.DeclaresKind(data) {
 			rep := userdata.CheckReport(ref, data, kubernetesVersion)
 			l := &recipes.Loaded{Report: rep, Source: ref}
 			if rep.IsFatal() {
@@ -109,15 +108,4 @@ func load(ref, kubernetesVersion string) (*recipes.Loaded, error) {
 		}
 	}
 	return recipes.Load(ref)
-}
-
-// declaresNodeConfig reports whether data says it is a NodeConfig by a
-// top-level kind line, whether or not it parses.
-func declaresNodeConfig(data []byte) bool {
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, ok := strings.CutPrefix(line, "kind:"); ok && strings.Trim(strings.TrimSpace(k), `"'`) == nodeconfig.Kind {
-			return true
-		}
-	}
-	return false
 }
