@@ -79,17 +79,7 @@ func (a *agent) configPhase(ctx context.Context) (*configured, error) {
 		c.criSocket = DefaultCRISocket
 	}
 	opts := kubeadm.Options{CRISocket: c.criSocket, Labels: ImageLabels(img)}
-	patch, err := kubeadm.KubeletPatch(cfg)
-	if err != nil {
-		return nil, err
-	}
-	patchPath := a.p.P(filepath.Join(PatchesDir, kubeadm.KubeletPatchFile))
-	if patch != nil {
-		opts.PatchesDir = PatchesDir
-		if err := writeFileAtomic(patchPath, append(patch, '\n'), 0o600); err != nil {
-			return nil, err
-		}
-	} else if err := os.Remove(patchPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if opts.PatchesDir, err = a.writePatches(cfg); err != nil {
 		return nil, err
 	}
 	out, err := kubeadm.Render(cfg, opts)
@@ -100,6 +90,37 @@ func (a *agent) configPhase(ctx context.Context) (*configured, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// writePatches puts the NodeConfig's kubeadm patches in PatchesDir and
+// removes any an earlier attempt left that it no longer has; it returns
+// PatchesDir, or "" when there are none.
+func (a *agent) writePatches(cfg *nodeconfig.NodeConfig) (string, error) {
+	files, err := kubeadm.PatchFiles(cfg)
+	if err != nil {
+		return "", err
+	}
+	dir := a.p.P(PatchesDir)
+	old, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	for _, e := range old {
+		if _, keep := files[e.Name()]; !keep {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return "", err
+			}
+		}
+	}
+	if len(files) == 0 {
+		return "", nil
+	}
+	for name, b := range files {
+		if err := writeFileAtomic(filepath.Join(dir, name), append(b, '\n'), 0o600); err != nil {
+			return "", err
+		}
+	}
+	return PatchesDir, nil
 }
 
 // imageInfo reads what the image was baked with; an image without it

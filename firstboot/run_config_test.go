@@ -203,3 +203,21 @@ func TestRunHugeField(t *testing.T) {
 		assert.Less(t, len(n.read(firstboot.Console)), 8<<10, "the console line is bounded")
 	}
 }
+
+// TestRunConfigPatches: node.patches land in the patches directory under
+// the names kubeadm reads, kubeadm.yaml points at it, and a patch an
+// earlier attempt wrote and the NodeConfig no longer has is removed.
+func TestRunConfigPatches(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, strings.Replace(withCertKey(initConfig), "  advertiseAddress: 10.0.0.10\n", `  advertiseAddress: 10.0.0.10
+  patches:
+    - target: kube-apiserver
+      patch: {spec: {containers: [{name: kube-apiserver, livenessProbe: {failureThreshold: 60}}]}}
+`, 1))
+	n.write(firstboot.PatchesDir+"/etcd100+merge.json", "{}", 0o600)
+	require.NoError(t, n.run())
+	assert.False(t, n.exists(firstboot.PatchesDir+"/etcd100+merge.json"), "a stale patch is removed")
+	assert.JSONEq(t, `{"spec":{"containers":[{"name":"kube-apiserver","livenessProbe":{"failureThreshold":60}}]}}`,
+		n.read(firstboot.PatchesDir+"/kube-apiserver100+strategic.json"))
+	assert.Contains(t, n.read(firstboot.KubeadmConfig), "directory: /etc/kubebake/patches")
+}

@@ -180,6 +180,33 @@ func KubeletPatch(c *nodeconfig.NodeConfig) ([]byte, error) {
 // JSON merge patch.
 const KubeletPatchFile = "kubeletconfiguration+merge.json"
 
+// PatchFiles returns the kubeadm patch files of c by file name:
+// node.kubelet's (KubeletPatchFile) and each of node.patches, named
+// TARGETNNN+TYPE.json so that kubeadm, which applies a target's patches in
+// the order of their names, applies them in order after node.kubelet's.
+func PatchFiles(c *nodeconfig.NodeConfig) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	kubelet, err := KubeletPatch(c)
+	if err != nil {
+		return nil, err
+	}
+	if kubelet != nil {
+		out[KubeletPatchFile] = kubelet
+	}
+	for i, p := range c.Node.Patches {
+		var doc any
+		if err := json.Unmarshal(p.Patch, &doc); err != nil {
+			return nil, fmt.Errorf("node.patches[%d].patch: %w", i, err)
+		}
+		b, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		out[fmt.Sprintf("%s%03d+%s.json", p.Target, 100+i, nodeconfig.PatchTypeOf(p))] = b
+	}
+	return out, nil
+}
+
 func nodeReg(c *nodeconfig.NodeConfig, o Options, v4 bool) nodeRegistration {
 	args := map[string]string{}
 	if c.Node.AdvertiseAddress != "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubebake/kubebake/firstboot/kubeadm"
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
@@ -179,4 +180,63 @@ func TestAPIVersionFor(t *testing.T) {
 	}
 	_, err := kubeadm.APIVersionFor("latest")
 	assert.Error(t, err)
+}
+
+// TestKubeadmAppliesPatches: the patch files PatchFiles names are read
+// and applied by a real kubeadm, in order after node.kubelet's, to the
+// static Pod it writes (init phase control-plane, dry run).
+func TestKubeadmAppliesPatches(t *testing.T) {
+	bin := kubeadmFor(t, "v1.36.3")
+	c := config(nodeconfig.RoleInit, "v1.36.3")
+	c.Node.Patches = []nodeconfig.Patch{
+		{Target: "kube-apiserver", Patch: []byte(`{"spec":{"containers":[{"name":"kube-apiserver","livenessProbe":{"failureThreshold":60,"timeoutSeconds":60}}]}}`)},
+		{Target: "kube-apiserver", Type: nodeconfig.PatchJSON, Patch: []byte(`[{"op":"add","path":"/metadata/labels/kubebake.dev~1patched","value":"yes"}]`)},
+	}
+	require.NoError(t, nodeconfig.SetDefaults(c, nodeconfig.Env{Hostname: "unused"}))
+	require.NoError(t, nodeconfig.Validate(c))
+	files, err := kubeadm.PatchFiles(c)
+	require.NoError(t, err)
+	var names []string
+	for n := range files {
+		names = append(names, n)
+	}
+	assert.ElementsMatch(t, []string{"kube-apiserver100+strategic.json", "kube-apiserver101+json.json"}, names)
+
+	dir := t.TempDir()
+	patches := filepath.Join(dir, "patches")
+	require.NoError(t, os.Mkdir(patches, 0o755))
+	for n, b := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(patches, n), b, 0o600))
+	}
+	out, err := kubeadm.Render(c, kubeadm.Options{CRISocket: "unix:///run/containerd/containerd.sock", PatchesDir: patches})
+	require.NoError(t, err)
+	cfg := filepath.Join(dir, "kubeadm.yaml")
+	require.NoError(t, os.WriteFile(cfg, out, 0o600))
+	dry := filepath.Join(dir, "dry-run")
+	cmd := exec.Command(bin, "init", "phase", "control-plane", "apiserver", "--config", cfg, "--dry-run")
+	cmd.Env = append(os.Environ(), "KUBEADM_INIT_DRYRUN_DIR="+dry)
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", b)
+	assert.Contains(t, string(b), "Found the following patch files: [kube-apiserver100+strategic.json kube-apiserver101+json.json]")
+	manifest, err := os.ReadFile(filepath.Join(dry, "kube-apiserver.yaml"))
+	require.NoError(t, err, "%s", b)
+	var pod struct {
+		Metadata struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"metadata"`
+		Spec struct {
+			Containers []struct {
+				Name          string `json:"name"`
+				LivenessProbe struct {
+					FailureThreshold int `json:"failureThreshold"`
+					TimeoutSeconds   int `json:"timeoutSeconds"`
+				} `json:"livenessProbe"`
+			} `json:"containers"`
+		} `json:"spec"`
+	}
+	require.NoError(t, yaml.Unmarshal(manifest, &pod))
+	require.Len(t, pod.Spec.Containers, 1)
+	assert.Equal(t, 60, pod.Spec.Containers[0].LivenessProbe.FailureThreshold)
+	assert.Equal(t, 60, pod.Spec.Containers[0].LivenessProbe.TimeoutSeconds)
+	assert.Equal(t, "yes", pod.Metadata.Labels["kubebake.dev/patched"], "the json patch applied after the strategic one")
 }

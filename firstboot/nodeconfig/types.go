@@ -114,6 +114,24 @@ type Node struct {
 	Kubelet json.RawMessage `json:"kubelet,omitempty"`
 	// IgnorePreflightErrors are kubeadm preflight checks to ignore.
 	IgnorePreflightErrors []string `json:"ignorePreflightErrors,omitempty"`
+	// Patches are kubeadm patches, applied in order after node.kubelet's:
+	// to a control-plane component's static Pod (kube-apiserver,
+	// kube-controller-manager, kube-scheduler, etcd: init and
+	// control-plane only), the KubeletConfiguration, or CoreDNS's
+	// Deployment (init only).
+	Patches []Patch `json:"patches,omitempty"`
+}
+
+// Patch is one kubeadm patch.
+type Patch struct {
+	// Target is kube-apiserver, kube-controller-manager, kube-scheduler,
+	// etcd, kubeletconfiguration or corednsdeployment.
+	Target string `json:"target"`
+	// Type is strategic (default), merge or json (RFC 6902, a list of
+	// operations).
+	Type string `json:"type,omitempty"`
+	// Patch is the patch: an object, or for json a list.
+	Patch json.RawMessage `json:"patch"`
 }
 
 // Taint is a node taint.

@@ -296,6 +296,7 @@ func (v *validator) node(c *NodeConfig) {
 			}
 		}
 	}
+	v.patches(c.Role, n.Patches)
 	for i, e := range n.IgnorePreflightErrors {
 		if !preflightRE.MatchString(e) {
 			v.errorf(fmt.Sprintf("node.ignorePreflightErrors[%d]", i), "%q is not a preflight check name", e)

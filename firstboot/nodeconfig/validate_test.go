@@ -71,6 +71,23 @@ func TestValidate(t *testing.T) {
 		{name: "the image's own label", role: "join", mutate: func(c *nodeconfig.NodeConfig) {
 			c.Node.Labels = map[string]string{nodeconfig.LabelRecipe: "mine"}
 		}, want: []string{"node.labels[kubebake.dev/recipe]"}},
+		{name: "kubeadm patches", role: "init", mutate: func(c *nodeconfig.NodeConfig) {
+			c.Node.Patches = []nodeconfig.Patch{
+				{Target: "kube-apiserver", Patch: json.RawMessage(`{"spec":{}}`)},
+				{Target: "etcd", Type: "json", Patch: json.RawMessage(`[{"op":"add","path":"/x","value":1}]`)},
+				{Target: "corednsdeployment", Type: "merge", Patch: json.RawMessage(`{"spec":{"replicas":1}}`)},
+			}
+		}},
+		{name: "bad kubeadm patches", role: "join", mutate: func(c *nodeconfig.NodeConfig) {
+			c.Node.Patches = []nodeconfig.Patch{
+				{Target: "kube-apiserver", Patch: json.RawMessage(`{}`)},
+				{Target: "kubelet", Patch: json.RawMessage(`{}`)},
+				{Target: "kubeletconfiguration", Type: "json", Patch: json.RawMessage(`{"op":"add"}`)},
+				{Target: "kubeletconfiguration", Type: "strategic", Patch: json.RawMessage(`[1]`)},
+				{Target: "kubeletconfiguration", Type: "yaml", Patch: json.RawMessage(`{}`)},
+				{Target: "kubeletconfiguration"},
+			}
+		}, want: []string{"node.patches[0].target", "node.patches[1].target", "node.patches[2].patch", "node.patches[3].patch", "node.patches[4].type", "node.patches[5].patch"}},
 		{name: "kubelet null is no kubelet", role: "join", mutate: func(c *nodeconfig.NodeConfig) { c.Node.Kubelet = json.RawMessage(`null`) }},
 
 		{name: "apiVersion and kind", role: "init", mutate: func(c *nodeconfig.NodeConfig) { c.APIVersion, c.Kind = "v1", "Pod" }, want: []string{"apiVersion", "kind"}},

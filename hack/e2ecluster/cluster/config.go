@@ -171,6 +171,10 @@ func NodeConfig(n Node, initNode Node, controlPlanes bool, c Cluster, s Secrets)
 	}
 	endpoint := net.JoinHostPort(initNode.IP, "6443")
 	switch n.Role {
+	case nodeconfig.RoleInit, nodeconfig.RoleControlPlane:
+		cfg.Node.Patches = SlowControlPlane()
+	}
+	switch n.Role {
 	case nodeconfig.RoleInit:
 		cfg.Cluster.PodSubnet = c.PodSubnet
 		cfg.Bootstrap.CACert, cfg.Bootstrap.CAKey = s.CACert, s.CAKey
@@ -186,6 +190,31 @@ func NodeConfig(n Node, initNode Node, controlPlanes bool, c Cluster, s Secrets)
 		cfg.Bootstrap.CACertHashes = []string{s.CAHash}
 	}
 	return yaml.Marshal(cfg)
+}
+
+// SlowControlPlane are the kubeadm patches that let a control plane live
+// under TCG on a busy host (about 15 times slower than the host itself):
+// kubeadm's liveness probes give each component 80 seconds before the
+// kubelet kills it, and the controller manager and scheduler give up
+// their leader leases when a renewal takes 10 seconds. Once one restarts,
+// the restart's own load starves the others, and the control plane never
+// settles. The probes get 20 minutes, the leases a minute.
+func SlowControlPlane() []nodeconfig.Patch {
+	probe := func(name string) nodeconfig.Patch {
+		return nodeconfig.Patch{Target: name, Patch: []byte(`{"spec":{"containers":[{"name":"` + name +
+			`","livenessProbe":{"failureThreshold":40,"timeoutSeconds":30}}]}}`)}
+	}
+	lease := func(name string) nodeconfig.Patch {
+		return nodeconfig.Patch{Target: name, Type: nodeconfig.PatchJSON, Patch: []byte(`[` +
+			`{"op":"add","path":"/spec/containers/0/command/-","value":"--leader-elect-lease-duration=60s"},` +
+			`{"op":"add","path":"/spec/containers/0/command/-","value":"--leader-elect-renew-deadline=45s"},` +
+			`{"op":"add","path":"/spec/containers/0/command/-","value":"--leader-elect-retry-period=5s"}]`)}
+	}
+	return []nodeconfig.Patch{
+		probe("etcd"), probe("kube-apiserver"),
+		probe("kube-controller-manager"), lease("kube-controller-manager"),
+		probe("kube-scheduler"), lease("kube-scheduler"),
+	}
 }
 
 // NetworkConfig is n's cloud-init network-config (version 2): its address
