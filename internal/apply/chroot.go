@@ -8,7 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Chroot is a Target that is a root filesystem on this machine: files are
@@ -91,9 +94,13 @@ func (c *Chroot) Open(ctx context.Context) error {
 	return nil
 }
 
-// Close unmounts what Open mounted and removes the service policy.
+// Close stops whatever still runs inside the root, unmounts what Open
+// mounted and removes the service policy.
 func (c *Chroot) Close() error {
 	var errs []error
+	if err := killRootedIn(c.Root); err != nil {
+		errs = append(errs, err)
+	}
 	for i := len(c.mounted) - 1; i >= 0; i-- {
 		if out, err := exec.Command("umount", "--lazy", c.mounted[i]).CombinedOutput(); err != nil {
 			errs = append(errs, fmt.Errorf("umount %s: %v: %s", c.mounted[i], err, out))
@@ -143,13 +150,54 @@ func writeFile(p string, content io.Reader, mode os.FileMode) error {
 	return f.Close()
 }
 
-// Run runs the script inside the root with a clean environment.
+// stepGrace is how long a cancelled step's processes have between SIGTERM
+// (which lets its traps stop the daemons it started) and SIGKILL.
+const stepGrace = 10 * time.Second
+
+// Run runs the script inside the root with a clean environment, in a
+// process group of its own: a cancelled ctx sends the group SIGTERM (so the
+// script's traps can stop what it started), then SIGKILL after stepGrace;
+// whatever the script left running in its group (a daemon started in the
+// background) is killed when the script ends.
 func (c *Chroot) Run(ctx context.Context, script string, out io.Writer) (int, error) {
 	cmd := exec.CommandContext(ctx, "chroot", c.Root, "/usr/bin/env", "-i",
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8",
 		"bash", "-c", script)
-	cmd.Stdout, cmd.Stderr = out, out
-	err := cmd.Run()
+	// The output goes through a pipe of our own, so that Wait returns when
+	// the script ends, not when the last process holding the pipe does.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return -1, err
+	}
+	defer pr.Close()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		pgid := cmd.Process.Pid
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		time.AfterFunc(stepGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		return nil
+	}
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		return -1, fmt.Errorf("chroot %s: %w", c.Root, err)
+	}
+	pw.Close()
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		_, _ = io.Copy(out, pr)
+	}()
+	err = cmd.Wait()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-copied:
+	case <-time.After(5 * time.Second):
+		// A process outside the group holds the pipe (Close kills it):
+		// stop reading.
+		pr.Close()
+		<-copied
+	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		return exit.ExitCode(), nil
@@ -158,4 +206,46 @@ func (c *Chroot) Run(ctx context.Context, script string, out io.Writer) (int, er
 		return -1, fmt.Errorf("chroot %s: %w", c.Root, err)
 	}
 	return 0, nil
+}
+
+// killRootedIn kills (SIGKILL) every process whose root directory is root
+// or below it, and waits up to ten seconds for them to go: a daemon a step
+// started that outlived its step would keep the root's file system busy,
+// and with it the loop device under it.
+func killRootedIn(root string) error {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids := rootedIn(root)
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes %v still run in %s", pids, root)
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// rootedIn lists the processes whose root directory is root or below it.
+func rootedIn(root string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		r, err := os.Readlink(filepath.Join("/proc", e.Name(), "root"))
+		if err == nil && (r == root || strings.HasPrefix(r, root+"/")) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
