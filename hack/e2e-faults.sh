@@ -16,7 +16,8 @@
 #      temp file or output left;
 #   4. SIGINT to kubebake test while its machine boots: exit 130, no QEMU,
 #      no temp files;
-#   5. SIGTERM to kubebake base while it configures the root in a chroot:
+#   5. SIGTERM to kubebake base while it builds the kernel image in its
+#      chroot (update-initramfs):
 #      exit 143, no mount, loop device, temp file or output.
 # Needs root.
 #   OUT    output directory (default out/e2e-faults)
@@ -130,10 +131,10 @@ if want_case test-int; then
 fi
 
 if want_case base-term; then
-  stage "5. kubebake base: SIGTERM while it configures the root in a chroot"
+  stage "5. kubebake base: SIGTERM while it builds the kernel image in its chroot (update-initramfs)"
   dir="$out/base-term"
   rm -rf "$dir" && mkdir -p "$dir/work"
-  interrupt base-term "$dir" TERM 143 '^base: configure' 900 3 - -- bin/kubebake base debian-13 -o "$dir/base.qcow2" --work-dir "$dir/work"
+  interrupt base-term "$dir" TERM 143 '^base: uki$' 900 2 - -- bin/kubebake base debian-13 -o "$dir/base.qcow2" --work-dir "$dir/work"
   rmdir "$dir/work" 2>/dev/null || true
   left_verdict base-term "$dir"
 fi
