@@ -14,6 +14,7 @@ import (
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
 
+	"github.com/kubebake/kubebake/internal/atomicfile"
 	"github.com/kubebake/kubebake/internal/sys"
 )
 
@@ -150,9 +151,10 @@ func (b *builder) manifest(j *job) *Manifest {
 }
 
 // tempBeside creates an empty temporary file in path's directory, for a
-// rename over path.
+// rename over path, after removing those a killed build left there.
 func tempBeside(path string) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	atomicfile.RemoveLeftovers(path)
+	f, err := atomicfile.CreateTemp(path)
 	if err != nil {
 		return "", err
 	}

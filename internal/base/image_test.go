@@ -66,7 +66,7 @@ func newTestBuild(t *testing.T) *testBuild {
 // WORK, CACHE and OUT.
 func (tb *testBuild) calls() []string {
 	workDir := regexp.MustCompile(regexp.QuoteMeta(tb.work) + `/kubebake-base-\d+`)
-	tmpOut := regexp.MustCompile(`\.debian-13\.qcow2\.\d+\.tmp`)
+	tmpOut := regexp.MustCompile(`\.debian-13\.qcow2\.tmp-\d+-\d+`)
 	var out []string
 	for _, c := range tb.runner.calls {
 		c = workDir.ReplaceAllString(c, "WORK")

@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -100,4 +102,40 @@ func TestWriteSeedInjectedFaults(t *testing.T) {
 		assert.Equal(t, good, now, "%s: the good seed stays", fault)
 	}
 	assert.GreaterOrEqual(t, failed, 10, "most faults hit a write of the image")
+}
+
+// TestWriteSeedKilled kills a seed writer (kill -9) at many points: the
+// seed is always a whole ISO with the old or the new user data, and the
+// next write leaves nothing beside it.
+func TestWriteSeedKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills writers")
+	}
+	userData := [2]string{"#cloud-config\nhostname: a\n", "#cloud-config\nhostname: b\n" + strings.Repeat("# padding\n", 20000)}
+	if p := os.Getenv("KUBEBAKE_SEED_LOOP"); p != "" {
+		for i := 0; ; i++ {
+			if err := nocloud.WriteSeed(p, nocloud.Seed{UserData: []byte(userData[i%2])}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	isoinfo := testutil.Tool(t, "isoinfo")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "seed.iso")
+	require.NoError(t, nocloud.WriteSeed(path, nocloud.Seed{UserData: []byte(userData[0])}))
+	for i := 0; i < 15; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestWriteSeedKilled$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "KUBEBAKE_SEED_LOOP="+path)
+		require.NoError(t, cmd.Start())
+		time.Sleep(time.Duration(40+i*17) * time.Millisecond)
+		require.NoError(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+		got, err := exec.Command(isoinfo, "-R", "-x", "/user-data", "-i", path).Output()
+		require.NoError(t, err, "kill %d: the seed is a whole ISO", i)
+		assert.Contains(t, userData[:], string(got), "kill %d: old or new user data, whole", i)
+	}
+	require.NoError(t, nocloud.WriteSeed(path, nocloud.Seed{UserData: []byte(userData[0])}))
+	es, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, es, 1, "the next write removes every leftover")
 }

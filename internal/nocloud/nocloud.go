@@ -8,9 +8,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/kubebake/kubebake/internal/atomicfile"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -77,10 +77,12 @@ func DefaultMetaData(instanceID, hostname string) []byte {
 // WriteSeed writes s to path as a NoCloud seed: an ISO9660 volume labelled
 // cidata, with Rock Ridge and Joliet names. The image is built in a temporary
 // file beside path and renamed over it, so path is either the old file or the
-// whole new seed, never half-written. The file has mode 0600: user-data often
-// carries secrets such as join tokens.
+// whole new seed, never half-written, and a killed writer's temporary file
+// is removed by the next. The file has mode 0600: user-data often carries
+// secrets such as join tokens.
 func WriteSeed(path string, s Seed) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	atomicfile.RemoveLeftovers(path)
+	tmp, err := atomicfile.CreateTemp(path)
 	if err != nil {
 		return fmt.Errorf("write seed %s: %w", path, err)
 	}
@@ -99,7 +101,7 @@ func WriteSeed(path string, s Seed) (err error) {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write seed %s: %w", path, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write seed %s: %w", path, err)
 	}
 	return nil
