@@ -59,7 +59,7 @@ func TestRemoveAll(t *testing.T) {
 		wantRan []string
 	}{
 		{
-			name: "unmounts deepest first, detaches its loop devices, removes",
+			name:    "unmounts deepest first, detaches its loop devices, removes",
 			wantRan: []string{"umount --lazy DIR/root/proc", "umount --lazy DIR/root", "losetup --detach /dev/loop7"},
 		},
 		{
