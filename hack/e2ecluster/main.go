@@ -90,6 +90,11 @@ func run(ctx context.Context, image, work string, roles []string, cut map[string
 			n.IP = ""
 		}
 		if cut[n.Name] {
+			// Two virtual CPUs: a one-CPU worker did not boot again after
+			// QMP's system_reset under TCG (no console output for ten
+			// minutes, its CPU busy; probably OVMF's reset path), while
+			// the two-CPU init node did.
+			n.SMP = 0
 			n.PowerCut = cluster.PowerCutJoin
 			if role == "init" {
 				n.PowerCut = cluster.PowerCutInit
