@@ -3,9 +3,9 @@ package firstboot
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
+	"github.com/kubebake/kubebake/firstboot/kubeadm"
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 )
 
@@ -44,16 +44,9 @@ func checkSkew(role, kubelet, server string) error {
 	return nil
 }
 
-// minorOf reads the minor of v1.MINOR.PATCH (a pre-release or build
-// suffix allowed).
+// minorOf reads the minor of a version an API server or image reports;
+// a vendor's build suffix ("v1.36.3+k3s1", a minor of "36+") is not read.
 func minorOf(v string) (int, error) {
-	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
-	if len(parts) < 2 || parts[0] != "1" {
-		return 0, fmt.Errorf("%q is not v1.MINOR", v)
-	}
-	m, err := strconv.Atoi(strings.TrimRight(parts[1], "+"))
-	if err != nil || m < 0 {
-		return 0, fmt.Errorf("%q is not v1.MINOR", v)
-	}
-	return m, nil
+	head, _, _ := strings.Cut(v, "+")
+	return kubeadm.Minor(head)
 }

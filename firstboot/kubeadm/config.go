@@ -30,16 +30,26 @@ var apiVersions = []struct {
 	{0, "kubeadm.k8s.io/v1beta3"},
 }
 
+// Minor reads MINOR from a Kubernetes version v1.MINOR.PATCH (the v may be
+// left out; anything after MINOR is not read).
+func Minor(kubernetesVersion string) (int, error) {
+	parts := strings.SplitN(strings.TrimPrefix(kubernetesVersion, "v"), ".", 3)
+	if len(parts) < 2 || parts[0] != "1" {
+		return 0, fmt.Errorf("kubernetes version %q: want v1.MINOR.PATCH", kubernetesVersion)
+	}
+	minor, err := strconv.Atoi(parts[1])
+	if err != nil || minor < 0 {
+		return 0, fmt.Errorf("kubernetes version %q: want v1.MINOR.PATCH", kubernetesVersion)
+	}
+	return minor, nil
+}
+
 // APIVersionFor returns the kubeadm API version for a Kubernetes version
 // such as v1.36.3.
 func APIVersionFor(kubernetesVersion string) (string, error) {
-	parts := strings.Split(strings.TrimPrefix(kubernetesVersion, "v"), ".")
-	if len(parts) < 2 || parts[0] != "1" {
-		return "", fmt.Errorf("kubernetes version %q: want v1.MINOR.PATCH", kubernetesVersion)
-	}
-	minor, err := strconv.Atoi(parts[1])
+	minor, err := Minor(kubernetesVersion)
 	if err != nil {
-		return "", fmt.Errorf("kubernetes version %q: want v1.MINOR.PATCH", kubernetesVersion)
+		return "", err
 	}
 	for _, a := range apiVersions {
 		if minor >= a.fromMinor {
