@@ -3,6 +3,7 @@ package nodeconfig
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // Patch types, as kubeadm names them in a patch file's name.
@@ -31,7 +32,7 @@ func (v *validator) patches(role string, patches []Patch) {
 		switch {
 		case !ok:
 			v.errorf(path+".target", "%q is not a kubeadm patch target (kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kubeletconfiguration or corednsdeployment)", p.Target)
-		case !contains(roles, role):
+		case !slices.Contains(roles, role):
 			v.errorf(path+".target", "%s is not on a %s node: kubeadm would never apply the patch", p.Target, role)
 		}
 		var doc any
@@ -52,15 +53,6 @@ func (v *validator) patches(role string, patches []Patch) {
 			v.errorf(path+".type", "%q is not strategic, merge or json", p.Type)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // PatchTypeOf is p's type, strategic when it names none.
