@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubebake/kubebake/internal/sys"
 )
 
 // Chroot is a Target that is a root filesystem on this machine: files are
@@ -171,13 +173,7 @@ func (c *Chroot) Run(ctx context.Context, script string, out io.Writer) (int, er
 	}
 	defer pr.Close()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error {
-		pgid := cmd.Process.Pid
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		time.AfterFunc(stepGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
-		return nil
-	}
+	sys.EndGroupOnCancel(cmd, stepGrace)
 	if err := cmd.Start(); err != nil {
 		pw.Close()
 		return -1, fmt.Errorf("chroot %s: %w", c.Root, err)

@@ -133,6 +133,21 @@ type Exec struct {
 // SIGTERM and SIGKILL.
 const killGrace = 10 * time.Second
 
+// EndGroupOnCancel gives cmd (not yet started) a process group of its own
+// and makes a cancelled context end the whole group: SIGTERM, so that
+// traps can clean up, then SIGKILL after grace for what is still there.
+func EndGroupOnCancel(cmd *exec.Cmd, grace time.Duration) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		pgid := cmd.Process.Pid
+		time.AfterFunc(grace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return err
+		}
+		return nil
+	}
+}
+
 // Run runs c. The command gets its own process group, and a cancelled ctx
 // ends the whole group (debootstrap's dpkg, say), not only the first process.
 func (x Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
@@ -149,8 +164,7 @@ func (x Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	if c.StdoutOnly {
 		cmd.Stdout = io.MultiWriter(w, &stdout)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	EndGroupOnCancel(cmd, killGrace)
 	cmd.WaitDelay = killGrace
 	err := cmd.Run()
 	if err != nil {
