@@ -40,12 +40,7 @@ func TestWriteFileKilled(t *testing.T) {
 	require.NoError(t, WriteFile(p, c[0], 0o644))
 	leftovers := 0
 	for i := 0; i < 25; i++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestWriteFileKilled$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "KUBEBAKE_ATOMICFILE_LOOP="+p)
-		require.NoError(t, cmd.Start())
-		time.Sleep(time.Duration(30+i*11) * time.Millisecond)
-		require.NoError(t, cmd.Process.Kill())
-		_ = cmd.Wait()
+		testutil.KillAfter(t, "TestWriteFileKilled", time.Duration(30+i*11)*time.Millisecond, "KUBEBAKE_ATOMICFILE_LOOP="+p)
 		b, err := os.ReadFile(p)
 		require.NoError(t, err, "kill %d: the file is never missing", i)
 		assert.True(t, bytes.Equal(b, c[0]) || bytes.Equal(b, c[1]), "kill %d: old or new, whole (%d bytes)", i, len(b))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubebake/kubebake/internal/atomicfile"
 	"github.com/kubebake/kubebake/internal/manifest"
+	"github.com/kubebake/kubebake/internal/testutil"
 )
 
 // commitOnce writes content as a temporary image beside image, as Build
@@ -52,12 +53,7 @@ func TestCommitKilled(t *testing.T) {
 	commitOnce(t, dir, contents[0])
 	withManifest := 0
 	for i := 0; i < 25; i++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCommitKilled$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "KUBEBAKE_COMMIT_LOOP="+dir)
-		require.NoError(t, cmd.Start())
-		time.Sleep(time.Duration(30+i*13) * time.Millisecond)
-		require.NoError(t, cmd.Process.Kill())
-		_ = cmd.Wait()
+		testutil.KillAfter(t, "TestCommitKilled", time.Duration(30+i*13)*time.Millisecond, "KUBEBAKE_COMMIT_LOOP="+dir)
 		b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 		if os.IsNotExist(err) {
 			continue // killed between the old manifest's removal and the new one

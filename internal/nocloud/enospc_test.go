@@ -124,12 +124,7 @@ func TestWriteSeedKilled(t *testing.T) {
 	path := filepath.Join(dir, "seed.iso")
 	require.NoError(t, nocloud.WriteSeed(path, nocloud.Seed{UserData: []byte(userData[0])}))
 	for i := 0; i < 15; i++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestWriteSeedKilled$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "KUBEBAKE_SEED_LOOP="+path)
-		require.NoError(t, cmd.Start())
-		time.Sleep(time.Duration(40+i*17) * time.Millisecond)
-		require.NoError(t, cmd.Process.Kill())
-		_ = cmd.Wait()
+		testutil.KillAfter(t, "TestWriteSeedKilled", time.Duration(40+i*17)*time.Millisecond, "KUBEBAKE_SEED_LOOP="+path)
 		got, err := exec.Command(isoinfo, "-R", "-x", "/user-data", "-i", path).Output()
 		require.NoError(t, err, "kill %d: the seed is a whole ISO", i)
 		assert.Contains(t, userData[:], string(got), "kill %d: old or new user data, whole", i)

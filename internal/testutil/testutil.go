@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // Tool returns the path of a validator program the tests run (shellcheck,
@@ -51,4 +52,22 @@ func InjectFault(t testing.TB, run, fault string, env ...string) (int, []byte) {
 	}
 	t.Fatalf("%s under strace: %v", run, err)
 	return -1, out
+}
+
+// KillAfter reruns the current test binary's test named run with env added
+// to its environment (the test, seeing env, loops over its writes), kills
+// it with SIGKILL after d, and waits for it: one kill -9 at a point that
+// moves with d.
+func KillAfter(t testing.TB, run string, d time.Duration, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(d)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
 }

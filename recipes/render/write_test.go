@@ -108,12 +108,7 @@ func TestWriteKilled(t *testing.T) {
 	old, err := os.ReadFile(filepath.Join(dir, "plan.json"))
 	require.NoError(t, err)
 	for i := 0; i < 20; i++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestWriteKilled$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "KUBEBAKE_WRITE_LOOP="+dir)
-		require.NoError(t, cmd.Start())
-		time.Sleep(time.Duration(20+i*7) * time.Millisecond)
-		require.NoError(t, cmd.Process.Kill())
-		_ = cmd.Wait()
+		testutil.KillAfter(t, "TestWriteKilled", time.Duration(20+i*7)*time.Millisecond, "KUBEBAKE_WRITE_LOOP="+dir)
 		b, err := os.ReadFile(filepath.Join(dir, "plan.json"))
 		require.NoError(t, err, "kill %d: the plan is never missing", i)
 		assert.Contains(t, []string{string(old), string(newPlanJSON(t))}, string(b), "kill %d: old or new, whole", i)
