@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubebake/kubebake/firstboot/kubeadm"
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/kubeadm golden files")
@@ -106,26 +107,6 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// kubeadmFor finds a kubeadm for the version: KUBEBAKE_KUBEADM_DIR/VERSION,
-// else _build/k8s/VERSION/bin as hack/k8s-bin.sh builds it.
-func kubeadmFor(t *testing.T, version string) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "_build", "k8s", version, "bin")
-	if d := os.Getenv("KUBEBAKE_K8S_DIR"); d != "" {
-		dir = filepath.Join(d, version, "bin")
-	}
-	bin, err := filepath.Abs(filepath.Join(dir, "kubeadm"))
-	require.NoError(t, err)
-	if _, err := os.Stat(bin); err != nil {
-		msg := "no kubeadm " + version + " at " + bin + ": build it with hack/k8s-bin.sh -v " + version + " kubeadm"
-		if os.Getenv("KUBEBAKE_REQUIRE_KUBEADM") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return bin
-}
-
 // TestKubeadmValidates has a real kubeadm of the same version validate each
 // configuration; v1beta3 ones (Kubernetes before 1.31) are read by kubeadm
 // v1.36.3, which still accepts that deprecated API, with the version raised
@@ -137,7 +118,7 @@ func TestKubeadmValidates(t *testing.T) {
 			if tc.api == "kubeadm.k8s.io/v1beta3" {
 				version = "v1.36.3"
 			}
-			bin := kubeadmFor(t, version)
+			bin := testutil.Kubeadm(t, version)
 			out := render(t, tc.role, tc.version)
 			if version != tc.version {
 				out = []byte(strings.ReplaceAll(string(out), "kubernetesVersion: "+tc.version, "kubernetesVersion: "+version))
@@ -154,7 +135,7 @@ func TestKubeadmValidates(t *testing.T) {
 // TestKubeadmRejectsBroken proves the validation can fail: kubeadm refuses
 // a configuration with an unknown field and one with a malformed token.
 func TestKubeadmRejectsBroken(t *testing.T) {
-	bin := kubeadmFor(t, "v1.36.3")
+	bin := testutil.Kubeadm(t, "v1.36.3")
 	good := string(render(t, nodeconfig.RoleJoin, "v1.36.3"))
 	for name, bad := range map[string]string{
 		"unknown field": strings.Replace(good, "nodeRegistration:", "nodeRegistraton: {}\nnodeRegistration:", 1),
@@ -186,7 +167,7 @@ func TestAPIVersionFor(t *testing.T) {
 // and applied by a real kubeadm, in order after node.kubelet's, to the
 // static Pod it writes (init phase control-plane, dry run).
 func TestKubeadmAppliesPatches(t *testing.T) {
-	bin := kubeadmFor(t, "v1.36.3")
+	bin := testutil.Kubeadm(t, "v1.36.3")
 	c := config(nodeconfig.RoleInit, "v1.36.3")
 	c.Node.Patches = []nodeconfig.Patch{
 		{Target: "kube-apiserver", Patch: []byte(`{"spec":{"containers":[{"name":"kube-apiserver","livenessProbe":{"failureThreshold":60,"timeoutSeconds":60}}]}}`)},
@@ -202,22 +183,8 @@ func TestKubeadmAppliesPatches(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"kube-apiserver100+strategic.json", "kube-apiserver101+json.json"}, names)
 
-	dir := t.TempDir()
-	patches := filepath.Join(dir, "patches")
-	require.NoError(t, os.Mkdir(patches, 0o755))
-	for n, b := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(patches, n), b, 0o600))
-	}
-	out, err := kubeadm.Render(c, kubeadm.Options{CRISocket: "unix:///run/containerd/containerd.sock", PatchesDir: patches})
-	require.NoError(t, err)
-	cfg := filepath.Join(dir, "kubeadm.yaml")
-	require.NoError(t, os.WriteFile(cfg, out, 0o600))
-	dry := filepath.Join(dir, "dry-run")
-	cmd := exec.Command(bin, "init", "phase", "control-plane", "apiserver", "--config", cfg, "--dry-run")
-	cmd.Env = append(os.Environ(), "KUBEADM_INIT_DRYRUN_DIR="+dry)
-	b, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", b)
-	assert.Contains(t, string(b), "Found the following patch files: [kube-apiserver100+strategic.json kube-apiserver101+json.json]")
+	dry, b := testutil.KubeadmDryRun(t, bin, c, []string{"control-plane", "apiserver"})
+	assert.Contains(t, b, "Found the following patch files: [kube-apiserver100+strategic.json kube-apiserver101+json.json]")
 	manifest, err := os.ReadFile(filepath.Join(dry, "kube-apiserver.yaml"))
 	require.NoError(t, err, "%s", b)
 	var pod struct {
