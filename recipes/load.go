@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,10 +36,21 @@ type Loaded struct {
 	pos      positions
 	overlays []positions
 	fromPos  Pos
-	hasFrom  bool
-	basePos  positions
-	baseName string
+	// bases are the recipes `from` names, nearest first.
+	bases []baseLevel
 }
+
+// baseLevel is one recipe of a `from` chain: where its fields stand, and
+// whether it is a built-in (whose fields are placed at the `from` line
+// that named it) or a file of the user's (whose fields are placed in it).
+type baseLevel struct {
+	pos     positions
+	builtin bool
+	fromPos Pos
+}
+
+// MaxFromDepth bounds a chain of `from` recipes.
+const MaxFromDepth = 8
 
 // Load reads a recipe by built-in name or file path, then decodes, defaults
 // and validates it. The error is an *InvalidError when the report has
@@ -153,7 +165,6 @@ func DecodeWith(source string, data []byte, overlays ...Overlay) (*Loaded, error
 		return l.finish()
 	}
 	if r.From != "" {
-		l.hasFrom = true
 		l.fromPos, _ = pos.lookup("from")
 		base, ok := l.applyFrom(r.From, data)
 		if !ok {
@@ -230,25 +241,11 @@ func (l *Loaded) decodeDoc(source string, data []byte, rep *Report) (*Recipe, po
 	return &r, pos, data, true
 }
 
-// applyFrom decodes the built-in named from and the user's document on top.
+// applyFrom decodes the recipe named from (and the chain of recipes it
+// starts from in turn) and the user's document on top.
 func (l *Loaded) applyFrom(from string, user []byte) (*Recipe, bool) {
-	baseData, ok := builtinData(from)
+	base, ok := l.resolveFrom(from, l.Source, l.fromPos, []string{filepath.Clean(l.Source)})
 	if !ok {
-		l.Report.Entries = append(l.Report.Entries, Entry{Path: "from", Pos: l.fromPos,
-			Message: fmt.Sprintf("unknown built-in recipe %q (built-ins: %s)", from, strings.Join(BuiltinNames(), ", "))})
-		return nil, false
-	}
-	l.baseName = "builtin:" + from
-	var baseRep Report
-	base, pos, _, ok := l.decodeDoc(l.baseName, baseData, &baseRep)
-	l.basePos = pos
-	if !ok {
-		l.Report.Merge(baseRep)
-		return nil, false
-	}
-	if base.From != "" {
-		l.Report.Entries = append(l.Report.Entries, Entry{Path: "from", Pos: l.fromPos,
-			Message: fmt.Sprintf("built-in recipe %q itself starts from %q; only one level of from is allowed", from, base.From)})
 		return nil, false
 	}
 	// The user's fields override the base's: scalars and lists replace,
@@ -260,6 +257,87 @@ func (l *Loaded) applyFrom(from string, user []byte) (*Recipe, bool) {
 	}
 	applyModes(base, l.pos.modes)
 	return base, true
+}
+
+// IsFileRef reports whether a `from` value names a recipe file rather
+// than a built-in: it holds a path separator or ends in .yaml or .yml.
+func IsFileRef(from string) bool {
+	return strings.ContainsRune(from, '/') || strings.HasSuffix(from, ".yaml") || strings.HasSuffix(from, ".yml")
+}
+
+// resolveFrom decodes the recipe from names, as the `from` of the document
+// source (at fromPos), with chain the sources already on the way (to refuse
+// a cycle). A file is read relative to the directory of source. It returns
+// the recipe with its own `from` applied, its metadata kept.
+func (l *Loaded) resolveFrom(from, source string, fromPos Pos, chain []string) (*Recipe, bool) {
+	fail := func(format string, args ...any) (*Recipe, bool) {
+		l.Report.Entries = append(l.Report.Entries, Entry{Path: "from", Pos: fromPos, Message: fmt.Sprintf(format, args...)})
+		return nil, false
+	}
+	if len(chain) > MaxFromDepth {
+		return fail("more than %d levels of from: %s", MaxFromDepth, strings.Join(append(chain, from), " -> "))
+	}
+	var name string
+	var data []byte
+	builtin := !IsFileRef(from)
+	if builtin {
+		d, ok := builtinData(from)
+		if !ok {
+			return fail("unknown built-in recipe %q (built-ins: %s; a recipe file is named by a path such as ./%s.yaml)", from, strings.Join(BuiltinNames(), ", "), from)
+		}
+		name, data = "builtin:"+from, d
+	} else {
+		if strings.HasPrefix(source, "builtin:") {
+			return fail("a built-in recipe cannot start from a file (%q)", from)
+		}
+		name = from
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(filepath.Dir(source), from)
+		}
+		if slices.Contains(chain, name) {
+			return fail("from %q makes a cycle: %s", from, strings.Join(append(chain, name), " -> "))
+		}
+		d, err := readRecipe(name)
+		if err != nil {
+			return fail("recipe file %q: %v", from, err)
+		}
+		data = d
+	}
+	var rep Report
+	base, pos, doc, ok := l.decodeDoc(name, data, &rep)
+	if builtin {
+		if !ok {
+			l.Report.Merge(rep)
+			return nil, false
+		}
+	} else {
+		// A file of the user's: its own problems are reported in it.
+		l.Report.Merge(rep)
+		if !ok || rep.IsFatal() {
+			return nil, false
+		}
+	}
+	l.bases = append(l.bases, baseLevel{pos: pos, builtin: builtin, fromPos: fromPos})
+	if base.From == "" {
+		return base, true
+	}
+	if builtin {
+		return fail("built-in recipe %q itself starts from %q; a built-in starts from nothing", from, base.From)
+	}
+	at, _ := pos.lookup("from")
+	under, ok := l.resolveFrom(base.From, name, at, append(chain, name))
+	if !ok {
+		return nil, false
+	}
+	meta := base.Metadata
+	under.Metadata = Metadata{}
+	if err := k8syaml.Unmarshal(doc, under); err != nil {
+		l.Report.Entries = append(l.Report.Entries, Entry{Message: err.Error(), Pos: Pos{File: name}})
+		return nil, false
+	}
+	applyModes(under, pos.modes)
+	under.Metadata, under.From = meta, ""
+	return under, true
 }
 
 // applyOverlay checks the overlay against the schema (unknown fields are
@@ -337,9 +415,12 @@ func (l *Loaded) position(path string) Pos {
 	if p, ok := l.pos.paths[path]; ok {
 		return p
 	}
-	if l.hasFrom {
-		if _, ok := l.basePos.paths[path]; ok {
-			return l.fromPos
+	for _, b := range l.bases {
+		if p, ok := b.pos.paths[path]; ok {
+			if b.builtin {
+				return b.fromPos
+			}
+			return p
 		}
 	}
 	if p, ok := l.pos.lookup(path); ok {

@@ -17,8 +17,10 @@ type Recipe struct {
 	Kind string `json:"kind"`
 	// Metadata names and describes the recipe.
 	Metadata Metadata `json:"metadata"`
-	// From names a built-in recipe this one starts from; every field given
-	// here overrides it (scalars and lists replace, maps merge).
+	// From names the recipe this one starts from: a built-in, or a recipe
+	// file (a path such as ./base.yaml, relative to this file), which may
+	// itself start from another. Every field given here overrides it
+	// (scalars and lists replace, maps merge); metadata is not inherited.
 	From string `json:"from,omitempty"`
 	// Base is the distribution the image is built on.
 	Base Base `json:"base"`
