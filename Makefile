@@ -12,7 +12,7 @@ K8S_VERSION ?= v1.36.3
 ACC_PLUGIN := _build/acc/packer-plugin-kubebake
 PLUGIN_LDFLAGS := -s -w -X main.version=v$(shell cat VERSION)
 
-.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench image e2e e2e-cluster e2e-faults acc fuzz render release-snapshot clean
+.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench image e2e e2e-cluster e2e-faults e2e-rollout acc fuzz render release-snapshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -79,6 +79,9 @@ e2e-cluster: ## bake debian-13-containerd with kubeadm's images from Go modules,
 
 e2e-faults: ## faults for real: power cuts mid-init and mid-join in a 2-node cluster, a vm bake's QEMU killed mid-step, SIGTERM/SIGINT to build, test and base; checks nothing is left (root)
 	bash hack/e2e-faults.sh
+
+e2e-rollout: ## a node pool replaced under load: control plane + worker from image A, a worker from image B (from: A) with the same user data, drain + graceful power-off, availability watched against a PodDisruptionBudget; a too-new kubelet refused; baked vs. installed-at-boot replacement; prints figures (root)
+	bash hack/e2e-rollout.sh
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s); crashers stay under testdata/fuzz as regression cases
 	bash hack/fuzz.sh

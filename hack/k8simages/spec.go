@@ -64,6 +64,8 @@ var kinds = map[string]kind{
 	// but NET_BIND_SERVICE.
 	"coredns": {files: []binary{{path: "/coredns", bin: "coredns"}}, entrypoint: []string{"/coredns"}},
 	"pause":   {files: []binary{{path: "/pause", bin: "pause"}}, entrypoint: []string{"/pause"}, user: "65535:65535"},
+	// rollout-app: make e2e-rollout's workload (hack/k8simages/rolloutapp).
+	"rollout-app": {files: []binary{{path: "/rollout-app", bin: "rollout-app"}}, entrypoint: []string{"/rollout-app"}, user: "65532:65532"},
 }
 
 // SpecFor returns the Spec of ref with binaries from bins (NAME -> path)

@@ -1,7 +1,7 @@
 // Package cluster boots a kubeadm cluster from one kubebake image on
 // this machine, with nothing leaving it: one QEMU process per node, all on a
-// private layer-2 link (QEMU's stream netdev over a unix socket, no host
-// bridge), each given a NodeConfig and static addresses through its own
+// private layer-2 link (QEMU's stream netdev to a hub on a unix socket, see
+// Hub; no host bridge), each given a NodeConfig and static addresses through its own
 // NoCloud seed. It waits for every node's kubebake-firstboot result and for
 // the init node's view of the cluster, and reports the figures.
 package cluster
@@ -42,6 +42,10 @@ type Node struct {
 	IP string
 	// MAC and UUID give the machine its own identity.
 	MAC, UUID string
+	// UplinkMAC, when set, adds a second network card on QEMU's user
+	// network (DHCP, the default route and name server): the link then
+	// carries only its /24.
+	UplinkMAC string
 	// MemoryMiB and SMP (virtual CPUs, default 2) of the machine.
 	MemoryMiB, SMP int
 	// PowerCut, when set, is a regular expression: the first time the
@@ -230,23 +234,27 @@ func NetworkConfig(n Node) ([]byte, error) {
 	if gw == n.IP {
 		return nil, fmt.Errorf("node %s: %s is the link's gateway address", n.Name, n.IP)
 	}
-	doc := map[string]any{
-		"version": 2,
-		"ethernets": map[string]any{
-			"link0": map[string]any{
-				"match": map[string]string{"macaddress": strings.ToLower(n.MAC)},
-				// cloud-init's networkd renderer matches the name too:
-				// rename the interface to it.
-				"set-name":  "link0",
-				"addresses": []string{n.IP + "/24"},
-				"routes":    []map[string]string{{"to": "0.0.0.0/0", "via": gw}},
-				// CoreDNS will not start without an upstream server in
-				// resolv.conf; this one never answers.
-				"nameservers": map[string][]string{"addresses": {gw}},
-			},
-		},
+	link := map[string]any{
+		"match": map[string]string{"macaddress": strings.ToLower(n.MAC)},
+		// cloud-init's networkd renderer matches the name too: rename the
+		// interface to it.
+		"set-name":  "link0",
+		"addresses": []string{n.IP + "/24"},
 	}
-	return yaml.Marshal(doc)
+	ethernets := map[string]any{"link0": link}
+	if n.UplinkMAC == "" {
+		link["routes"] = []map[string]string{{"to": "0.0.0.0/0", "via": gw}}
+		// CoreDNS will not start without an upstream server in
+		// resolv.conf; this one never answers.
+		link["nameservers"] = map[string][]string{"addresses": {gw}}
+	} else {
+		ethernets["uplink0"] = map[string]any{
+			"match":    map[string]string{"macaddress": strings.ToLower(n.UplinkMAC)},
+			"set-name": "uplink0",
+			"dhcp4":    true,
+		}
+	}
+	return yaml.Marshal(map[string]any{"version": 2, "ethernets": ethernets})
 }
 
 // reportData fills report.sh.tmpl.
@@ -289,11 +297,11 @@ func InstallScript(n Node) ([]byte, error) {
 }
 
 // UserData is n's user data: its NodeConfig, the install script when
-// given, and the report script. cloud-init runs the scripts in the order
+// given, the report script, and the rollout script when given. cloud-init runs the scripts in the order
 // of their names, once per instance; with everyBoot the report is a
 // boothook instead, which runs on every boot (a node that is power-cut
 // boots twice and must report after the second).
-func UserData(nodeConfig, install, report []byte, everyBoot bool) ([]byte, error) {
+func UserData(nodeConfig, install, rollout, report []byte, everyBoot bool) ([]byte, error) {
 	parts := []userdata.Part{}
 	if install != nil {
 		parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-0-install.sh", Content: install})
@@ -306,6 +314,9 @@ func UserData(nodeConfig, install, report []byte, everyBoot bool) ([]byte, error
 		parts = append(parts, userdata.Part{ContentType: `text/cloud-boothook; charset="utf-8"`, Filename: "kubebake-e2e-1-report-boothook.sh", Content: hook})
 	} else {
 		parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-1-report.sh", Content: report})
+	}
+	if rollout != nil {
+		parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-2-rollout.sh", Content: rollout})
 	}
 	return userdata.MIME(nodeConfig, parts...)
 }

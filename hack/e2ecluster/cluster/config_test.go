@@ -72,7 +72,7 @@ func TestNodeConfigs(t *testing.T) {
 	report, err := ReportScript(worker, 2, time.Minute)
 	require.NoError(t, err)
 	for _, everyBoot := range []bool{false, true} {
-		ud, err := UserData(joinDoc, nil, report, everyBoot)
+		ud, err := UserData(joinDoc, nil, nil, report, everyBoot)
 		require.NoError(t, err)
 		got, ok, err := source.FromUserData(ud)
 		require.NoError(t, err)
@@ -120,7 +120,7 @@ func TestReportBoothook(t *testing.T) {
 	_, err = boothook([]byte("#!/bin/bash\n" + reportDelimiter + "\n"))
 	require.ErrorContains(t, err, reportDelimiter)
 
-	ud, err := UserData([]byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: join\n"), nil, report, true)
+	ud, err := UserData([]byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: join\n"), nil, nil, report, true)
 	require.NoError(t, err)
 	assert.Contains(t, string(ud), "Content-Type: text/cloud-boothook")
 	assert.NotContains(t, string(ud), "text/x-shellscript", "the report runs once per boot, not once per instance")
@@ -197,7 +197,7 @@ func TestInstallScript(t *testing.T) {
 
 	// The install script runs before the report script: cloud-init orders
 	// scripts by name.
-	ud, err := UserData([]byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: init\n"), b, []byte("#!/bin/bash\n"), false)
+	ud, err := UserData([]byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: init\n"), b, nil, []byte("#!/bin/bash\n"), false)
 	require.NoError(t, err)
 	i, r := strings.Index(string(ud), "kubebake-e2e-0-install.sh"), strings.Index(string(ud), "kubebake-e2e-1-report.sh")
 	assert.True(t, i > 0 && r > i, "install part before report part")
@@ -217,7 +217,8 @@ func TestReportScript(t *testing.T) {
 			assert.Contains(t, string(b), "deadline=$((SECONDS + 1200))")
 			assert.Contains(t, string(b), `[ "$ready" -ge 2 ]`)
 		} else {
-			assert.NotContains(t, string(b), "KUBECONFIG", "only the init node checks the cluster")
+			assert.NotContains(t, string(b), "admin.conf", "only the init node checks the cluster")
+			assert.Contains(t, string(b), "/etc/kubernetes/kubelet.conf", "a worker reads its own Node with the kubelet's credentials")
 		}
 		assert.True(t, strings.HasPrefix(string(b), "#!/bin/bash\n"))
 	}

@@ -21,6 +21,18 @@ type Report struct {
 	// when firstboot finished and, on the init node, when the cluster was
 	// ready.
 	Uptimes []float64
+	// ReadyUptime is the guest's uptime when a joined node saw its own
+	// Node Ready (0 when it did not).
+	ReadyUptime float64
+	// Facts is a joined node's FACTS line: what tells image B from A.
+	Facts string
+	// Rollout are the init node's ROLLOUT lines (e2e-rollout), and Avail
+	// the changes it saw in the workload's Ready pods.
+	Rollout []RolloutStep
+	Avail   []Avail
+	// RolloutDone, RolloutPass and RolloutDetail are its ROLLOUT-RESULT.
+	RolloutDone, RolloutPass bool
+	RolloutDetail            string
 	// InstallStart and InstallDone are the guest's uptimes around the
 	// install at boot of a node that is not baked (0 when none).
 	InstallStart, InstallDone float64
@@ -31,6 +43,19 @@ type Report struct {
 	Detail string
 	// Done is whether a RESULT line came.
 	Done bool
+}
+
+// RolloutStep is one ROLLOUT line: the step and its words.
+type RolloutStep struct {
+	Step string
+	Args []string
+}
+
+// Avail is one AVAIL line: the guest's uptime and the number of the
+// workload's pods that were Ready and not terminating from then on.
+type Avail struct {
+	Uptime float64
+	Ready  int
 }
 
 // Parse reads the "E2E NODE KIND TEXT" lines of node from a report log.
@@ -64,6 +89,24 @@ func Parse(b []byte, node string) Report {
 					r.InstallDone = v
 				}
 			}
+		case "READY":
+			r.ReadyUptime, _ = strconv.ParseFloat(strings.TrimSpace(text), 64)
+		case "FACTS":
+			r.Facts = text
+		case "ROLLOUT":
+			f := strings.Fields(text)
+			if len(f) > 0 {
+				r.Rollout = append(r.Rollout, RolloutStep{Step: f[0], Args: f[1:]})
+			}
+		case "AVAIL":
+			var a Avail
+			if _, err := fmt.Sscanf(text, "%g %d", &a.Uptime, &a.Ready); err == nil {
+				r.Avail = append(r.Avail, a)
+			}
+		case "ROLLOUT-RESULT":
+			r.RolloutDone = true
+			verdict, detail, _ := strings.Cut(text, " ")
+			r.RolloutPass, r.RolloutDetail = verdict == "PASS", detail
 		case "PROGRESS":
 			r.Progress = append(r.Progress, text)
 		case "NODES":

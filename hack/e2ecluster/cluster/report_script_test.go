@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestReportScriptVerdict(t *testing.T) {
 			require.NoError(t, os.WriteFile(f, []byte(s), 0o755))
 			outFile := filepath.Join(dir, "ttyS1")
 			cmd := exec.Command("bash", f)
-			cmd.Env = append(os.Environ(), "KUBEBAKE_E2E_OUT="+outFile, "KUBEBAKE_E2E_STATE="+state, "KUBEBAKE_E2E_POLL=0.1")
+			cmd.Env = append(os.Environ(), "KUBEBAKE_E2E_OUT="+outFile, "KUBEBAKE_E2E_STATE="+state, "KUBEBAKE_E2E_POLL=0.1", "KUBEBAKE_E2E_RESULT="+filepath.Join(dir, "result"))
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "%s", out)
 			b, err := os.ReadFile(outFile)
@@ -90,6 +91,67 @@ func TestReportScriptVerdict(t *testing.T) {
 			} else {
 				assert.Contains(t, r.Detail, tc.detail)
 			}
+		})
+	}
+}
+
+// TestReportScriptWorker runs a worker's report script, named by its host
+// name (no name in the user data): it waits for its own Node to turn
+// Ready, reports the guest's uptime then, and passes; a Node that never
+// turns Ready fails after the wait.
+func TestReportScriptWorker(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	host = strings.ToLower(host)
+	for _, tc := range []struct {
+		name       string
+		readyAfter int // calls; 0: never
+		pass       bool
+	}{
+		{"ready on the third look", 3, true},
+		{"never ready", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			bin, state := filepath.Join(dir, "bin"), filepath.Join(dir, "state")
+			require.NoError(t, os.MkdirAll(bin, 0o755))
+			require.NoError(t, os.MkdirAll(state, 0o755))
+			// The fake answers False until its readyAfter-th call about
+			// this host's own Node, and records the kubeconfig it got.
+			kubectl := `#!/bin/bash
+dir=$(dirname "$0")
+echo "$KUBECONFIG $*" >>"$dir/calls"
+if [ "$1 $2 $3" = "get node ` + host + `" ] && [ "$4" = -o ] && [[ "$5" == jsonpath=* ]]; then
+  n=$(grep -c jsonpath "$dir/calls")
+  if [ ` + strconv.Itoa(tc.readyAfter) + ` -gt 0 ] && [ "$n" -ge ` + strconv.Itoa(tc.readyAfter) + ` ]; then echo True; else echo False; fi
+fi
+`
+			require.NoError(t, os.WriteFile(filepath.Join(bin, "kubectl"), []byte(kubectl), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(state, "firstboot.success"), nil, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(state, "status.json"), []byte(`{"result":"success"}`), 0o644))
+			script, err := ReportScript(Node{Role: "join"}, 2, 2*time.Second)
+			require.NoError(t, err)
+			s := strings.Replace(string(script), "export PATH=", "export PATH="+bin+":", 1)
+			f := filepath.Join(dir, "report.sh")
+			require.NoError(t, os.WriteFile(f, []byte(s), 0o755))
+			outFile := filepath.Join(dir, "ttyS1")
+			cmd := exec.Command("bash", f)
+			cmd.Env = append(os.Environ(), "KUBEBAKE_E2E_OUT="+outFile, "KUBEBAKE_E2E_STATE="+state, "KUBEBAKE_E2E_POLL=0.1")
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			b, err := os.ReadFile(outFile)
+			require.NoError(t, err)
+			r := Parse(b, host)
+			require.True(t, r.Done, "a RESULT line:\n%s", b)
+			assert.Equal(t, tc.pass, r.Pass, "%s", b)
+			assert.Equal(t, tc.pass, r.ReadyUptime > 0, "a READY line only when Ready:\n%s", b)
+			calls, err := os.ReadFile(filepath.Join(bin, "calls"))
+			require.NoError(t, err)
+			assert.True(t, strings.HasPrefix(string(calls), "/etc/kubernetes/kubelet.conf get node "+host), "%s", calls)
 		})
 	}
 }

@@ -82,6 +82,8 @@ type machine struct {
 	started time.Time
 	serial  string
 	report  string
+	// qmp is the monitor socket, when the machine has one.
+	qmp string
 	// cut is closed once a power cut (Node.PowerCut) was made or failed;
 	// cutAfter, cutLine and cutErr say how.
 	cut      chan struct{}
@@ -117,12 +119,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	fmt.Fprintf(o.Progress, "e2e-cluster: %d nodes from %s, accelerator %s (%s)\n", len(o.Nodes), image, accel, why)
-	// The socket's path must fit a sockaddr_un (108 bytes).
-	sock := filepath.Join(o.WorkDir, "link.sock")
-	if len(sock) > 100 {
-		return nil, fmt.Errorf("work directory %s: the link socket's path is too long for a unix socket", o.WorkDir)
+	hub, err := NewHub(filepath.Join(o.WorkDir, "link.sock"))
+	if err != nil {
+		return nil, err
 	}
-	_ = os.Remove(sock)
+	defer hub.Close()
 
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -132,30 +133,26 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			mc.m.Stop(10 * time.Second)
 		}
 	}()
-	for i, n := range o.Nodes {
-		net := "stream,id=net0,server=off,addr.type=unix,addr.path=" + sock
-		switch {
-		case n.IP == "":
+	for _, n := range o.Nodes {
+		net := hub.Netdev()
+		if n.IP == "" {
 			// A lone node with QEMU's user network (NAT to this machine's
 			// network), e.g. to install packages at boot.
 			if len(o.Nodes) > 1 {
 				return nil, fmt.Errorf("node %s has no address: only a lone node may use the user network", n.Name)
 			}
 			net = "user"
-		case i == 0:
-			net = "stream,id=net0,server=on,addr.type=unix,addr.path=" + sock
 		}
-		mc, err := start(ctx, o, image, accel, n, o.Nodes[0], secrets, net)
+		ud, err := userData(o, n, secrets)
+		if err != nil {
+			return nil, err
+		}
+		mc, err := start(ctx, o, accel, launch{node: n, image: image, userData: ud, bundle: o.Bundle, netdev: net})
 		if err != nil {
 			return nil, err
 		}
 		machines = append(machines, mc)
 		fmt.Fprintf(o.Progress, "e2e-cluster: started %s (%s, %s, %s)\n", n.Name, n.Role, n.IP, n.MAC)
-		if i == 0 && n.IP != "" && len(o.Nodes) > 1 {
-			if err := waitForSocket(ctx, sock, mc.m); err != nil {
-				return nil, err
-			}
-		}
 	}
 
 	res := &Result{Pass: true}
@@ -203,17 +200,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// start writes n's seed and starts its machine.
-func start(ctx context.Context, o Options, image, accel string, n, initNode Node, s Secrets, netdev string) (*machine, error) {
-	dir := filepath.Join(o.WorkDir, n.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
+// userData is n's user data in a run of o: its NodeConfig, the install
+// script when o has a bundle, and the report script.
+func userData(o Options, n Node, s Secrets) ([]byte, error) {
 	controlPlanes := false
 	for _, x := range o.Nodes {
 		controlPlanes = controlPlanes || x.Role == "control-plane"
 	}
-	nc, err := NodeConfig(n, initNode, controlPlanes, o.Cluster, s)
+	nc, err := NodeConfig(n, o.Nodes[0], controlPlanes, o.Cluster, s)
 	if err != nil {
 		return nil, err
 	}
@@ -227,18 +221,39 @@ func start(ctx context.Context, o Options, image, accel string, n, initNode Node
 			return nil, err
 		}
 	}
-	ud, err := UserData(nc, install, report, n.PowerCut != "")
-	if err != nil {
+	return UserData(nc, install, nil, report, n.PowerCut != "")
+}
+
+// launch is one machine to start.
+type launch struct {
+	node     Node
+	image    string
+	userData []byte
+	// bundle, when set, is a bundle disk (see Options.Bundle).
+	bundle string
+	// netdev joins the machine to the link (or "user").
+	netdev string
+	// qmp gives the machine a monitor socket (a power cut or a graceful
+	// power-off) without a power cut.
+	qmp bool
+}
+
+// start writes the seed of l.node and starts its machine.
+func start(ctx context.Context, o Options, accel string, l launch) (*machine, error) {
+	n := l.node
+	dir := filepath.Join(o.WorkDir, n.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	var netcfg []byte
+	var err error
 	if n.IP != "" {
 		if netcfg, err = NetworkConfig(n); err != nil {
 			return nil, err
 		}
 	}
 	seed := filepath.Join(dir, "seed.iso")
-	if err := nocloud.WriteSeed(seed, nocloud.Seed{UserData: ud, MetaData: nocloud.DefaultMetaData("", n.Name), NetworkConfig: netcfg}); err != nil {
+	if err := nocloud.WriteSeed(seed, nocloud.Seed{UserData: l.userData, MetaData: nocloud.DefaultMetaData("", n.Name), NetworkConfig: netcfg}); err != nil {
 		return nil, err
 	}
 	mc := &machine{node: n, serial: filepath.Join(dir, "serial.log"), report: filepath.Join(dir, "report.log")}
@@ -249,12 +264,17 @@ func start(ctx context.Context, o Options, image, accel string, n, initNode Node
 	}
 	cfg := vm.Config{
 		Accel: accel, MemoryMiB: n.MemoryMiB, SMP: n.SMP, Snapshot: true,
-		Disks:     []vm.Disk{{Path: image, Format: "qcow2"}, {Path: seed, Format: "raw", ReadOnly: true}},
-		SerialLog: mc.serial, Serial2Log: mc.report, UUID: n.UUID, MAC: n.MAC, Net: netdev,
+		Disks:     []vm.Disk{{Path: l.image, Format: "qcow2"}, {Path: seed, Format: "raw", ReadOnly: true}},
+		SerialLog: mc.serial, Serial2Log: mc.report, UUID: n.UUID, MAC: n.MAC, Net: l.netdev,
 	}
-	if o.Bundle != "" {
+	if l.bundle != "" {
 		// Written to, but the snapshot keeps the file as it is.
-		cfg.Disks = append(cfg.Disks, vm.Disk{Path: o.Bundle, Format: "raw"})
+		cfg.Disks = append(cfg.Disks, vm.Disk{Path: l.bundle, Format: "raw"})
+	}
+	if n.UplinkMAC != "" {
+		// A second network card on QEMU's user network (NAT to this
+		// machine's network): a node that installs packages at boot.
+		cfg.Extra = append(cfg.Extra, "-netdev", "user,id=uplink0", "-device", "virtio-net-pci,netdev=uplink0,mac="+n.UplinkMAC)
 	}
 	if code, vars, err := vm.Firmware("", "", dir); err == nil {
 		cfg.OVMFCode, cfg.OVMFVars = code, vars
@@ -266,12 +286,16 @@ func start(ctx context.Context, o Options, image, accel string, n, initNode Node
 		if cutRE, err = regexp.Compile(n.PowerCut); err != nil {
 			return nil, fmt.Errorf("node %s: power cut: %w", n.Name, err)
 		}
+		cfg.Reboot = true
+	}
+	if n.PowerCut != "" || l.qmp {
 		// The socket's path must fit a sockaddr_un.
-		cfg.QMPSocket, cfg.Reboot = filepath.Join(dir, "qmp.sock"), true
+		cfg.QMPSocket = filepath.Join(dir, "qmp.sock")
 		if len(cfg.QMPSocket) > 100 {
 			return nil, fmt.Errorf("work directory %s: the monitor socket's path is too long for a unix socket", o.WorkDir)
 		}
 		_ = os.Remove(cfg.QMPSocket)
+		mc.qmp = cfg.QMPSocket
 	}
 	args, err := vm.Args(cfg)
 	if err != nil {
@@ -303,24 +327,6 @@ func (mc *machine) powerCut(ctx context.Context, re *regexp.Regexp, qmp string, 
 	}
 	mc.cutAfter, mc.cutLine = time.Since(mc.started), string(line)
 	fmt.Fprintf(progress, "e2e-cluster: %s: power cut (QMP system_reset) %s after power-on, at %q\n", mc.node.Name, mc.cutAfter.Round(time.Second), mc.cutLine)
-}
-
-// waitForSocket waits until the first machine listens on the link.
-func waitForSocket(ctx context.Context, sock string, m *vm.Machine) error {
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			return nil
-		}
-		if m.Exited() {
-			return fmt.Errorf("the first machine exited before it listened on %s", sock)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("the first machine did not listen on %s within 10s", sock)
 }
 
 func deadline(ctx context.Context) time.Time {
