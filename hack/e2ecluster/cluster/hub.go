@@ -14,16 +14,25 @@ import (
 // virtio-net's offloads stay well below it).
 const maxFrame = 1 << 17
 
+// portQueue is how many frames wait for one machine before the hub drops
+// what comes next for it, as a switch port's queue does.
+const portQueue = 512
+
 // Hub is the private link between the machines: a layer-2 hub on a unix
 // socket that QEMU's stream netdev connects to (server=off). Each frame
 // arrives as QEMU sends it, a 4-byte big-endian length and the frame, and
 // goes to every other machine. Unlike one machine serving the socket to
-// one other, any number of machines join and leave, in any order.
+// one other, any number of machines join and leave, in any order. A
+// machine that does not take its frames (QEMU stops reading while the
+// guest's receive ring is full) loses them, as on a switch, and never
+// holds up the others.
 type Hub struct {
 	ln    net.Listener
 	mu    sync.Mutex
-	conns map[net.Conn]bool
+	conns map[net.Conn]chan []byte
 	wg    sync.WaitGroup
+	// Dropped counts frames dropped for a full port queue.
+	dropped int
 }
 
 // NewHub listens on the unix socket path (replacing a stale one).
@@ -36,7 +45,7 @@ func NewHub(path string) (*Hub, error) {
 	if err != nil {
 		return nil, fmt.Errorf("link socket: %w", err)
 	}
-	h := &Hub{ln: ln, conns: map[net.Conn]bool{}}
+	h := &Hub{ln: ln, conns: map[net.Conn]chan []byte{}}
 	h.wg.Add(1)
 	go h.accept()
 	return h, nil
@@ -70,11 +79,13 @@ func (h *Hub) accept() {
 		if err != nil {
 			return
 		}
+		q := make(chan []byte, portQueue)
 		h.mu.Lock()
-		h.conns[c] = true
+		h.conns[c] = q
 		h.mu.Unlock()
-		h.wg.Add(1)
+		h.wg.Add(2)
 		go h.serve(c)
+		go h.send(c, q)
 	}
 }
 
@@ -83,33 +94,61 @@ func (h *Hub) serve(c net.Conn) {
 	defer h.wg.Done()
 	defer func() {
 		h.mu.Lock()
-		delete(h.conns, c)
+		if q, ok := h.conns[c]; ok {
+			close(q)
+			delete(h.conns, c)
+		}
 		h.mu.Unlock()
 		c.Close()
 	}()
-	buf := make([]byte, 4+maxFrame)
+	var hdr [4]byte
 	for {
-		if _, err := io.ReadFull(c, buf[:4]); err != nil {
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
 			return
 		}
-		n := binary.BigEndian.Uint32(buf[:4])
+		n := binary.BigEndian.Uint32(hdr[:])
 		if n > maxFrame {
 			return // not QEMU's framing: drop the machine rather than guess
 		}
-		if _, err := io.ReadFull(c, buf[4:4+n]); err != nil {
+		frame := make([]byte, 4+n)
+		copy(frame, hdr[:])
+		if _, err := io.ReadFull(c, frame[4:]); err != nil {
 			return
 		}
-		// One frame at a time, whole, to each of the others.
 		h.mu.Lock()
-		for o := range h.conns {
+		for o, q := range h.conns {
 			if o == c {
 				continue
 			}
-			_, err := o.Write(buf[:4+n])
-			if err != nil && !errors.Is(err, net.ErrClosed) {
-				o.Close() // its reader ends and removes it
+			select {
+			case q <- frame:
+			default:
+				h.dropped++
 			}
 		}
 		h.mu.Unlock()
 	}
+}
+
+// send writes the frames queued for c, one whole frame at a time, until
+// its queue is closed.
+func (h *Hub) send(c net.Conn, q chan []byte) {
+	defer h.wg.Done()
+	for frame := range q {
+		if _, err := c.Write(frame); err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				c.Close() // its reader ends and closes the queue
+			}
+			for range q {
+			}
+			return
+		}
+	}
+}
+
+// Dropped is the number of frames dropped so far for a full port queue.
+func (h *Hub) Dropped() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dropped
 }

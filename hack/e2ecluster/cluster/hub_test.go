@@ -64,3 +64,42 @@ func TestHub(t *testing.T) {
 	assert.Equal(t, []byte("reply"), readFrame(t, a))
 	assert.Equal(t, "stream,id=net0,server=off,addr.type=unix,addr.path="+h.Addr(), h.Netdev())
 }
+
+// TestHubSlowMachine: a machine that stops reading loses frames (they are
+// dropped once its queue is full) and the others keep talking.
+func TestHubSlowMachine(t *testing.T) {
+	h, err := NewHub(filepath.Join(t.TempDir(), "link.sock"))
+	require.NoError(t, err)
+	defer h.Close()
+	dial := func() net.Conn {
+		c, err := net.Dial("unix", h.Addr())
+		require.NoError(t, err)
+		return c
+	}
+	a, b, stuck := dial(), dial(), dial()
+	defer a.Close()
+	defer b.Close()
+	defer stuck.Close()
+	require.Eventually(t, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.conns) == 3 }, 5*time.Second, 10*time.Millisecond)
+	// stuck never reads: far more than its socket buffer and its queue.
+	frame := make([]byte, 1500)
+	go func() {
+		for i := 0; i < 4*portQueue; i++ {
+			sendFrame(t, a, frame)
+		}
+		sendFrame(t, a, []byte("last"))
+	}()
+	// b reads on (a fast sender may overrun its queue too) until the last
+	// frame: the hub never waited for stuck.
+	got := 0
+	for {
+		f := readFrame(t, b)
+		if string(f) == "last" {
+			break
+		}
+		got++
+	}
+	t.Logf("b got %d of %d frames; %d dropped in all", got, 4*portQueue, h.Dropped())
+	assert.Greater(t, got, portQueue, "b got more than one queue's worth")
+	assert.Positive(t, h.Dropped(), "stuck's frames past its queue and socket buffer were dropped")
+}
