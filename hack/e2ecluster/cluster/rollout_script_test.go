@@ -28,7 +28,11 @@ case "$*" in
 "get pods -l app=rollout-app --no-headers --watch-only "*) cat "$dir/watch"; exec sleep 300 ;;
 "get pods -l app=rollout-app --no-headers -o custom-columns=NODE:"*)
   for i in 5 6 7 8; do echo "worker-b p$i <none> True"; done ;;
-"get pods -l app=rollout-app --no-headers -o custom-columns="*) for i in 1 2 3 4; do echo "p$i <none> True"; done ;;
+"get pods -l app=rollout-app --no-headers -o custom-columns="*)
+  # The first list fails when the file "listfail" says so (the API server
+  # restarting): it must count nothing.
+  if [ -e "$dir/listfail" ] && [ ! -e "$dir/listfailed" ]; then touch "$dir/listfailed"; echo "connection refused" >&2; exit 1; fi
+  for i in 1 2 3 4; do echo "p$i <none> True"; done ;;
 "get pods -l app=rollout-app --field-selector spec.nodeName=worker-a --no-headers") for ((i = 0; i < $(cat "$dir/left"); i++)); do echo "p$i"; done ;;
 "get nodes -l kubebake.dev/plan=bbbbbbbbbbbb --no-headers "*) echo "worker-b True" ;;
 "get nodes -l kubebake.dev/plan=bbbbbbbbbbbb -o jsonpath={.items[*].metadata.name}") echo worker-b ;;
@@ -49,6 +53,7 @@ func TestRolloutScript(t *testing.T) {
 	for _, tc := range []struct {
 		name, watch string
 		left        int
+		listFail    bool
 		pass        bool
 		lowest      string
 		detail      string
@@ -57,6 +62,11 @@ func TestRolloutScript(t *testing.T) {
 			name:  "one pod at a time, never below the budget",
 			watch: "p1 2026-12-02T10:00:00Z True\np5 <none> False\np5 <none> True\np2 2026-12-02T10:01:00Z True\np6 <none> True\n",
 			pass:  true, lowest: "3", detail: "4 replicas Ready on worker-b, lowest 3 Ready (budget 3)",
+		},
+		{
+			name:  "a failed list counts nothing",
+			watch: "p1 2026-12-02T10:00:00Z True\np5 <none> True\n", listFail: true,
+			pass: true, lowest: "3", detail: "lowest 3 Ready",
 		},
 		{
 			name:   "two pods down at once",
@@ -78,6 +88,9 @@ func TestRolloutScript(t *testing.T) {
 				"result": "PASS\n",
 			} {
 				require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o755))
+			}
+			if tc.listFail {
+				require.NoError(t, os.WriteFile(filepath.Join(bin, "listfail"), nil, 0o644))
 			}
 			script, err := RolloutScript(cp, "aaaaaaaaaaaa", "bbbbbbbbbbbb", Workload{Image: "kubebake.test/rollout-app:v1", Replicas: 4, MinAvailable: 3})
 			require.NoError(t, err)
