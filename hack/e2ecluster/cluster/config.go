@@ -48,9 +48,6 @@ type Node struct {
 	UplinkMAC string
 	// MemoryMiB and SMP (virtual CPUs, default 2) of the machine.
 	MemoryMiB, SMP int
-	// Nice, when not zero, is the QEMU process's nice value (negative: a
-	// larger share of a busy host's CPUs).
-	Nice int
 	// PowerCut, when set, is a regular expression: the first time the
 	// node's console matches it, the machine is reset as by a power cut
 	// (QMP system_reset: what the guest had not yet written to its disk

@@ -25,7 +25,10 @@ echo "$*" >>"$dir/calls"
 case "$*" in
 "apply -f "*) echo "deployment.apps/rollout-app created" ;;
 "get deployment rollout-app -o jsonpath={.status.readyReplicas}") echo 4 ;;
-"get pods -l app=rollout-app --no-headers --watch-only "*) cat "$dir/watch"; exec sleep 300 ;;
+"get pods -l app=rollout-app --no-headers --watch-only "*)
+  cat "$dir/watch"
+  # A watch lasts until it is ended, or its test is gone.
+  while [ -d "$dir" ]; do sleep 0.2; done ;;
 "get pods -l app=rollout-app --no-headers -o custom-columns=NODE:"*)
   for i in 5 6 7 8; do echo "worker-b p$i <none> True"; done ;;
 "get pods -l app=rollout-app --no-headers -o custom-columns="*)

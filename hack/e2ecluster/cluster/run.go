@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/kubebake/kubebake/internal/nocloud"
@@ -302,18 +301,8 @@ func start(ctx context.Context, o Options, accel string, l launch) (*machine, er
 	if err != nil {
 		return nil, err
 	}
-	qemu := o.QEMU
-	if n.Nice != 0 {
-		// nice(1) execs QEMU: the process, and every thread it makes,
-		// runs at that nice value.
-		if qemu == "" {
-			qemu = "qemu-system-x86_64"
-		}
-		args = append([]string{"-n", strconv.Itoa(n.Nice), qemu}, args...)
-		qemu = "nice"
-	}
 	mc.started = time.Now()
-	if mc.m, err = vm.Start(qemu, args, mc.serial); err != nil {
+	if mc.m, err = vm.Start(o.QEMU, args, mc.serial); err != nil {
 		return nil, err
 	}
 	if cutRE != nil {
