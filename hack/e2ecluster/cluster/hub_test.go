@@ -83,11 +83,22 @@ func TestHubSlowMachine(t *testing.T) {
 	require.Eventually(t, func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.conns) == 3 }, 5*time.Second, 10*time.Millisecond)
 	// stuck never reads: far more than its socket buffer and its queue.
 	frame := make([]byte, 1500)
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
 		for i := 0; i < 4*portQueue; i++ {
 			sendFrame(t, a, frame)
 		}
-		sendFrame(t, a, []byte("last"))
+		// b's own queue may be full when one "last" comes (a lossy link,
+		// as designed): say it until b has it.
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+				sendFrame(t, a, []byte("last"))
+			}
+		}
 	}()
 	// b reads on (a fast sender may overrun its queue too) until the last
 	// frame: the hub never waited for stuck.
