@@ -113,23 +113,12 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 		}
 		*p = abs
 	}
-	if err := os.MkdirAll(o.WorkDir, 0o755); err != nil {
-		return nil, err
-	}
-	secrets, err := NewSecrets()
-	if err != nil {
-		return nil, err
-	}
-	accel, why, err := vm.ResolveAccel(ctx, o.Accel, o.QEMU)
+	secrets, accel, why, hub, err := setUp(ctx, o.WorkDir, o.Accel, o.QEMU)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	hub, err := NewHub(filepath.Join(o.WorkDir, "link.sock"))
-	if err != nil {
-		return nil, err
-	}
 	defer hub.Close()
 
 	cp := Node{Name: "cp1", Role: "init", IP: "192.168.76.11", MAC: "52:54:00:6b:62:11", UUID: uuid.NewString(), MemoryMiB: 3072}
@@ -195,7 +184,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the init node to deploy the workload: %w\n%s", err, tailFile(cpm.report, 30))
 	}
-	if bytesContains(line, "ROLLOUT-RESULT") {
+	if bytes.Contains(line, []byte("ROLLOUT-RESULT")) {
 		res.fail("the init node stopped before the replacement: %s", line)
 		res.ControlPlane.Report = parseReport(cpm)
 		return res, nil
@@ -231,7 +220,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the drain of %s: %w\n%s", workers[0].Name, err, tailFile(cpm.report, 30))
 	}
-	if !bytesContains(line, "ROLLOUT-RESULT") {
+	if !bytes.Contains(line, []byte("ROLLOUT-RESULT")) {
 		t0 := time.Now()
 		if _, err := vm.QMP(ctx, oldm.qmp, "system_powerdown", nil); err != nil {
 			res.fail("%s: system_powerdown: %v", workers[0].Name, err)
@@ -315,7 +304,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		nc, report, err := poolParts(run, pool, secrets)
+		nc, report, err := nodeParts(run, pool, secrets)
 		if err != nil {
 			return nil, err
 		}
@@ -344,7 +333,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 // rolloutUserData is the init node's user data: its NodeConfig, the
 // report script and the rollout script.
 func rolloutUserData(run Options, cp Node, s Secrets, o RolloutOptions) ([]byte, error) {
-	nc, report, err := poolParts(run, cp, s)
+	nc, report, err := nodeParts(run, cp, s)
 	if err != nil {
 		return nil, err
 	}
@@ -353,15 +342,6 @@ func rolloutUserData(run Options, cp Node, s Secrets, o RolloutOptions) ([]byte,
 		return nil, err
 	}
 	return UserData(nc, nil, rollout, report, false)
-}
-
-// poolParts are n's NodeConfig and report script.
-func poolParts(run Options, n Node, s Secrets) (nc, report []byte, err error) {
-	if nc, err = NodeConfig(n, run.Nodes[0], false, run.Cluster, s); err != nil {
-		return nil, nil, err
-	}
-	report, err = ReportScript(n, len(run.Nodes), run.ReadyWait)
-	return nc, report, err
 }
 
 // waitResult waits for mc's kubebake-firstboot console line.
@@ -388,7 +368,7 @@ func waitReady(ctx context.Context, mc *machine) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("waiting for its Node Ready: %w", err)
 	}
-	if !bytesContains(line, " READY ") {
+	if !bytes.Contains(line, []byte(" READY ")) {
 		return 0, fmt.Errorf("not Ready: %s", line)
 	}
 	return time.Since(mc.started), nil
@@ -398,5 +378,3 @@ func parseReport(mc *machine) Report {
 	b, _ := os.ReadFile(mc.report)
 	return Parse(b, mc.node.Name)
 }
-
-func bytesContains(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }

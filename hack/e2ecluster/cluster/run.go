@@ -107,23 +107,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if _, err := os.Stat(image); err != nil {
 		return nil, fmt.Errorf("image: %w", err)
 	}
-	if err := os.MkdirAll(o.WorkDir, 0o755); err != nil {
-		return nil, err
-	}
-	secrets, err := NewSecrets()
-	if err != nil {
-		return nil, err
-	}
-	accel, why, err := vm.ResolveAccel(ctx, o.Accel, o.QEMU)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(o.Progress, "e2e-cluster: %d nodes from %s, accelerator %s (%s)\n", len(o.Nodes), image, accel, why)
-	hub, err := NewHub(filepath.Join(o.WorkDir, "link.sock"))
+	secrets, accel, why, hub, err := setUp(ctx, o.WorkDir, o.Accel, o.QEMU)
 	if err != nil {
 		return nil, err
 	}
 	defer hub.Close()
+	fmt.Fprintf(o.Progress, "e2e-cluster: %d nodes from %s, accelerator %s (%s)\n", len(o.Nodes), image, accel, why)
 
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -203,15 +192,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // userData is n's user data in a run of o: its NodeConfig, the install
 // script when o has a bundle, and the report script.
 func userData(o Options, n Node, s Secrets) ([]byte, error) {
-	controlPlanes := false
-	for _, x := range o.Nodes {
-		controlPlanes = controlPlanes || x.Role == "control-plane"
-	}
-	nc, err := NodeConfig(n, o.Nodes[0], controlPlanes, o.Cluster, s)
-	if err != nil {
-		return nil, err
-	}
-	report, err := ReportScript(n, len(o.Nodes), o.ReadyWait)
+	nc, report, err := nodeParts(o, n, s)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +203,35 @@ func userData(o Options, n Node, s Secrets) ([]byte, error) {
 		}
 	}
 	return UserData(nc, install, nil, report, n.PowerCut != "")
+}
+
+// nodeParts are n's NodeConfig and report script in a run of o.
+func nodeParts(o Options, n Node, s Secrets) (nc, report []byte, err error) {
+	controlPlanes := false
+	for _, x := range o.Nodes {
+		controlPlanes = controlPlanes || x.Role == "control-plane"
+	}
+	if nc, err = NodeConfig(n, o.Nodes[0], controlPlanes, o.Cluster, s); err != nil {
+		return nil, nil, err
+	}
+	report, err = ReportScript(n, len(o.Nodes), o.ReadyWait)
+	return nc, report, err
+}
+
+// setUp makes the work directory, the shared secrets, the accelerator
+// and the link that every run of machines needs.
+func setUp(ctx context.Context, workDir, accelMode, qemu string) (s Secrets, accel, why string, hub *Hub, err error) {
+	if err = os.MkdirAll(workDir, 0o755); err != nil {
+		return
+	}
+	if s, err = NewSecrets(); err != nil {
+		return
+	}
+	if accel, why, err = vm.ResolveAccel(ctx, accelMode, qemu); err != nil {
+		return
+	}
+	hub, err = NewHub(filepath.Join(workDir, "link.sock"))
+	return
 }
 
 // launch is one machine to start.
