@@ -3,12 +3,13 @@ package atomicfile
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kubebake/kubebake/internal/testutil"
 )
 
 func TestWriteFile(t *testing.T) {
@@ -49,14 +50,7 @@ func TestWriteFileFailureKeepsOld(t *testing.T) {
 // TestWriteFileNoSpace: on a full file system (a real ENOSPC, from a small
 // tmpfs) the write fails, the old file stays whole and nothing is left.
 func TestWriteFileNoSpace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	dir := testutil.Tmpfs(t, "size=64k")
 	p := filepath.Join(dir, "status.json")
 	require.NoError(t, WriteFile(p, []byte("old"), 0o644))
 	err := WriteFile(p, bytes.Repeat([]byte("x"), 128<<10), 0o644)

@@ -9,7 +9,6 @@ package bake
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -189,94 +188,17 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		}
 		st.done("provisioned in a QEMU machine over SSH")
 	}
-	// The image is converted to a temporary file beside its final name.
-	f, err := atomicfile.CreateTemp(imageStem)
+	res, err = publish(ctx, o, p, provisioned{disk: disk, driver: diskDriver, results: results, images: images}, format, nameTmpl, start)
 	if err != nil {
-		return nil, err
-	}
-	tmpImage := f.Name()
-	f.Close()
-	defer os.Remove(tmpImage)
-	if err := run(ctx, o.Runner, "qemu-img", format.ConvertArgs(diskDriver, disk, true, tmpImage)...); err != nil {
-		return nil, err
-	}
-	sum, size, err := manifest.FileSHA256(tmpImage)
-	if err != nil {
-		return nil, err
-	}
-	name, manifestName := p.Recipe, "manifest.json"
-	if nameTmpl != nil {
-		now := time.Now().UTC()
-		if name, err = execName(nameTmpl, NameData{
-			Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
-			KubernetesVersion: p.Kubernetes.Version, Runtime: p.Runtime.Kind,
-			Date: now.Format("20060102"), Time: now.Format("150405"), ShortDigest: sum[:12],
-		}); err != nil {
-			return nil, err
-		}
-		manifestName = name + ".manifest.json"
-	}
-	image := filepath.Join(o.OutDir, name+"."+format.Ext)
-	baseSum, _, err := manifest.FileSHA256(o.Base)
-	if err != nil {
-		return nil, err
-	}
-	m := manifest.Manifest{
-		Name: name, Image: filepath.Base(image), Format: format.Name, SHA256: sum, Size: size,
-		Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
-		KubernetesVersion: p.Kubernetes.Version, PlanDigest: p.Digest(), Runtime: p.Runtime, Images: p.Images,
-		Base: filepath.Base(o.Base), BaseSHA256: baseSum, Mode: o.Mode, BuiltAt: time.Now().UTC(),
-		RuntimeImages: images,
-	}
-	if vs, err := virtualSize(ctx, o.Runner, format.Driver, tmpImage); err == nil {
-		m.VirtualSize = vs
-	}
-	for _, r := range results {
-		m.Steps = append(m.Steps, manifest.StepTiming{Name: r.Name, Seconds: r.Duration.Seconds()})
-	}
-	manifestPath := filepath.Join(o.OutDir, manifestName)
-	m.BuildSeconds = time.Since(start).Seconds()
-	if err := commit(tmpImage, image, manifestPath, m); err != nil {
 		return nil, err
 	}
 	st.done(format.Name + " image and manifest written")
-	return &Result{Image: image, Manifest: manifestPath, M: m}, nil
+	return res, nil
 }
 
 // workDirName names a build's work directory (made as a temporary
 // directory: .kubebake-build.tmp-PID-RANDOM).
 const workDirName = "kubebake-build"
-
-// commit puts the image and its manifest in place so that a manifest only
-// ever describes the image beside it: the old manifest goes first, then the
-// image is renamed over the old one, then the new manifest is written, each
-// step synced. Killed in between, the directory holds the old pair, or an
-// image without a manifest (an unfinished build), never a manifest of
-// another image.
-func commit(tmpImage, image, manifestPath string, m manifest.Manifest) error {
-	if err := atomicfile.Remove(manifestPath); err != nil {
-		return fmt.Errorf("remove the previous manifest: %w", err)
-	}
-	if err := atomicfile.Rename(tmpImage, image); err != nil {
-		return err
-	}
-	return atomicfile.WriteJSON(manifestPath, m)
-}
-
-// virtualSize asks qemu-img for an image's virtual size.
-func virtualSize(ctx context.Context, r sys.Runner, driver, image string) (int64, error) {
-	out, err := output(ctx, r, "qemu-img", "info", "--output=json", "-f", driver, image)
-	if err != nil {
-		return 0, err
-	}
-	var info struct {
-		VirtualSize int64 `json:"virtual-size"`
-	}
-	if err := json.Unmarshal([]byte(out), &info); err != nil {
-		return 0, fmt.Errorf("qemu-img info: %w", err)
-	}
-	return info.VirtualSize, nil
-}
 
 // provisionChroot loop-mounts the root partition, applies the plan in a
 // chroot, and unmounts and checks the filesystem.

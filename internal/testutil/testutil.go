@@ -71,3 +71,20 @@ func KillAfter(t testing.TB, run string, d time.Duration, env ...string) {
 	}
 	_ = cmd.Wait()
 }
+
+// Tmpfs mounts a tmpfs with opts (e.g. size=64k) on a new temporary
+// directory until the test ends, for a file system that really runs out of
+// space or inodes. It skips the test where mounting is not allowed (not
+// root, or no mount privilege).
+func Tmpfs(t testing.TB, opts string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "kubebake-test", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	return dir
+}

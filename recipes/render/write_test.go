@@ -187,12 +187,9 @@ func TestWriteInjectedFaults(t *testing.T) {
 // Write fails saying so, the old plan stays whole, and once there is room
 // again the next Write leaves nothing of the failed one.
 func TestWriteFullFileSystem(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
 	// usage returns the blocks and inodes a plan takes on a tmpfs.
 	usage := func(ref string) (blocks, inodes uint64) {
-		dir := mountTmpfs(t, "size=64m")
+		dir := testutil.Tmpfs(t, "size=64m")
 		var before, after syscall.Statfs_t
 		require.NoError(t, syscall.Statfs(dir, &before))
 		require.NoError(t, render.Write(loadPlan(t, ref), filepath.Join(dir, "plan")))
@@ -209,7 +206,7 @@ func TestWriteFullFileSystem(t *testing.T) {
 		{"out of inodes", "size=64m,nr_inodes=" + strconv.FormatUint(1+oldInodes+newInodes/2, 10)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			parent := mountTmpfs(t, tc.opts)
+			parent := testutil.Tmpfs(t, tc.opts)
 			dir := filepath.Join(parent, "plan")
 			require.NoError(t, render.Write(loadPlan(t, "debian-13-containerd"), dir))
 			old, err := os.ReadFile(filepath.Join(dir, "plan.json"))
@@ -230,14 +227,3 @@ func TestWriteFullFileSystem(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a tmpfs with opts on a new temporary directory, until
-// the test ends (skipping where mounting is not allowed).
-func mountTmpfs(t *testing.T, opts string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "kubebake-test", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
-	return dir
-}
