@@ -20,16 +20,21 @@ const (
 
 // ImageInfo is /etc/kubebake/image.json: what the image was baked with.
 type ImageInfo struct {
-	Recipe            string  `json:"recipe"`
-	Distro            string  `json:"distro"`
-	Release           string  `json:"release"`
-	Arch              string  `json:"arch"`
-	KubernetesVersion string  `json:"kubernetesVersion"`
-	Runtime           string  `json:"runtime"`
-	CRISocket         string  `json:"criSocket"`
-	CgroupDriver      string  `json:"cgroupDriver"`
-	SandboxImage      string  `json:"sandboxImage"`
-	Images            []Image `json:"images"`
+	Recipe            string `json:"recipe"`
+	Distro            string `json:"distro"`
+	Release           string `json:"release"`
+	Arch              string `json:"arch"`
+	KubernetesVersion string `json:"kubernetesVersion"`
+	// KubernetesSource is where Kubernetes came from (packages, binaries
+	// or local) and KubernetesOrigin the package repository, release base
+	// URL or build machine directory it came from.
+	KubernetesSource string  `json:"kubernetesSource,omitempty"`
+	KubernetesOrigin string  `json:"kubernetesOrigin,omitempty"`
+	Runtime          string  `json:"runtime"`
+	CRISocket        string  `json:"criSocket"`
+	CgroupDriver     string  `json:"cgroupDriver"`
+	SandboxImage     string  `json:"sandboxImage"`
+	Images           []Image `json:"images"`
 	// PlanDigest identifies the plan the image was baked from
 	// ("sha256:..."); empty in images baked before it was recorded.
 	PlanDigest string `json:"planDigest,omitempty"`

@@ -6,6 +6,9 @@ import "time"
 const (
 	DefaultArch              = "amd64"
 	DefaultBinariesURL       = "https://dl.k8s.io/release"
+	DefaultPackagesURL       = "https://pkgs.k8s.io"
+	DefaultCriToolsURL       = "https://github.com/kubernetes-sigs/cri-tools/releases/download"
+	DefaultCNIPluginsURL     = "https://github.com/containernetworking/plugins/releases/download"
 	DefaultCNIPluginsVersion = "v1.7.1"
 	DefaultCriDockerdVersion = "0.4.3"
 	DefaultFileMode          = "0644"
@@ -58,8 +61,13 @@ func SetDefaults(r *Recipe, f *Facts) {
 		setStr(&k.CrictlVersion, "v"+f.Version.MinorString()+".0")
 	}
 	setStr(&k.Source, SourcePackages)
-	if k.Source == SourceBinaries {
+	switch k.Source {
+	case SourcePackages:
+		setStr(&k.Packages.URL, DefaultPackagesURL)
+		k.Packages.Key.Fingerprint = NormalizeFingerprint(k.Packages.Key.Fingerprint)
+	case SourceBinaries:
 		setStr(&k.Binaries.URL, DefaultBinariesURL)
+		setStr(&k.Binaries.CriToolsURL, DefaultCriToolsURL)
 	}
 	switch k.Source {
 	case SourcePackages:
@@ -71,6 +79,7 @@ func SetDefaults(r *Recipe, f *Facts) {
 	}
 	if k.CNIPlugins.Source == SourceBinaries {
 		setStr(&k.CNIPlugins.Version, DefaultCNIPluginsVersion)
+		setStr(&k.CNIPlugins.URL, DefaultCNIPluginsURL)
 	}
 
 	rt := &r.Runtime

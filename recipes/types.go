@@ -71,6 +71,9 @@ type Kubernetes struct {
 	// (release downloads, each checked against its sha256) or local (a
 	// directory of binaries on the machine that runs the bake).
 	Source string `json:"source,omitempty"`
+	// Packages configures the packages source: the repository, for
+	// example a mirror of pkgs.k8s.io, and its signing key.
+	Packages Packages `json:"packages,omitempty"`
 	// Binaries configures the binaries source.
 	Binaries Binaries `json:"binaries,omitempty"`
 	// Local configures the local source.
@@ -82,11 +85,43 @@ type Kubernetes struct {
 	CNIPlugins CNIPlugins `json:"cniPlugins,omitempty"`
 }
 
+// Packages configures the packages source of Kubernetes.
+type Packages struct {
+	// URL is the base of a repository in pkgs.k8s.io's layout: packages
+	// come from URL/core:/stable:/vMINOR/deb/ (apt) or .../rpm/ (dnf), as
+	// a mirror of pkgs.k8s.io (Artifactory, Nexus, aptly, Pulp) serves
+	// them. Defaults to https://pkgs.k8s.io.
+	URL string `json:"url,omitempty"`
+	// Key is the repository's signing key. Defaults to the key the
+	// repository publishes (Release.key for apt, repodata/repomd.xml.key
+	// for dnf).
+	Key RepoKey `json:"key,omitempty"`
+}
+
+// RepoKey is a package repository's signing key: fetched from a URL or
+// copied from a file on the machine that runs the bake, and optionally
+// pinned by its fingerprint.
+type RepoKey struct {
+	// URL is where the key is fetched from (an armored or binary OpenPGP
+	// public key).
+	URL string `json:"url,omitempty"`
+	// File is an absolute path, on the machine that runs the bake, of the
+	// key; it is copied into the image. Exclusive with url.
+	File string `json:"file,omitempty"`
+	// Fingerprint pins the key: the bake fails unless the key's primary
+	// fingerprint is this one (40 or 64 hex digits; spaces are ignored).
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
 // Binaries configures the binaries source of Kubernetes.
 type Binaries struct {
 	// URL is the release base: files are fetched from
 	// URL/VERSION/bin/linux/ARCH/NAME. Defaults to https://dl.k8s.io/release.
 	URL string `json:"url,omitempty"`
+	// CriToolsURL is the cri-tools release base: crictl comes from
+	// URL/VERSION/crictl-VERSION-linux-ARCH.tar.gz, checked against the
+	// .sha256 beside it. Defaults to cri-tools' GitHub releases.
+	CriToolsURL string `json:"criToolsURL,omitempty"`
 	// SHA256 pins the digest of each file by name (kubeadm, kubelet, kubectl).
 	// A file without a pinned digest is checked against the NAME.sha256 file
 	// published beside it.
@@ -110,6 +145,11 @@ type CNIPlugins struct {
 	Source string `json:"source,omitempty"`
 	// Version of the release tarball for the binaries source.
 	Version string `json:"version,omitempty"`
+	// URL is the release base of the binaries source: the tarball comes
+	// from URL/VERSION/cni-plugins-linux-ARCH-VERSION.tgz, checked against
+	// the .sha256 beside it. Defaults to containernetworking/plugins'
+	// GitHub releases.
+	URL string `json:"url,omitempty"`
 }
 
 // Runtime is the container runtime.

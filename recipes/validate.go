@@ -135,8 +135,14 @@ func (v *validator) kubernetes() {
 	if !oneOf(k.Source, SourcePackages, SourceBinaries, SourceLocal) {
 		v.errorf("kubernetes.source", "unknown source %q (want packages, binaries or local)", k.Source)
 	}
+	if k.Source == SourcePackages {
+		v.packages(known && d.Family == FamilyFCOS)
+	} else if k.Packages != (Packages{}) {
+		v.warnf("kubernetes.packages", "ignored: kubernetes.source is %s", k.Source)
+	}
 	if k.Source == SourceBinaries {
 		v.url("kubernetes.binaries.url", k.Binaries.URL)
+		v.url("kubernetes.binaries.criToolsURL", k.Binaries.CriToolsURL)
 		keys := make([]string, 0, len(k.Binaries.SHA256))
 		for name := range k.Binaries.SHA256 {
 			keys = append(keys, name)
@@ -151,7 +157,7 @@ func (v *validator) kubernetes() {
 				v.errorf(p, "must be 64 lower-case hex digits")
 			}
 		}
-	} else if len(k.Binaries.SHA256) > 0 || k.Binaries.URL != "" {
+	} else if len(k.Binaries.SHA256) > 0 || k.Binaries.URL != "" || k.Binaries.CriToolsURL != "" {
 		v.warnf("kubernetes.binaries", "ignored: kubernetes.source is %s", k.Source)
 	}
 	if k.Source == SourceLocal {
@@ -175,12 +181,16 @@ func (v *validator) kubernetes() {
 		if !isSemver(c.Version) {
 			v.errorf("kubernetes.cniPlugins.version", "%q is not a version of the form v1.7.1", c.Version)
 		}
+		v.url("kubernetes.cniPlugins.url", c.URL)
 	case SourceDistro:
 		if known && !d.DistroCNI {
 			v.errorf("kubernetes.cniPlugins.source", "%s packages no CNI plugins", d.Key())
 		}
 	default:
 		v.errorf("kubernetes.cniPlugins.source", "unknown source %q (want packages, binaries or distro)", c.Source)
+	}
+	if c.Source != SourceBinaries && c.URL != "" {
+		v.warnf("kubernetes.cniPlugins.url", "ignored: kubernetes.cniPlugins.source is %s", c.Source)
 	}
 }
 

@@ -80,6 +80,39 @@ func TestValidateErrors(t *testing.T) {
 			want: []want{{"recipe.yaml:7:12", "kubernetes.version", "Kubernetes 1.20 is not supported"}},
 		},
 		{
+			name: "package mirror and its key",
+			doc: header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nkubernetes:\n  packages:\n    url: ftp://mirror.example.com\n    key:\n" +
+				"      url: https://mirror.example.com/k.asc\n      file: /etc/keys/k.asc\n      fingerprint: \"DE15 B144\"\nruntime:\n  kind: containerd\n",
+			want: []want{
+				{"recipe.yaml:8:10", "kubernetes.packages.url", `"ftp://mirror.example.com" is not an http or https URL`},
+				{"recipe.yaml:11:13", "kubernetes.packages.key.file", "set url or file, not both"},
+				{"recipe.yaml:12:20", "kubernetes.packages.key.fingerprint", `"DE15B144" is not an OpenPGP fingerprint`},
+			},
+		},
+		{
+			name: "relative key file",
+			doc:  header + "base:\n  distro: rocky\n  release: \"9\"\nkubernetes:\n  packages:\n    key:\n      file: keys/k.asc\nruntime:\n  kind: cri-o\n",
+			want: []want{{"recipe.yaml:9:13", "kubernetes.packages.key.file", `"keys/k.asc" must be a clean absolute path`}},
+		},
+		{
+			name: "Fedora CoreOS cannot copy or check a key",
+			doc: header + "base:\n  distro: fedora-coreos\n  release: stable\nkubernetes:\n  source: packages\n  packages:\n    key:\n" +
+				"      file: /etc/keys/k.asc\n      fingerprint: de15b14486cd377b9e876e1a234654da9a296436\nruntime:\n  kind: cri-o\n",
+			want: []want{
+				{"recipe.yaml:10:13", "kubernetes.packages.key.file", "cannot copy a key file"},
+				{"recipe.yaml:11:20", "kubernetes.packages.key.fingerprint", "no fingerprint can be checked"},
+			},
+		},
+		{
+			name: "release mirrors of crictl and the CNI plugins",
+			doc: header + "base:\n  distro: debian\n  release: \"13\"\nkubernetes:\n  source: binaries\n  binaries:\n    criToolsURL: mirror.example.com/cri-tools\n" +
+				"  cniPlugins:\n    url: https://user@mirror.example.com/cni\nruntime:\n  kind: containerd\n",
+			want: []want{
+				{"recipe.yaml:9:18", "kubernetes.binaries.criToolsURL", "is not an http or https URL"},
+				{"recipe.yaml:11:10", "kubernetes.cniPlugins.url", "may hold only a scheme, host and path"},
+			},
+		},
+		{
 			name: "relative paths",
 			doc: header + "base:\n  distro: debian\n  release: \"13\"\nkubernetes:\n  source: local\n  local:\n    dir: bin/k8s\n" +
 				"runtime:\n  kind: containerd\nnode:\n  files:\n  - path: etc/motd\n    content: hi\n",
@@ -234,6 +267,12 @@ func TestValidateWarnings(t *testing.T) {
 			"runtime.mirrors[0].registry", "mirrors only docker.io"},
 		{"plain http mirror", header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nruntime:\n  kind: containerd\n  mirrors:\n  - registry: docker.io\n    endpoints: [\"http://m.example.com:5000\"]\n",
 			"runtime.mirrors[0].endpoints[0]", "plain http"},
+		{"package mirror trusted with its own key", header + "base:\n  distro: debian\n  release: \"13\"\nkubernetes:\n  packages:\n    url: https://nexus.example.com/repository/pkgs-k8s\nruntime:\n  kind: containerd\n",
+			"kubernetes.packages.key", "trusted with the key it serves itself"},
+		{"package mirror of another source", header + "base:\n  distro: debian\n  release: \"13\"\nkubernetes:\n  source: binaries\n  packages:\n    url: https://nexus.example.com/pkgs\nruntime:\n  kind: containerd\n",
+			"kubernetes.packages", "ignored: kubernetes.source is binaries"},
+		{"CNI mirror of another source", header + "base:\n  distro: debian\n  release: \"13\"\nkubernetes:\n  source: local\n  local:\n    dir: /opt/k8s\n  cniPlugins:\n    url: https://m.example.com/cni\nruntime:\n  kind: containerd\n",
+			"kubernetes.cniPlugins.url", "ignored: kubernetes.cniPlugins.source is distro"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

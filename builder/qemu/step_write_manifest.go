@@ -46,6 +46,7 @@ func (s *stepWriteManifest) Run(_ context.Context, state multistep.StateBag) mul
 	if ii, ok := state.Get(keyImageInfo).(api.ImageInfo); ok {
 		m.Recipe, m.Distro, m.Release, m.Arch = ii.Recipe, ii.Distro, ii.Release, ii.Arch
 		m.KubernetesVersion, m.Images, m.PlanDigest = ii.KubernetesVersion, ii.Images, ii.PlanDigest
+		m.KubernetesSource, m.KubernetesOrigin = ii.KubernetesSource, ii.KubernetesOrigin
 		m.Runtime = render.Runtime{Kind: ii.Runtime, Endpoint: ii.CRISocket, CgroupDriver: ii.CgroupDriver, SandboxImage: ii.SandboxImage}
 	}
 	if ri, ok := state.Get(keyRuntimeImages).([]manifest.RuntimeImage); ok {

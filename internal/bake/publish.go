@@ -69,7 +69,7 @@ func publish(ctx context.Context, o Options, p *render.Plan, d provisioned, form
 	m := manifest.Manifest{
 		Name: name, Image: filepath.Base(image), Format: format.Name, SHA256: sum, Size: size,
 		Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
-		KubernetesVersion: p.Kubernetes.Version, PlanDigest: p.Digest(), Runtime: p.Runtime, Images: p.Images,
+		KubernetesVersion: p.Kubernetes.Version, KubernetesSource: p.Kubernetes.Source, KubernetesOrigin: p.Kubernetes.Origin, PlanDigest: p.Digest(), Runtime: p.Runtime, Images: p.Images,
 		Base: filepath.Base(o.Base), BaseSHA256: baseSum, Mode: o.Mode, BuiltAt: time.Now().UTC(),
 		RuntimeImages: d.images,
 	}

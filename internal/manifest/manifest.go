@@ -30,6 +30,10 @@ type Manifest struct {
 	Release           string `json:"release"`
 	Arch              string `json:"arch"`
 	KubernetesVersion string `json:"kubernetesVersion"`
+	// KubernetesSource and KubernetesOrigin say where Kubernetes came
+	// from (render.Kubernetes).
+	KubernetesSource string `json:"kubernetesSource,omitempty"`
+	KubernetesOrigin string `json:"kubernetesOrigin,omitempty"`
 	// PlanDigest is the plan's identity (render.Plan.Digest), as the
 	// image's image.json records it.
 	PlanDigest   string         `json:"planDigest,omitempty"`

@@ -125,6 +125,41 @@ kubernetes:
       kubeadm: "4444444444444444444444444444444444444444444444444444444444444444"
       kubelet: "5555555555555555555555555555555555555555555555555555555555555555"
       kubectl: "6666666666666666666666666666666666666666666666666666666666666666"
+    criToolsURL: https://mirror.example.com/cri-tools/
+  cniPlugins:
+    url: https://mirror.example.com/cni-plugins
+`,
+	},
+	{
+		// A corporate mirror of pkgs.k8s.io with a pinned key it serves.
+		name: "packages-mirror-pinned",
+		doc: `apiVersion: kubebake.dev/v1alpha1
+kind: Recipe
+metadata:
+  name: extra-packages-mirror-pinned
+from: ubuntu-24.04-containerd
+kubernetes:
+  packages:
+    url: https://artifactory.example.com/artifactory/pkgs-k8s/
+    key:
+      url: https://artifactory.example.com/keys/kubernetes.gpg
+      fingerprint: "DE15 B144 86CD 377B 9E87  6E1A 2346 54DA 9A29 6436"
+`,
+	},
+	{
+		// The same on EL, with the key as a file from the build machine.
+		name: "packages-mirror-keyfile-rocky",
+		doc: `apiVersion: kubebake.dev/v1alpha1
+kind: Recipe
+metadata:
+  name: extra-packages-mirror-keyfile-rocky
+from: rocky-9-cri-o
+kubernetes:
+  packages:
+    url: http://pulp.example.internal/pulp/content/pkgs.k8s.io
+    key:
+      file: /etc/kubebake/keys/kubernetes.asc
+      fingerprint: de15b14486cd377b9e876e1a234654da9a296436
 `,
 	},
 	{

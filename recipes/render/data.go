@@ -34,12 +34,15 @@ type data struct {
 	KubernetesPackages []string
 	LayerPackages      []string
 	RepoKeys           []repoKey
-	Binaries           []binary
-	LocalBinaries      []string
-	CrictlURL          string
-	CNIURL             string
-	CriDockerd         criDockerdData
-	RuntimeDropIn      string
+	// KeysPinned: a repository key's fingerprint is pinned, which the
+	// repositories step checks with gpg.
+	KeysPinned    bool
+	Binaries      []binary
+	LocalBinaries []string
+	CrictlURL     string
+	CNIURL        string
+	CriDockerd    criDockerdData
+	RuntimeDropIn string
 
 	Sysctls []keyValue
 	// Shutdown is the kubelet's graceful node shutdown; zero when off.
@@ -67,9 +70,16 @@ type runtimeData struct {
 	ImportArchive []string
 }
 
+// repoKey is a repository's signing key as the repositories step places
+// it: fetched from URL, or copied from the staged Input, to Path, and
+// checked against Fingerprint when one is pinned.
 type repoKey struct {
-	URL  string
-	Path string
+	URL         string
+	Input       string
+	Path        string
+	Fingerprint string
+	// Source names where the key came from, for messages.
+	Source string
 }
 
 type binary struct {
@@ -191,14 +201,14 @@ func (dd *data) artifacts(r *recipes.Recipe) {
 				VersionArgs: args,
 			})
 		}
-		dd.CrictlURL = fmt.Sprintf("https://github.com/kubernetes-sigs/cri-tools/releases/download/%s/crictl-%s-linux-%s.tar.gz",
-			k.CrictlVersion, k.CrictlVersion, arch)
+		dd.CrictlURL = fmt.Sprintf("%s/%s/crictl-%s-linux-%s.tar.gz",
+			strings.TrimSuffix(k.Binaries.CriToolsURL, "/"), k.CrictlVersion, k.CrictlVersion, arch)
 	case recipes.SourceLocal:
 		dd.LocalBinaries = []string{"kubeadm", "kubelet", "kubectl", "crictl"}
 	}
 	if k.CNIPlugins.Source == recipes.SourceBinaries {
-		dd.CNIURL = fmt.Sprintf("https://github.com/containernetworking/plugins/releases/download/%s/cni-plugins-linux-%s-%s.tgz",
-			k.CNIPlugins.Version, arch, k.CNIPlugins.Version)
+		dd.CNIURL = fmt.Sprintf("%s/%s/cni-plugins-linux-%s-%s.tgz",
+			strings.TrimSuffix(k.CNIPlugins.URL, "/"), k.CNIPlugins.Version, arch, k.CNIPlugins.Version)
 	}
 	if dd.Kind.CriDockerd {
 		cd := r.Runtime.CriDockerd
@@ -221,11 +231,14 @@ func (dd *data) artifacts(r *recipes.Recipe) {
 
 // repoKeys lists the signing keys of every upstream repository in use.
 func (dd *data) repoKeys(r *recipes.Recipe) {
+	if r.Kubernetes.Source == recipes.SourcePackages {
+		if key, staged := k8sRepoKey(r, dd.K8s.Minor, dd.F.RepoFormat); staged {
+			dd.RepoKeys = append(dd.RepoKeys, key)
+			dd.KeysPinned = key.Fingerprint != ""
+		}
+	}
 	if dd.F.RepoFormat != "deb" {
 		return // dnf and rpm-ostree fetch gpgkey= themselves
-	}
-	if r.Kubernetes.Source == recipes.SourcePackages {
-		dd.RepoKeys = append(dd.RepoKeys, repoKey{URL: k8sRepoURL(dd.K8s.Minor, "deb") + "Release.key", Path: "/etc/apt/keyrings/kubernetes-apt-keyring.asc"})
 	}
 	if r.Runtime.Source != recipes.SourceUpstream {
 		return
@@ -244,8 +257,54 @@ const (
 	repoDocker = "docker"
 )
 
-func k8sRepoURL(minor, kind string) string {
-	return "https://pkgs.k8s.io/core:/stable:/v" + minor + "/" + kind + "/"
+// k8sRepoURL is the Kubernetes package repository of a minor release in
+// pkgs.k8s.io's layout below kubernetes.packages.url; kind is deb or rpm.
+func k8sRepoURL(r *recipes.Recipe, minor, kind string) string {
+	return strings.TrimSuffix(r.Kubernetes.Packages.URL, "/") + "/core:/stable:/v" + minor + "/" + kind + "/"
+}
+
+// k8sOrigin is where the Kubernetes source takes its files from.
+func k8sOrigin(r *recipes.Recipe, dd *data) string {
+	switch r.Kubernetes.Source {
+	case recipes.SourcePackages:
+		return k8sRepoURL(r, dd.K8s.Minor, dd.F.RepoFormat)
+	case recipes.SourceBinaries:
+		return r.Kubernetes.Binaries.URL
+	}
+	return r.Kubernetes.Local.Dir
+}
+
+// k8sKeyInput names the staged kubernetes.packages.key.file.
+const k8sKeyInput = "kubernetes-repository-key"
+
+// k8sRepoKey is the Kubernetes repository's signing key: kubernetes.packages.key,
+// or the key the repository publishes. staged says whether the repositories
+// step places it (apt always; dnf when the key is a file or its fingerprint
+// is pinned, else dnf fetches gpgkey= itself).
+func k8sRepoKey(r *recipes.Recipe, minor, kind string) (key repoKey, staged bool) {
+	k := r.Kubernetes.Packages.Key
+	key = repoKey{URL: k.URL, Fingerprint: k.Fingerprint}
+	if k.File != "" {
+		key.URL, key.Input = "", k8sKeyInput
+		key.Source = "kubernetes.packages.key.file " + k.File
+	} else if key.URL == "" {
+		key.URL = k8sRepoURL(r, minor, kind) + "Release.key"
+		if kind == "rpm" {
+			key.URL = k8sRepoURL(r, minor, kind) + "repodata/repomd.xml.key"
+		}
+	}
+	if key.Source == "" {
+		key.Source = key.URL
+	}
+	ext := ".asc"
+	if strings.HasSuffix(k.File, ".gpg") || strings.HasSuffix(k.URL, ".gpg") {
+		ext = ".gpg" // a binary key: apt tells the two formats apart by the name
+	}
+	key.Path = "/etc/apt/keyrings/kubernetes-apt-keyring" + ext
+	if kind == "rpm" {
+		key.Path = "/etc/pki/rpm-gpg/kubebake-kubernetes" + ext
+	}
+	return key, kind == "deb" || k.File != "" || k.Fingerprint != ""
 }
 
 func crioRepoURL(version, kind string) string {

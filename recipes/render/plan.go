@@ -49,8 +49,11 @@ type Plan struct {
 
 // Kubernetes is what the plan installs of Kubernetes.
 type Kubernetes struct {
-	Version       string `json:"version"`
-	Source        string `json:"source"`
+	Version string `json:"version"`
+	Source  string `json:"source"`
+	// Origin is where the source takes Kubernetes from: the package
+	// repository, the release base URL, or the local directory.
+	Origin        string `json:"origin"`
 	CrictlVersion string `json:"crictlVersion"`
 	CNIPlugins    string `json:"cniPlugins"`
 }

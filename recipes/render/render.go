@@ -45,7 +45,7 @@ func (rn *Renderer) Render(l *recipes.Loaded) (*Plan, error) {
 	b := &builder{t: rn.t, d: dd, plan: &Plan{
 		APIVersion: api.Version, Kind: "Plan", Recipe: r.Metadata.Name, Family: dd.F.Name, Base: r.Base,
 		Kubernetes: Kubernetes{
-			Version: dd.K8s.Version, Source: r.Kubernetes.Source, CrictlVersion: r.Kubernetes.CrictlVersion,
+			Version: dd.K8s.Version, Source: r.Kubernetes.Source, Origin: k8sOrigin(r, dd), CrictlVersion: r.Kubernetes.CrictlVersion,
 			CNIPlugins: r.Kubernetes.CNIPlugins.Source,
 		},
 		Runtime: dd.Runtime.Runtime,
@@ -258,13 +258,18 @@ func (b *builder) repoFiles() []string {
 	apt := d.F.RepoFormat == "deb"
 	if r.Kubernetes.Source == recipes.SourcePackages {
 		if apt {
+			key, _ := k8sRepoKey(r, d.K8s.Minor, "deb")
 			out = append(out, b.raw("/etc/apt/sources.list.d/kubernetes.list", []byte(fmt.Sprintf(
-				"deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] %s /\n", k8sRepoURL(d.K8s.Minor, "deb"))), "0644", "root:root"))
+				"deb [signed-by=%s] %s /\n", key.Path, k8sRepoURL(r, d.K8s.Minor, "deb"))), "0644", "root:root"))
 		} else {
-			base := k8sRepoURL(d.K8s.Minor, "rpm")
+			key, staged := k8sRepoKey(r, d.K8s.Minor, "rpm")
+			gpgkey := key.URL
+			if staged {
+				gpgkey = "file://" + key.Path
+			}
 			out = append(out, b.raw("/etc/yum.repos.d/kubernetes.repo", []byte(fmt.Sprintf(
-				"[kubernetes]\nname=Kubernetes v%s\nbaseurl=%s\nenabled=1\ngpgcheck=1\ngpgkey=%srepodata/repomd.xml.key\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n",
-				d.K8s.Minor, base, base)), "0644", "root:root"))
+				"[kubernetes]\nname=Kubernetes v%s\nbaseurl=%s\nenabled=1\ngpgcheck=1\ngpgkey=%s\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n",
+				d.K8s.Minor, k8sRepoURL(r, d.K8s.Minor, "rpm"), gpgkey)), "0644", "root:root"))
 		}
 	}
 	if r.Runtime.Source != recipes.SourceUpstream {
@@ -396,7 +401,8 @@ func (b *builder) imageJSON() {
 	d := b.d
 	info := api.ImageInfo{
 		Recipe: d.R.Metadata.Name, Distro: d.R.Base.Distro, Release: d.R.Base.Release, Arch: d.R.Base.Arch,
-		KubernetesVersion: d.K8s.Version, Runtime: d.R.Runtime.Kind, CRISocket: d.Runtime.Endpoint,
+		KubernetesVersion: d.K8s.Version, KubernetesSource: d.R.Kubernetes.Source, KubernetesOrigin: k8sOrigin(d.R, d),
+		Runtime: d.R.Runtime.Kind, CRISocket: d.Runtime.Endpoint,
 		CgroupDriver: "systemd", SandboxImage: d.R.Runtime.SandboxImage, Images: d.Images,
 	}
 	if info.Images == nil {
@@ -414,6 +420,9 @@ func (b *builder) inputs() {
 	}
 	for _, a := range r.Images.Archives {
 		b.plan.Inputs = append(b.plan.Inputs, Input{Name: archiveInput(a), HostPath: a, Mode: "0644"})
+	}
+	if f := r.Kubernetes.Packages.Key.File; f != "" && r.Kubernetes.Source == recipes.SourcePackages {
+		b.plan.Inputs = append(b.plan.Inputs, Input{Name: k8sKeyInput, HostPath: f, Mode: "0644"})
 	}
 	if b.d.CriDockerd.Local {
 		b.plan.Inputs = append(b.plan.Inputs, Input{Name: "cri-dockerd", HostPath: r.Runtime.CriDockerd.Dir + "/cri-dockerd", Mode: "0755"})

@@ -226,4 +226,3 @@ func TestWriteFullFileSystem(t *testing.T) {
 		})
 	}
 }
-
