@@ -259,6 +259,11 @@ func expectations(ctx context.Context, cat catFunc) (api.ImageInfo, scriptData, 
 		Services: kind.Services, CgroupCheck: kind.CgroupCheck, CgroupCheckDesc: kind.CgroupCheckDesc, Modules: parseModules(mods), Sysctls: parseSysctls(sysctls),
 		Images: info.Images, IgnoreImagePull: !kubeadmImagesPreloaded(info),
 	}
+	if info.KubernetesSource == recipes.SourcePackages {
+		if dist, ok := recipes.LookupDistro(info.Distro, info.Release); ok {
+			d.HoldCheck = holdCheck(dist.Family, info.KubernetesVersion)
+		}
+	}
 	return info, d, nil
 }
 

@@ -36,6 +36,7 @@ func TestCheckScriptShellcheck(t *testing.T) {
 				Sysctls:    []kv{{"net.ipv4.ip_forward", "1"}, {"net.core.somaxconn", "4096 8"}},
 				Images:     []api.Image{{Name: "registry.k8s.io/pause:3.10.2", Pinned: true}, {Name: "docker.io/library/nginx:1.27"}},
 				ExpectNode: node, FirstbootWaitSeconds: 60, PowerOff: true,
+				HoldCheck: holdCheck(recipes.FamilyApt, "v1.36.3"),
 			}
 			script, err := checkScript(d)
 			require.NoError(t, err)
@@ -52,6 +53,7 @@ func TestCheckScriptShellcheck(t *testing.T) {
 			assert.Equal(t, mode == "build", strings.Contains(s, "--ignore-preflight-errors=NumCPU,Mem"))
 			assert.Equal(t, mode == "boot", strings.Contains(s, "firstboot-no-config"), "only a boot can see firstboot's own verdict")
 			assert.Contains(t, s, "check sysctl-net.core.somaxconn")
+			assert.Contains(t, s, "check kubernetes-packages-held ")
 		}
 	}
 }

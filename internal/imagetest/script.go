@@ -34,6 +34,9 @@ type scriptData struct {
 	FirstbootWaitSeconds         int
 	RuntimeWaitSeconds           int
 	PowerOff                     bool
+	// HoldCheck, when set, is the command that succeeds when the
+	// Kubernetes packages are held at the version (packages source).
+	HoldCheck string
 	// InBuild checks the machine being baked: services are restarted first,
 	// firstboot's own result is not awaited, and preflight ignores the
 	// build machine's size.
