@@ -12,7 +12,7 @@ K8S_VERSION ?= v1.36.3
 ACC_PLUGIN := _build/acc/packer-plugin-kubebake
 PLUGIN_LDFLAGS := -s -w -X main.version=v$(shell cat VERSION)
 
-.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench image e2e e2e-cluster e2e-faults e2e-rollout acc fuzz render release-snapshot clean
+.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench image e2e e2e-cluster e2e-faults e2e-sources e2e-rollout acc fuzz render release-snapshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -47,6 +47,7 @@ test: acc-plugin ## install the validators, kubeadm and packer (cached), then go
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	shellcheck -x hack/*.sh .ci/run
 	bash hack/generate.sh --check
 	PATH="$(CURDIR)/_build/validators/bin:$$PATH" KUBEBAKE_REQUIRE_VALIDATORS=1 KUBEBAKE_REQUIRE_KUBEADM=1 \
 	  PACKER_ACC=1 KUBEBAKE_PLUGIN_BIN=$(CURDIR)/$(ACC_PLUGIN) $(GO) test -count=1 ./...
@@ -79,6 +80,9 @@ e2e-cluster: ## bake debian-13-containerd with kubeadm's images from Go modules,
 
 e2e-faults: ## faults for real: power cuts mid-init and mid-join in a 2-node cluster, a vm bake's QEMU killed mid-step, SIGTERM/SIGINT to build, test and base; checks nothing is left (root)
 	bash hack/e2e-faults.sh
+
+e2e-sources: ## Kubernetes from packages (an apt repository in pkgs.k8s.io's layout, signed) and from release binaries (dl.k8s.io's, cri-tools' and the CNI plugins' layouts) served on loopback: bake each, kubebake test each, and four bakes that must fail (another signing key, a missing version, a wrong pinned fingerprint, a tampered kubelet); prints figures (root)
+	bash hack/e2e-sources.sh
 
 e2e-rollout: ## a node pool replaced under load: control plane + worker from image A, a worker from image B (from: A) with the same user data, drain + graceful power-off, availability watched against a PodDisruptionBudget; a too-new kubelet refused; baked vs. installed-at-boot replacement; prints figures (root)
 	bash hack/e2e-rollout.sh

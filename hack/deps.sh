@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt, what baking and booting images needs when missing:
 # qemu-system-x86, qemu-utils, ovmf, debootstrap, e2fsprogs, dosfstools,
-# mtools, shellcheck, zerofree, jq. Idempotent; quiet when everything is there.
+# mtools, shellcheck, zerofree, jq, gpg. Idempotent; quiet when everything is there.
 set -euo pipefail
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
@@ -15,6 +15,7 @@ need mcopy mtools
 need shellcheck shellcheck
 need zerofree zerofree
 need jq jq
+need gpg gpg
 [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] || missing+=(ovmf)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -32,13 +32,15 @@ sudo_if_needed() {
   fi
 }
 
-# 1. shellcheck and systemd-analyze from the system's own sources.
+# 1. shellcheck, systemd-analyze, cloud-init, isoinfo, strace and gpg from
+# the system's own sources.
 missing=()
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
 command -v isoinfo >/dev/null 2>&1 || missing+=(genisoimage)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
+command -v gpg >/dev/null 2>&1 || missing+=(gpg)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

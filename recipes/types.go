@@ -102,11 +102,13 @@ type Packages struct {
 // copied from a file on the machine that runs the bake, and optionally
 // pinned by its fingerprint.
 type RepoKey struct {
-	// URL is where the key is fetched from (an armored or binary OpenPGP
-	// public key).
+	// URL is where the key is fetched from: an armored OpenPGP public key
+	// (as pkgs.k8s.io's Release.key), or a binary one when the URL ends in
+	// .gpg.
 	URL string `json:"url,omitempty"`
 	// File is an absolute path, on the machine that runs the bake, of the
-	// key; it is copied into the image. Exclusive with url.
+	// key, armored or, when its name ends in .gpg, binary; it is copied
+	// into the image. Exclusive with url.
 	File string `json:"file,omitempty"`
 	// Fingerprint pins the key: the bake fails unless the key's primary
 	// fingerprint is this one (40 or 64 hex digits; spaces are ignored).
