@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kubebake/kubebake/internal/manifest"
 	"github.com/kubebake/kubebake/internal/testutil"
 )
 
@@ -55,7 +56,7 @@ func TestLayout(t *testing.T) {
 	release, err := os.ReadFile(filepath.Join(repo, "Release"))
 	require.NoError(t, err)
 	for _, idx := range []string{"Packages", "Packages.gz"} {
-		sum, err := fileSHA256(filepath.Join(repo, idx))
+		sum, _, err := manifest.FileSHA256(filepath.Join(repo, idx))
 		require.NoError(t, err)
 		assert.Regexp(t, regexp.MustCompile(`(?m)^ `+sum+` \d+ `+regexp.QuoteMeta(idx)+`$`), string(release))
 	}
@@ -66,7 +67,7 @@ func TestLayout(t *testing.T) {
 	versions := map[string]string{}
 	for _, s := range stanzas {
 		f := fields(s)
-		sum, err := fileSHA256(filepath.Join(repo, f["Filename"]))
+		sum, _, err := manifest.FileSHA256(filepath.Join(repo, f["Filename"]))
 		require.NoError(t, err)
 		assert.Equal(t, f["SHA256"], sum, "%s: the index's digest is the package's", f["Package"])
 		out, err := exec.Command("dpkg-deb", "-f", filepath.Join(repo, f["Filename"]), "Package", "Version").CombinedOutput()
@@ -87,7 +88,7 @@ func TestLayout(t *testing.T) {
 	} {
 		b, err := os.ReadFile(filepath.Join(www, p+".sha256"))
 		require.NoError(t, err)
-		sum, err := fileSHA256(filepath.Join(www, p))
+		sum, _, err := manifest.FileSHA256(filepath.Join(www, p))
 		require.NoError(t, err)
 		assert.Equal(t, sum, strings.Fields(string(b))[0], p)
 	}

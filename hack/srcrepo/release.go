@@ -3,13 +3,13 @@ package main
 import (
 	"archive/tar"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/kubebake/kubebake/internal/manifest"
 )
 
 // releaseBinaries lays kubeadm, kubelet and kubectl out as dl.k8s.io does:
@@ -132,7 +132,7 @@ func addTarFile(tw *tar.Writer, name, src string) error {
 // writeSHA256 writes path.sha256: the digest alone (dl.k8s.io) or the
 // digest and the file's name (sha256sum's format, withName).
 func writeSHA256(path string, withName bool) error {
-	sum, err := fileSHA256(path)
+	sum, _, err := manifest.FileSHA256(path)
 	if err != nil {
 		return err
 	}
@@ -141,19 +141,6 @@ func writeSHA256(path string, withName bool) error {
 		line += "  " + filepath.Base(path)
 	}
 	return os.WriteFile(path+".sha256", []byte(line+"\n"), 0o644)
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // copyFile copies src to dst with mode.

@@ -68,13 +68,7 @@ func TestCommitKilled(t *testing.T) {
 	}
 	t.Logf("%d of 25 kills left a manifest", withManifest)
 	commitOnce(t, dir, []byte("last"))
-	es, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	assert.Equal(t, []string{"manifest.json", "node.qcow2"}, names, "the next build leaves nothing else")
+	assert.Equal(t, []string{"manifest.json", "node.qcow2"}, testutil.DirNames(t, dir), "the next build leaves nothing else")
 }
 
 // TestBuildRemovesKilledBuildsLeftovers: a build removes the work directory

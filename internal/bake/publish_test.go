@@ -117,13 +117,7 @@ func TestPublishFaults(t *testing.T) {
 // that describes it.
 func assertImagePair(t *testing.T, dir, image string) {
 	t.Helper()
-	es, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	assert.Equal(t, []string{filepath.Base(image), "manifest.json"}, names, "nothing beside the image and its manifest")
+	assert.Equal(t, []string{filepath.Base(image), "manifest.json"}, testutil.DirNames(t, dir), "nothing beside the image and its manifest")
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	require.NoError(t, err)
 	var m manifest.Manifest

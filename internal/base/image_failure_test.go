@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kubebake/kubebake/internal/sys"
+	"github.com/kubebake/kubebake/internal/testutil"
 )
 
 // TestBuildFailure fails each command in turn: the build stops there with an
@@ -60,14 +61,14 @@ func TestBuildFailure(t *testing.T) {
 			prev, err := os.ReadFile(tb.opts.Output)
 			require.NoError(t, err)
 			assert.Equal(t, "previous image", string(prev), "the previous image is kept")
-			assert.Equal(t, []string{"debian-13.qcow2"}, dirEntries(t, tb.outDir), "no sidecar, no temporary file")
-			assert.Empty(t, dirEntries(t, tb.work), "work directory removed")
+			assert.Equal(t, []string{"debian-13.qcow2"}, testutil.DirNames(t, tb.outDir), "no sidecar, no temporary file")
+			assert.Empty(t, testutil.DirNames(t, tb.work), "work directory removed")
 			if tc.unmounts {
 				assert.Equal(t, "umount --lazy WORK/"+map[bool]string{true: "download", false: "rootfs"}[tc.stage == "download"]+"/proc",
 					calls[len(calls)-1])
 			}
 			if tc.stage == "download" {
-				assert.Empty(t, dirEntries(t, tb.cache), "no partial tarball")
+				assert.Empty(t, testutil.DirNames(t, tb.cache), "no partial tarball")
 			}
 		})
 	}
@@ -91,7 +92,7 @@ func TestBuildLeavesMountedWorkDir(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrStillMounted)
 	assert.Regexp(t, `cleanup: still mounted in .*/kubebake-base-\d+: .*/rootfs/proc; left .* in place`, err.Error())
-	assert.Len(t, dirEntries(t, tb.work), 1, "work directory kept")
+	assert.Len(t, testutil.DirNames(t, tb.work), 1, "work directory kept")
 }
 
 func TestBuildKeepWorkDir(t *testing.T) {
@@ -100,7 +101,7 @@ func TestBuildKeepWorkDir(t *testing.T) {
 	tb.opts.KeepWorkDir = true
 	_, err := tb.b.build(context.Background(), tb.opts)
 	require.NoError(t, err)
-	assert.Len(t, dirEntries(t, tb.work), 1)
+	assert.Len(t, testutil.DirNames(t, tb.work), 1)
 	assert.Contains(t, tb.log.String(), "base: kept work directory ")
 }
 
@@ -157,7 +158,7 @@ kernel argument "a b": want one word`},
 			}
 			assert.Equal(t, tc.err, strings.ReplaceAll(err.Error(), tb.outDir, "OUTDIR"))
 			assert.Empty(t, tb.runner.calls, "nothing run")
-			assert.Empty(t, dirEntries(t, tb.work), "no work directory")
+			assert.Empty(t, testutil.DirNames(t, tb.work), "no work directory")
 		})
 	}
 }

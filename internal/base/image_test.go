@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kubebake/kubebake/internal/testutil"
 )
 
 // testBuild is a build with the fake runner and its inputs.
@@ -82,18 +84,6 @@ func includeArg() string {
 	return "--include=" + strings.Join(distros["debian-13"].includes(nil), ",")
 }
 
-// dirEntries lists dir's names.
-func dirEntries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 // wantCalls are a cold debian-13 build's commands.
 func wantCalls(cached bool) []string {
 	tarball := "CACHE/" + tarballName(distros["debian-13"], DefaultMirror, distros["debian-13"].includes(nil))
@@ -144,15 +134,15 @@ func TestBuild(t *testing.T) {
 	assert.Equal(t, "/", tree["/boot/efi"])
 
 	// The image, its manifest, nothing else; the work directory is gone.
-	assert.ElementsMatch(t, []string{"debian-13.qcow2", "debian-13.json"}, dirEntries(t, tb.outDir))
+	assert.ElementsMatch(t, []string{"debian-13.qcow2", "debian-13.json"}, testutil.DirNames(t, tb.outDir))
 	img, err := os.ReadFile(tb.opts.Output)
 	require.NoError(t, err)
 	assert.Equal(t, "QFI\xfbcompressed", string(img))
 	fi, err := os.Stat(tb.opts.Output)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
-	assert.Empty(t, dirEntries(t, tb.work))
-	assert.Len(t, dirEntries(t, tb.cache), 1, "the tarball, no partial one")
+	assert.Empty(t, testutil.DirNames(t, tb.work))
+	assert.Len(t, testutil.DirNames(t, tb.cache), 1, "the tarball, no partial one")
 
 	read, err := ReadManifest(filepath.Join(tb.outDir, "debian-13.json"))
 	require.NoError(t, err)

@@ -88,3 +88,17 @@ func Tmpfs(t testing.TB, opts string) string {
 	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
 	return dir
 }
+
+// DirNames lists the names in dir, sorted.
+func DirNames(t testing.TB, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{}
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}

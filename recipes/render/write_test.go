@@ -24,18 +24,6 @@ func loadPlan(t *testing.T, ref string, overlays ...recipes.Overlay) *render.Pla
 	return p
 }
 
-// entries lists a directory's names.
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 func TestWriteReplaces(t *testing.T) {
 	t.Parallel()
 	parent := t.TempDir()
@@ -48,7 +36,7 @@ func TestWriteReplaces(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(dir, "plan.json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"recipe": "ubuntu-24.04-cri-o"`)
-	assert.Equal(t, []string{"plan", "plan.old"}, entries(t, parent), "nothing else beside the plan")
+	assert.Equal(t, []string{"plan", "plan.old"}, testutil.DirNames(t, parent), "nothing else beside the plan")
 	assert.FileExists(t, filepath.Join(dir+".old", "keep"))
 	// An empty directory may be written into.
 	empty := filepath.Join(parent, "empty")
@@ -73,8 +61,8 @@ func TestWriteRefuses(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(other, "notes.txt"), []byte("x"), 0o644))
 	err = render.Write(p, other)
 	require.ErrorContains(t, err, other+" exists and is not a kubebake plan")
-	assert.Equal(t, []string{"notes.txt"}, entries(t, other))
-	assert.Equal(t, []string{"file", "home"}, entries(t, parent), "no temporary directory is left")
+	assert.Equal(t, []string{"notes.txt"}, testutil.DirNames(t, other))
+	assert.Equal(t, []string{"file", "home"}, testutil.DirNames(t, parent), "no temporary directory is left")
 }
 
 func TestWriteRemovesLeftovers(t *testing.T) {
@@ -118,7 +106,7 @@ func TestWriteKilled(t *testing.T) {
 		assert.NotEmpty(t, steps)
 	}
 	require.NoError(t, render.Write(loadPlan(t, "debian-13-containerd"), dir))
-	assert.Equal(t, []string{"plan"}, entries(t, parent), "the next write removes every leftover")
+	assert.Equal(t, []string{"plan"}, testutil.DirNames(t, parent), "the next write removes every leftover")
 }
 
 // newPlanJSON is the plan.json the write loop writes.
@@ -176,7 +164,7 @@ func TestWriteInjectedFaults(t *testing.T) {
 		steps, err := os.ReadDir(filepath.Join(dir, "steps"))
 		require.NoError(t, err)
 		assert.NotEmpty(t, steps)
-		assert.Equal(t, []string{"plan"}, entries(t, parent), "%s: nothing is left beside it", fault)
+		assert.Equal(t, []string{"plan"}, testutil.DirNames(t, parent), "%s: nothing is left beside it", fault)
 		require.NoError(t, render.Write(loadPlan(t, "debian-13-containerd"), dir)) // the old plan again
 	}
 }
@@ -216,7 +204,7 @@ func TestWriteFullFileSystem(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join(dir, "plan.json"))
 			require.NoError(t, err)
 			assert.Equal(t, string(old), string(b), "the old plan stays, whole")
-			assert.Equal(t, []string{"plan"}, entries(t, parent), "nothing of the failed write is left")
+			assert.Equal(t, []string{"plan"}, testutil.DirNames(t, parent), "nothing of the failed write is left")
 			// Room again: the new plan goes in.
 			require.NoError(t, exec.Command("mount", "-o", "remount,size=64m,nr_inodes=100000", parent).Run())
 			require.NoError(t, render.Write(loadPlan(t, "ubuntu-24.04-cri-o"), dir))
