@@ -325,7 +325,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 			res.BaselinePowerOnToReady = d
 			fmt.Fprintf(o.Progress, "e2e-rollout: %s Ready %s after power-on\n", m.node.Name, d.Round(time.Second))
 		}
-		res.Baseline.Report = parseReport(m)
+		res.Baseline.Report = finalReport(ctx, m)
 	}
 	return res, nil
 }
@@ -372,6 +372,17 @@ func waitReady(ctx context.Context, mc *machine) (time.Duration, error) {
 		return 0, fmt.Errorf("not Ready: %s", line)
 	}
 	return time.Since(mc.started), nil
+}
+
+// reportGrace is how long a node's report may take to write its verdict
+// after its Node Ready (it looks at the node's facts in between).
+const reportGrace = 3 * time.Minute
+
+// finalReport waits, for reportGrace at the most, until mc's report has its
+// verdict, and reads it.
+func finalReport(ctx context.Context, mc *machine) Report {
+	_, _ = mc.m.WaitFile(ctx, mc.report, resultRE, min(reportGrace, time.Until(deadline(ctx))))
+	return parseReport(mc)
 }
 
 func parseReport(mc *machine) Report {
