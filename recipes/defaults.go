@@ -65,14 +65,10 @@ func SetDefaults(r *Recipe, f *Facts) {
 	case SourcePackages:
 		setStr(&k.Packages.URL, DefaultPackagesURL)
 		k.Packages.Key.Fingerprint = NormalizeFingerprint(k.Packages.Key.Fingerprint)
+		setStr(&k.CNIPlugins.Source, SourcePackages)
 	case SourceBinaries:
 		setStr(&k.Binaries.URL, DefaultBinariesURL)
 		setStr(&k.Binaries.CriToolsURL, DefaultCriToolsURL)
-	}
-	switch k.Source {
-	case SourcePackages:
-		setStr(&k.CNIPlugins.Source, SourcePackages)
-	case SourceBinaries:
 		setStr(&k.CNIPlugins.Source, SourceBinaries)
 	case SourceLocal:
 		setStr(&k.CNIPlugins.Source, SourceDistro)

@@ -1,7 +1,6 @@
 package recipes
 
 import (
-	"path"
 	"regexp"
 	"strings"
 )
@@ -32,7 +31,7 @@ func (v *validator) packages(fcos bool) {
 		switch {
 		case key.URL != "":
 			v.errorf("kubernetes.packages.key.file", "set url or file, not both")
-		case !path.IsAbs(key.File) || !pathCharRE.MatchString(key.File) || path.Clean(key.File) != key.File:
+		case !cleanAbsPath(key.File):
 			v.errorf("kubernetes.packages.key.file", "%q must be a clean absolute path of letters, digits and ._+@:=,/-", key.File)
 		case fcos:
 			v.errorf("kubernetes.packages.key.file", "fedora-coreos bakes from Ignition alone and cannot copy a key file: give the key's url")

@@ -212,6 +212,12 @@ func (v *validator) url(p, s string) {
 	}
 }
 
+// cleanAbsPath reports whether s is a clean absolute path of letters,
+// digits and ._+@:=,/- (a file on the machine that runs the bake).
+func cleanAbsPath(s string) bool {
+	return path.IsAbs(s) && pathCharRE.MatchString(s) && path.Clean(s) == s
+}
+
 func (v *validator) absDir(p, dir string) {
 	switch {
 	case dir == "":

@@ -128,7 +128,7 @@ func (v *validator) images() {
 	for i, a := range v.r.Images.Archives {
 		p := fmt.Sprintf("images.archives[%d]", i)
 		switch {
-		case !path.IsAbs(a) || !pathCharRE.MatchString(a) || path.Clean(a) != a:
+		case !cleanAbsPath(a):
 			v.errorf(p, "%q must be a clean absolute path of letters, digits and ._+@:=,/-", a)
 		case !strings.HasSuffix(a, ".tar"):
 			v.errorf(p, "%q must be a .tar image archive (an OCI image layout or docker save tarball)", a)

@@ -107,10 +107,8 @@ func (l *layout) aptRepository() error {
 		if err != nil {
 			return err
 		}
-		md := md5.Sum(b)
-		sha := sha256.Sum256(b)
-		fmt.Fprintf(&index, "%sFilename: %s\nSize: %d\nMD5sum: %s\nSHA256: %s\n\n",
-			control, rel, len(b), hex.EncodeToString(md[:]), hex.EncodeToString(sha[:]))
+		md, sha := digests(b)
+		fmt.Fprintf(&index, "%sFilename: %s\nSize: %d\nMD5sum: %s\nSHA256: %s\n\n", control, rel, len(b), md, sha)
 	}
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -120,31 +118,31 @@ func (l *layout) aptRepository() error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	indexes := map[string][]byte{"Packages": index.Bytes(), "Packages.gz": gz.Bytes()}
-	release := fmt.Sprintf("Origin: kubebake e2e (pkgs.k8s.io layout)\nLabel: isv:kubernetes:core:stable:%s\nArchitectures: %s\nDate: %s\n",
-		l.minor(), l.arch, time.Now().UTC().Format("Mon, 02 Jan 2006 15:04:05 UTC"))
-	for _, algo := range []string{"MD5Sum", "SHA256"} {
-		release += algo + ":\n"
-		for _, name := range []string{"Packages", "Packages.gz"} {
-			b := indexes[name]
-			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-				return err
-			}
-			var sum string
-			if algo == "MD5Sum" {
-				s := md5.Sum(b)
-				sum = hex.EncodeToString(s[:])
-			} else {
-				s := sha256.Sum256(b)
-				sum = hex.EncodeToString(s[:])
-			}
-			release += fmt.Sprintf(" %s %d %s\n", sum, len(b), name)
+	var md5s, sha256s strings.Builder
+	for _, ix := range []struct {
+		name string
+		b    []byte
+	}{{"Packages", index.Bytes()}, {"Packages.gz", gz.Bytes()}} {
+		if err := os.WriteFile(filepath.Join(dir, ix.name), ix.b, 0o644); err != nil {
+			return err
 		}
+		md, sha := digests(ix.b)
+		fmt.Fprintf(&md5s, " %s %d %s\n", md, len(ix.b), ix.name)
+		fmt.Fprintf(&sha256s, " %s %d %s\n", sha, len(ix.b), ix.name)
 	}
+	release := fmt.Sprintf("Origin: kubebake e2e (pkgs.k8s.io layout)\nLabel: isv:kubernetes:core:stable:%s\nArchitectures: %s\nDate: %s\nMD5Sum:\n%sSHA256:\n%s",
+		l.minor(), l.arch, time.Now().UTC().Format("Mon, 02 Jan 2006 15:04:05 UTC"), md5s.String(), sha256s.String())
 	if err := os.WriteFile(filepath.Join(dir, "Release"), []byte(release), 0o644); err != nil {
 		return err
 	}
 	return l.sign(dir)
+}
+
+// digests are b's MD5 and SHA-256 in hex, as apt's indexes list them.
+func digests(b []byte) (md5Hex, sha256Hex string) {
+	md := md5.Sum(b)
+	sha := sha256.Sum256(b)
+	return hex.EncodeToString(md[:]), hex.EncodeToString(sha[:])
 }
 
 // buildDeb builds p with dpkg-deb at path and returns its control

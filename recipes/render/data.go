@@ -34,15 +34,12 @@ type data struct {
 	KubernetesPackages []string
 	LayerPackages      []string
 	RepoKeys           []repoKey
-	// KeysPinned: a repository key's fingerprint is pinned, which the
-	// repositories step checks with gpg.
-	KeysPinned    bool
-	Binaries      []binary
-	LocalBinaries []string
-	CrictlURL     string
-	CNIURL        string
-	CriDockerd    criDockerdData
-	RuntimeDropIn string
+	Binaries           []binary
+	LocalBinaries      []string
+	CrictlURL          string
+	CNIURL             string
+	CriDockerd         criDockerdData
+	RuntimeDropIn      string
 
 	Sysctls []keyValue
 	// Shutdown is the kubelet's graceful node shutdown; zero when off.
@@ -229,12 +226,22 @@ func (dd *data) artifacts(r *recipes.Recipe) {
 	dd.repoKeys(r)
 }
 
+// KeysPinned reports whether a repository key's fingerprint is pinned,
+// which the repositories step checks with gpg.
+func (dd *data) KeysPinned() bool {
+	for _, k := range dd.RepoKeys {
+		if k.Fingerprint != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // repoKeys lists the signing keys of every upstream repository in use.
 func (dd *data) repoKeys(r *recipes.Recipe) {
 	if r.Kubernetes.Source == recipes.SourcePackages {
 		if key, staged := k8sRepoKey(r, dd.K8s.Minor, dd.F.RepoFormat); staged {
 			dd.RepoKeys = append(dd.RepoKeys, key)
-			dd.KeysPinned = key.Fingerprint != ""
 		}
 	}
 	if dd.F.RepoFormat != "deb" {
