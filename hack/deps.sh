@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs, with apt, what baking and booting images needs when missing:
 # qemu-system-x86, qemu-utils, ovmf, debootstrap, e2fsprogs, dosfstools,
-# mtools, shellcheck, zerofree, jq, gpg. Idempotent; quiet when everything is there.
+# mtools, shellcheck, zerofree, jq, gpg, and for hack/cri-o.sh gcc with the
+# static libseccomp, libapparmor and libselinux that crio links. Idempotent;
+# quiet when everything is there.
 set -euo pipefail
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
@@ -16,6 +18,14 @@ need shellcheck shellcheck
 need zerofree zerofree
 need jq jq
 need gpg gpg
+need cc gcc
+need strip binutils
+# needlib LIB PACKAGE: a static library crio links (hack/cri-o.sh).
+needlib() { [ -e "/usr/lib/$(uname -m)-linux-gnu/$1" ] || missing+=("$2"); }
+needlib libseccomp.a libseccomp-dev
+needlib libapparmor.a libapparmor-dev
+needlib libselinux.a libselinux1-dev
+needlib libc.a libc6-dev
 [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] || missing+=(ovmf)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

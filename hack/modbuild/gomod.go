@@ -316,11 +316,11 @@ func (t *tool) setup(ctx context.Context, m toolsModule) (main Module, cached bo
 	return main, false, nil
 }
 
-// declares reports whether a Go file of dir assigns the package-level
-// variable name (var NAME = ..., or NAME = ... in a var block), so that
-// -ldflags -X has something to set.
+// declares reports whether a Go file of dir declares the package-level
+// string variable name (var NAME = ..., NAME = ... or NAME string in a var
+// block), so that -ldflags -X has something to set.
 func declares(dir, name string) bool {
-	re := regexp.MustCompile(`(?m)^[ \t]*(var[ \t]+)?` + regexp.QuoteMeta(name) + `[ \t]*=`)
+	re := regexp.MustCompile(`(?m)^[ \t]*(var[ \t]+)?` + regexp.QuoteMeta(name) + `([ \t]*=|[ \t]+string\b)`)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 	for _, f := range files {
 		if b, err := os.ReadFile(f); err == nil && re.Match(b) {

@@ -289,7 +289,7 @@ func TestDeclares(t *testing.T) {
 	}{
 		{name: "Version", want: true},
 		{name: "PreRelease", want: true},
-		{name: "GitCommit"}, // declared, but nothing assigned: the scripts' grep missed it too
+		{name: "GitCommit", want: true}, // declared without a value: -X sets it all the same
 		{name: "BuildTime"},
 		{name: "Vers"},
 	}

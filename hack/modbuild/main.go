@@ -99,6 +99,27 @@ Environment:
 		kubernetes:     true,
 		run:            runK8sImages,
 	},
+	"cri-o": {
+		usage: `usage: hack/cri-o.sh [-v VERSION] [-o OUTDIR]
+
+Builds a static crio and pinns from CRI-O's Go module (module proxy only;
+pinns from the module's C sources with gcc) for runtime.source: local
+(kubebake build --runtime-dir OUTDIR).
+
+  -v VERSION  CRI-O version (default v1.36.2)
+  -o OUTDIR   output directory (default _build/cri-o/VERSION/bin under the repository)
+  -h          this help
+
+Needs gcc and the static libseccomp, libapparmor and libselinux (their -dev
+packages; hack/deps.sh installs them).
+
+Environment:
+  SOURCE_DATE_EPOCH  build date stamped into crio (default 0)
+`,
+		defaultVersion: "v1.36.2",
+		example:        "v1.36.2",
+		run:            runCrio,
+	},
 	"cri-dockerd": {
 		usage: `usage: hack/cri-dockerd.sh [-v VERSION] [-o OUTDIR]
 

@@ -80,6 +80,12 @@ func TestCommandParse(t *testing.T) {
 			wantErr: "VERSION must look like v0.4.3 (got 'v0.4')"},
 		{name: "cri-dockerd arguments", command: "cri-dockerd", args: []string{"cri-dockerd"},
 			wantErr: "unexpected arguments: cri-dockerd (see -h)"},
+		{name: "cri-o default", command: "cri-o",
+			want: options{version: Version{Major: "1", Minor: "36", Patch: "2"}}},
+		{name: "cri-o other version", command: "cri-o", args: []string{"-v", "1.35.2", "-o", "bin"},
+			want: options{version: Version{Major: "1", Minor: "35", Patch: "2"}, outdir: "bin"}},
+		{name: "cri-o bad version", command: "cri-o", args: []string{"-v", "1.36"},
+			wantErr: "VERSION must look like v1.36.2 (got 'v1.36')"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -181,11 +181,12 @@ type goBuild struct {
 	pkg     string // the main package
 	ldflags string
 	tags    string // -tags, if any
+	cgo     bool   // CGO_ENABLED=1 (C libraries linked in) instead of 0
 	want    string // the version the binary must report
 	probe   probe
 }
 
-// build builds b into out: CGO_ENABLED=0 go build -trimpath writes a
+// build builds b into out: CGO_ENABLED=0 (or 1 with b.cgo) go build -trimpath writes a
 // temporary file next to out, which must report b.want, and is renamed to
 // out. go build's own output goes to stderr.
 func (t *tool) build(ctx context.Context, b goBuild, out string) error {
@@ -200,7 +201,11 @@ func (t *tool) build(ctx context.Context, b goBuild, out string) error {
 		args = append(args, "-tags", b.tags)
 	}
 	args = append(args, "-ldflags", b.ldflags, "-o", tmp.Name(), b.pkg)
-	if err := t.run(ctx, b.dir, []string{"CGO_ENABLED=0"}, args...); err != nil {
+	cgo := "CGO_ENABLED=0"
+	if b.cgo {
+		cgo = "CGO_ENABLED=1"
+	}
+	if err := t.run(ctx, b.dir, []string{cgo}, args...); err != nil {
 		return fmt.Errorf("go build of %s failed (%s, version %s, module %s); see the output above", b.name, b.pkg, b.want, b.dir)
 	}
 	if have := b.probe.version(ctx, tmp.Name()); have != b.want {
