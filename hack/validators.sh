@@ -6,6 +6,10 @@
 #   - shellcheck, systemd-analyze (systemd), cloud-init, isoinfo
 #     (genisoimage) and strace (fault injection in the write-path tests) from
 #     the system's apt sources;
+#   - dnf with dnf-plugins-core (config-manager --dump reads the rendered
+#     .repo files), rpm (rpmbuild, rpmsign, rpmkeys) and createrepo_c, for
+#     the dnf consumer test and hack/srcrepo's rpm repository: bookworm's
+#     dnf 4.14, since trixie's 4.23 would upgrade libc6, python3 and systemd;
 #   - dockerd (26.x, which has --validate) and containerd (1.7.x), taken from
 #     Debian trixie's docker.io and containerd packages and extracted into
 #     _build/validators/bin/. The system's apt sources are not changed: apt
@@ -32,8 +36,8 @@ sudo_if_needed() {
   fi
 }
 
-# 1. shellcheck, systemd-analyze, cloud-init, isoinfo, strace and gpg from
-# the system's own sources.
+# 1. shellcheck, systemd-analyze, cloud-init, isoinfo, strace, gpg, dnf,
+# rpm and createrepo_c from the system's own sources.
 missing=()
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
@@ -41,6 +45,10 @@ command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
 command -v isoinfo >/dev/null 2>&1 || missing+=(genisoimage)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
 command -v gpg >/dev/null 2>&1 || missing+=(gpg)
+command -v dnf >/dev/null 2>&1 || missing+=(dnf)
+dpkg-query -W -f='${Status}' dnf-plugins-core 2>/dev/null | grep -q 'ok installed' || missing+=(dnf-plugins-core)
+command -v rpmbuild >/dev/null 2>&1 || missing+=(rpm)
+command -v createrepo_c >/dev/null 2>&1 || missing+=(createrepo-c)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -116,5 +124,8 @@ echo "shellcheck:      $(shellcheck --version | sed -n 's/^version: //p')"
 echo "systemd-analyze: $(systemd-analyze --version | head -n1)"
 echo "cloud-init:      $(cloud-init --version 2>&1)"
 echo "isoinfo:         $(isoinfo -version 2>&1 | head -n1)"
+echo "dnf:             $(dnf --version 2>/dev/null | head -n1)"
+echo "rpm:             $(rpm --version)"
+echo "createrepo_c:    $(createrepo_c --version | head -n1)"
 echo "dockerd:         $("$bin/dockerd" --version) ($bin/dockerd)"
 echo "containerd:      $("$bin/containerd" --version) ($bin/containerd)"

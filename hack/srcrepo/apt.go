@@ -194,19 +194,21 @@ func (l *layout) buildDeb(p debPackage, path string) (string, error) {
 // sign signs dir/Release with the layout's key: InRelease (inline),
 // Release.gpg (detached, armored), and exports the key as Release.key.
 func (l *layout) sign(dir string) error {
-	gpg := func(args ...string) error {
-		cmd := exec.Command("gpg", append([]string{"--homedir", l.gnupghome, "--batch", "--yes", "--quiet"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("gpg %s: %w: %s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
 	release := filepath.Join(dir, "Release")
-	if err := gpg("--local-user", l.key, "--digest-algo", "SHA512", "--clearsign", "--output", filepath.Join(dir, "InRelease"), release); err != nil {
+	if err := l.gpg("--local-user", l.key, "--digest-algo", "SHA512", "--clearsign", "--output", filepath.Join(dir, "InRelease"), release); err != nil {
 		return err
 	}
-	if err := gpg("--local-user", l.key, "--digest-algo", "SHA512", "--armor", "--detach-sign", "--output", filepath.Join(dir, "Release.gpg"), release); err != nil {
+	if err := l.gpg("--local-user", l.key, "--digest-algo", "SHA512", "--armor", "--detach-sign", "--output", filepath.Join(dir, "Release.gpg"), release); err != nil {
 		return err
 	}
-	return gpg("--armor", "--export", "--output", filepath.Join(dir, "Release.key"), l.key)
+	return l.gpg("--armor", "--export", "--output", filepath.Join(dir, "Release.key"), l.key)
+}
+
+// gpg runs gpg in the layout's home, in batch mode.
+func (l *layout) gpg(args ...string) error {
+	cmd := exec.Command("gpg", append([]string{"--homedir", l.gnupghome, "--batch", "--yes", "--quiet"}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("gpg %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
 }

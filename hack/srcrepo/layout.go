@@ -14,8 +14,10 @@ import (
 type layout struct {
 	bin, cni, out, arch                string
 	version, crictlVersion, cniVersion string
-	// gnupghome and key sign the apt repository.
+	// gnupghome and key sign the apt and rpm repositories.
 	gnupghome, key string
+	// rpm adds the rpm repository (rpmbuild, rpmsign, createrepo_c).
+	rpm bool
 	// tmp is the tree being written; it replaces out when it is whole.
 	tmp string
 }
@@ -32,6 +34,7 @@ func runLayout(args []string) error {
 	fs.StringVar(&l.cniVersion, "cni-version", "v1.7.1", "version the CNI plugins are published as")
 	fs.StringVar(&l.gnupghome, "gnupghome", "", "gpg home with the signing key")
 	fs.StringVar(&l.key, "key", "", "user ID or fingerprint of the signing key")
+	fs.BoolVar(&l.rpm, "rpm", false, "also write the rpm repository")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,7 +57,11 @@ func runLayout(args []string) error {
 	}
 	defer os.RemoveAll(tmp)
 	l.tmp = tmp
-	for _, step := range []func() error{l.aptRepository, l.releaseBinaries, l.criTools, l.cniPlugins} {
+	steps := []func() error{l.aptRepository, l.releaseBinaries, l.criTools, l.cniPlugins}
+	if l.rpm {
+		steps = append(steps, l.rpmRepository)
+	}
+	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
 		}

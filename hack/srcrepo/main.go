@@ -1,7 +1,7 @@
 // Command srcrepo lays Kubernetes node binaries out the way the upstream
 // servers do, for make e2e-sources, where none of them can be reached:
 //
-//	srcrepo layout -bin DIR -cni DIR -gnupghome DIR -key UID -out DIR
+//	srcrepo layout -bin DIR -cni DIR -gnupghome DIR -key UID -out DIR [-rpm]
 //	srcrepo serve -dir DIR -addr-file FILE
 //
 // layout writes, under -out:
@@ -10,6 +10,10 @@
 //     kubernetes-cni .deb packages built with dpkg-deb, Packages(.gz), a
 //     Release signed with gpg (InRelease, Release.gpg) and the key as
 //     Release.key;
+//   - with -rpm, pkgs/core:/stable:/vMINOR/rpm/: the same packages as rpms
+//     (VERSION-150500.1.1) built with rpmbuild and signed with rpmsign under
+//     ARCH/ (x86_64), repodata/ by createrepo_c, repomd.xml signed
+//     (repomd.xml.asc) and the key as repodata/repomd.xml.key;
 //   - dl/release/VERSION/bin/linux/ARCH/NAME and NAME.sha256 (dl.k8s.io);
 //   - cri-tools/VERSION/crictl-VERSION-linux-ARCH.tar.gz and .sha256;
 //   - cni/VERSION/cni-plugins-linux-ARCH-VERSION.tgz and .sha256.
