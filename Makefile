@@ -75,7 +75,7 @@ acc: acc-plugin ## the plugin's acceptance tests with a real packer, including a
 e2e: ## base -> bake (chroot and vm) -> kubebake test, and a NodeConfig init boot; prints figures (root)
 	bash hack/e2e.sh
 
-e2e-cluster: ## bake debian-13-containerd with kubeadm's images from Go modules, boot a 2-node cluster (init + join) under QEMU on a private link, check it from kubectl; prints figures (root)
+e2e-cluster: ## bake debian-13-containerd, -docker and -cri-o with kubeadm's images from Go modules, boot a 2-node cluster (init + join) of each under QEMU on a private link, check it from kubectl; prints figures (root)
 	bash hack/e2e-cluster.sh
 
 e2e-faults: ## faults for real: power cuts mid-init and mid-join in a 2-node cluster, a vm bake's QEMU killed mid-step, SIGTERM/SIGINT to build, test and base; checks nothing is left (root)

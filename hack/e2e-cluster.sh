@@ -23,8 +23,10 @@
 #   OUT     output directory (default out/e2e-cluster)
 #   BASE    base image (default OUT/base-debian-13.qcow2, built when missing)
 #   NODES   number of nodes (default 2)
-#   RUNTIMES  the runtimes, each its own bake and cluster (default "containerd docker":
-#           Docker Engine from Debian's docker.io and cri-dockerd built from its Go module)
+#   RUNTIMES  the runtimes, each its own bake and cluster (default "containerd docker cri-o",
+#           the three of the seed tutorials: Debian's containerd; Docker Engine from Debian's
+#           docker.io with cri-dockerd built from its Go module; CRI-O's crio and pinns built
+#           from its Go module with Debian's conmon, crun and CNI plugins)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -33,7 +35,7 @@ source hack/e2e-lib.sh
 out=${OUT:-out/e2e-cluster}
 k8s=${K8S_VERSION:-v1.36.3}
 nodes=${NODES:-2}
-runtimes=${RUNTIMES:-containerd docker}
+runtimes=${RUNTIMES:-containerd docker cri-o}
 e2e_start e2e-cluster
 
 stage "dependencies, kubebake, Kubernetes $k8s binaries and images from Go modules"
@@ -59,10 +61,18 @@ for rt in $runtimes; do
   mkdir -p "$dir"
   stage "bake debian-13-$rt with kubeadm's images imported from archives"
   extra=()
-  if [ "$rt" = docker ]; then
-    bash hack/cri-dockerd.sh
-    extra=(--cri-dockerd-dir "_build/cri-dockerd/v0.4.3/bin")
-  fi
+  case $rt in
+    docker)
+      bash hack/cri-dockerd.sh
+      extra=(--cri-dockerd-dir "_build/cri-dockerd/v0.4.3/bin")
+      ;;
+    cri-o)
+      t=$SECONDS
+      bash hack/cri-o.sh
+      fig "cri-o: hack/cri-o.sh, crio and pinns (s)" "$((SECONDS - t))"
+      extra=(--runtime-dir "_build/cri-o/v1.36.2/bin")
+      ;;
+  esac
   recipe="$dir/$name.yaml"
   cluster_recipe "$rt" "$name" "$k8s" "$images" >"$recipe"
   t=$SECONDS
@@ -73,12 +83,12 @@ for rt in $runtimes; do
   fig "$rt: image size compressed (bytes)" "$(stat -c %s "$image")"
 
   # Every image of the index is in the manifest under its name: with the
-  # manifest digest the archive was written with, pinned (containerd), or
-  # with its image ID, the config digest (docker, whose load keeps no
-  # repo digest and which cannot pin).
+  # manifest digest the archive was written with, pinned (containerd and
+  # CRI-O), or with its image ID, the config digest (docker, whose load
+  # keeps no repo digest and which cannot pin).
   bad=0
   while IFS=$'\t' read -r ref repo digest id; do
-    if [ "$rt" = containerd ]; then
+    if [ "$rt" != docker ]; then
       want="true true"
       got=$(jq -r --arg ref "$ref" --arg want "$repo@$digest" \
         '.runtimeImages[] | select(.repoTags | index($ref)) | "\(.repoDigests | index($want) != null) \(.pinned)"' \

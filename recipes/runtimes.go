@@ -42,8 +42,14 @@ type RuntimeKind struct {
 	// MirrorsDockerHubOnly means only docker.io can have mirrors.
 	MirrorsDockerHubOnly bool
 	// ImportArchive is the command that imports an image archive (its
-	// path follows), empty when the runtime cannot take images.archives.
+	// path follows; for cri-o a function of its images step).
 	ImportArchive []string
+	// ImportPackages are the distro packages the image needs when it
+	// imports image archives, besides the runtime's own.
+	ImportPackages []string
+	// LocalBinaries are the binaries the local source installs from
+	// runtime.local.dir; empty when the runtime has no local source.
+	LocalBinaries []string
 	// CanPin says whether pre-loaded images can be pinned against
 	// kubelet's image garbage collection.
 	CanPin bool
@@ -130,12 +136,24 @@ func runtimeKinds() []RuntimeKind {
 				{[]string{"crio", "runtime", "cgroup_manager"}, cgroupManaged},
 				{[]string{"crio", "image", "pause_image"}, "use runtime.sandboxImage"},
 			},
+			ImportArchive:   []string{"kb_crio_import"},
+			ImportPackages:  []string{"skopeo"},
+			LocalBinaries:   []string{"crio", "pinns"},
 			CanPin:          true,
 			CgroupCheck:     `crio config 2>/dev/null | grep -q "cgroup_manager = \"systemd\""`,
 			CgroupCheckDesc: "CRI-O uses the systemd cgroup driver",
 			UpstreamRepo:    "cri-o",
-			packages: func(Distro, string, string, func(string, string) string) []string {
-				return []string{"cri-o"}
+			packages: func(d Distro, source, _ string, _ func(string, string) string) []string {
+				if source != SourceLocal {
+					return []string{"cri-o"}
+				}
+				// What CRI-O's own packages bring besides crio and pinns:
+				// the monitor, the OCI runtime, /etc/containers/policy.json.
+				policy := "containers-common"
+				if d.Family == FamilyApt {
+					policy = "golang-github-containers-common"
+				}
+				return []string{"conmon", "crun", policy}
 			},
 		},
 		{
@@ -193,11 +211,11 @@ func RuntimeNames() []string {
 	return out
 }
 
-// archiveRuntimes lists the runtime kinds that import image archives.
-func archiveRuntimes() []string {
+// localRuntimes lists the runtime kinds that have a local source.
+func localRuntimes() []string {
 	var out []string
 	for _, k := range runtimeKinds() {
-		if len(k.ImportArchive) > 0 {
+		if len(k.LocalBinaries) > 0 {
 			out = append(out, k.Name)
 		}
 	}

@@ -163,11 +163,16 @@ type Runtime struct {
 	// containerd and docker it is the exact package version as the distro
 	// spells it (default: the newest the repository has).
 	Version string `json:"version,omitempty"`
-	// Source is distro (the distribution's own packages) or upstream
-	// (containerd.io / docker-ce from Docker's repository). CRI-O always
-	// comes from its upstream repository. Defaults to distro where the
-	// distribution has the runtime, else upstream.
+	// Source is distro (the distribution's own packages), upstream
+	// (containerd.io / docker-ce from Docker's repository, cri-o from
+	// CRI-O's) or local (CRI-O only: crio and pinns from local.dir, with
+	// conmon, crun and the containers policy from the distribution, for
+	// distributions CRI-O publishes no packages for, such as Debian 13).
+	// Defaults to distro where the distribution has the runtime, else
+	// upstream.
 	Source string `json:"source,omitempty"`
+	// Local configures the local source.
+	Local RuntimeLocal `json:"local,omitempty"`
 	// SandboxImage is the pause image; defaults to the one kubeadm uses for
 	// the Kubernetes version.
 	SandboxImage string `json:"sandboxImage,omitempty"`
@@ -179,6 +184,14 @@ type Runtime struct {
 	Config string `json:"config,omitempty"`
 	// CriDockerd configures cri-dockerd for the docker runtime.
 	CriDockerd CriDockerd `json:"criDockerd,omitempty"`
+}
+
+// RuntimeLocal configures the local source of the runtime.
+type RuntimeLocal struct {
+	// Dir is an absolute directory on the machine running the bake that
+	// holds the runtime's binaries: crio and pinns for cri-o
+	// (hack/cri-o.sh builds them from CRI-O's Go module).
+	Dir string `json:"dir,omitempty"`
 }
 
 // Mirror is a registry mirror.
@@ -272,8 +285,10 @@ type Images struct {
 	// imported into the runtime's store at bake time, so that no registry
 	// is needed (air-gapped images). The images they hold are listed as
 	// usual (kubeadm's with preload, others in extra) and are then not
-	// pulled: each is still checked against its digest and pinned. Supported
-	// for containerd and docker.
+	// pulled: each is still checked against its digest and pinned.
+	// containerd and docker load them themselves; for cri-o, skopeo (then
+	// part of the image) copies each into containers-storage, digests
+	// preserved.
 	Archives []string `json:"archives,omitempty"`
 }
 

@@ -138,9 +138,6 @@ func (v *validator) images() {
 		}
 		seen[path.Base(a)] = i
 	}
-	if len(v.r.Images.Archives) > 0 && v.f.RuntimeKnown && len(v.f.Runtime.ImportArchive) == 0 {
-		v.errorf("images.archives", "image archives are imported for %s; %s is not supported yet", joinWords(archiveRuntimes(), "and"), v.f.Runtime.Title)
-	}
 	if v.f.RuntimeKnown && !v.f.Runtime.CanPin && Bool(v.r.Images.Pin, true) &&
 		(Bool(v.r.Images.Preload, true) || len(v.r.Images.Extra) > 0) {
 		v.warnf("images.pin", "cri-dockerd cannot pin images: kubelet image garbage collection may remove pre-loaded images under disk pressure")

@@ -18,10 +18,15 @@ func (v *validator) runtime() {
 	}
 	if known && !oneOf(rt.Kind, d.Runtimes()...) {
 		v.errorf("runtime.kind", "%s cannot carry %s (it carries %s)", d.Key(), rt.Kind, strings.Join(d.Runtimes(), ", "))
-	} else if (known || rt.Source != "") && !oneOf(rt.Source, SourceDistro, SourceUpstream) {
-		v.errorf("runtime.source", "unknown source %q (want distro or upstream)", rt.Source)
+	} else if (known || rt.Source != "") && !oneOf(rt.Source, SourceDistro, SourceUpstream, SourceLocal) {
+		v.errorf("runtime.source", "unknown source %q (want distro, upstream or local)", rt.Source)
+	} else if rt.Source == SourceLocal {
+		v.runtimeLocal(rt, kind)
 	} else if known && !d.Supports(rt.Kind, rt.Source) {
 		v.errorf("runtime.source", "%s has no %s package for %s", d.Key(), rt.Source, rt.Kind)
+	}
+	if rt.Source != SourceLocal && rt.Local != (RuntimeLocal{}) {
+		v.warnf("runtime.local.dir", "ignored: runtime.source is %s", rt.Source)
 	}
 	if kind.FollowsKubernetes {
 		if m := crioMinorRE.FindStringSubmatch(rt.Version); m == nil {
@@ -75,6 +80,19 @@ func (v *validator) runtime() {
 	} else if rt.CriDockerd != (CriDockerd{}) {
 		v.warnf("runtime.criDockerd", "ignored: runtime.kind is %s", rt.Kind)
 	}
+}
+
+// runtimeLocal checks the local source: a runtime kubebake can install
+// from binaries, a distribution that can take them, an absolute directory.
+func (v *validator) runtimeLocal(rt Runtime, kind RuntimeKind) {
+	if len(kind.LocalBinaries) == 0 {
+		v.errorf("runtime.source", "%s has no local source (only %s does); use distro or upstream", kind.Title, joinWords(localRuntimes(), "and"))
+		return
+	}
+	if v.f.DistroKnown && v.f.Distro.Family == FamilyFCOS {
+		v.errorf("runtime.source", "fedora-coreos bakes from Ignition alone and cannot take local binaries: use upstream")
+	}
+	v.absDir("runtime.local.dir", rt.Local.Dir)
 }
 
 // dig reports whether keys name a value in nested tables.

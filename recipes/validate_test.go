@@ -65,6 +65,26 @@ func TestValidateErrors(t *testing.T) {
 			want: []want{{"recipe.yaml:8:11", "runtime.source", "rocky 9 has no distro package for containerd"}},
 		},
 		{
+			name: "local source of a runtime that has none",
+			doc:  header + "base:\n  distro: debian\n  release: \"13\"\nruntime:\n  kind: containerd\n  source: local\n  local:\n    dir: /opt/containerd\n",
+			want: []want{{"recipe.yaml:8:11", "runtime.source", "containerd has no local source (only cri-o does)"}},
+		},
+		{
+			name: "local CRI-O without a directory",
+			doc:  header + "base:\n  distro: debian\n  release: \"13\"\nruntime:\n  kind: cri-o\n  source: local\n",
+			want: []want{{"recipe.yaml:7:3", "runtime.local.dir", "a directory is needed"}},
+		},
+		{
+			name: "local CRI-O from a relative directory",
+			doc:  header + "base:\n  distro: debian\n  release: \"13\"\nruntime:\n  kind: cri-o\n  source: local\n  local:\n    dir: _build/cri-o\n",
+			want: []want{{"recipe.yaml:10:10", "runtime.local.dir", `"_build/cri-o" is a relative path`}},
+		},
+		{
+			name: "local CRI-O on Fedora CoreOS",
+			doc:  header + "base:\n  distro: fedora-coreos\n  release: stable\nruntime:\n  kind: cri-o\n  source: local\n  local:\n    dir: /opt/crio\n",
+			want: []want{{"recipe.yaml:8:11", "runtime.source", "fedora-coreos bakes from Ignition alone"}},
+		},
+		{
 			name: "CRI-O minor differs from the Kubernetes minor",
 			doc:  header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nkubernetes:\n  version: v1.36.3\nruntime:\n  kind: cri-o\n  version: \"1.35\"\n",
 			want: []want{{"recipe.yaml:10:12", "runtime.version", "CRI-O minor 1.35 must equal the Kubernetes minor 1.36"}},
@@ -273,6 +293,8 @@ func TestValidateWarnings(t *testing.T) {
 			"kubernetes.packages", "ignored: kubernetes.source is binaries"},
 		{"CNI mirror of another source", header + "base:\n  distro: debian\n  release: \"13\"\nkubernetes:\n  source: local\n  local:\n    dir: /opt/k8s\n  cniPlugins:\n    url: https://m.example.com/cni\nruntime:\n  kind: containerd\n",
 			"kubernetes.cniPlugins.url", "ignored: kubernetes.cniPlugins.source is distro"},
+		{"runtime directory of another source", header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nruntime:\n  kind: cri-o\n  local:\n    dir: /opt/crio\n",
+			"runtime.local.dir", "ignored: runtime.source is upstream"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -293,7 +315,7 @@ func TestBuiltinsValid(t *testing.T) {
 	names := recipes.BuiltinNames()
 	for _, want := range []string{
 		"ubuntu-24.04-containerd", "ubuntu-24.04-cri-o", "ubuntu-24.04-docker", "ubuntu-22.04-containerd",
-		"debian-13-containerd", "debian-13-docker", "centos-stream-9-containerd", "centos-stream-9-cri-o",
+		"debian-13-containerd", "debian-13-docker", "debian-13-cri-o", "centos-stream-9-containerd", "centos-stream-9-cri-o",
 		"rocky-9-cri-o", "fedora-coreos-cri-o", "fedora-coreos-containerd",
 	} {
 		assert.Contains(t, names, want)

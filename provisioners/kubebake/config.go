@@ -35,6 +35,11 @@ type Config struct {
 	// A directory on the machine running Packer holding cri-dockerd, for
 	// docker recipes whose cri-dockerd source is `local`.
 	CriDockerdDir string `mapstructure:"cri_dockerd_dir"`
+	// A directory on the machine running Packer holding the runtime's
+	// binaries (crio and pinns, built by hack/cri-o.sh), for recipes whose
+	// runtime source is `local`; it overrides the recipe's
+	// `runtime.local.dir`.
+	RuntimeDir string `mapstructure:"runtime_dir"`
 	// The kubebake-firstboot binary to install. By default the plugin uploads
 	// the one it carries for the machine's architecture (linux/amd64 or
 	// linux/arm64).

@@ -23,6 +23,7 @@ type FlatConfig struct {
 	ExecuteCommand        *string           `mapstructure:"execute_command" cty:"execute_command" hcl:"execute_command"`
 	KubernetesBinariesDir *string           `mapstructure:"kubernetes_binaries_dir" cty:"kubernetes_binaries_dir" hcl:"kubernetes_binaries_dir"`
 	CriDockerdDir         *string           `mapstructure:"cri_dockerd_dir" cty:"cri_dockerd_dir" hcl:"cri_dockerd_dir"`
+	RuntimeDir            *string           `mapstructure:"runtime_dir" cty:"runtime_dir" hcl:"runtime_dir"`
 	FirstbootBinary       *string           `mapstructure:"firstboot_binary" cty:"firstboot_binary" hcl:"firstboot_binary"`
 	SkipSeal              *bool             `mapstructure:"skip_seal" cty:"skip_seal" hcl:"skip_seal"`
 	SkipChecks            *bool             `mapstructure:"skip_checks" cty:"skip_checks" hcl:"skip_checks"`
@@ -56,6 +57,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"execute_command":            &hcldec.AttrSpec{Name: "execute_command", Type: cty.String, Required: false},
 		"kubernetes_binaries_dir":    &hcldec.AttrSpec{Name: "kubernetes_binaries_dir", Type: cty.String, Required: false},
 		"cri_dockerd_dir":            &hcldec.AttrSpec{Name: "cri_dockerd_dir", Type: cty.String, Required: false},
+		"runtime_dir":                &hcldec.AttrSpec{Name: "runtime_dir", Type: cty.String, Required: false},
 		"firstboot_binary":           &hcldec.AttrSpec{Name: "firstboot_binary", Type: cty.String, Required: false},
 		"skip_seal":                  &hcldec.AttrSpec{Name: "skip_seal", Type: cty.Bool, Required: false},
 		"skip_checks":                &hcldec.AttrSpec{Name: "skip_checks", Type: cty.Bool, Required: false},

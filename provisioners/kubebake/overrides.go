@@ -52,6 +52,10 @@ func (c *Config) fields() ([]overrideField, error) {
 	if err != nil {
 		return nil, err
 	}
+	runtimeDir, err := abs("runtime_dir", c.RuntimeDir)
+	if err != nil {
+		return nil, err
+	}
 	var preload, extra, sysctls, seal any
 	if o.PreloadImages != nil {
 		preload = *o.PreloadImages
@@ -80,6 +84,7 @@ func (c *Config) fields() ([]overrideField, error) {
 	return []overrideField{
 		{path: "kubernetes.local.dir", match: "kubernetes.local", hcl: "kubernetes_binaries_dir", value: k8sDir},
 		{path: "runtime.criDockerd.dir", hcl: "cri_dockerd_dir", value: criDir},
+		{path: "runtime.local.dir", match: "runtime.local", hcl: "runtime_dir", value: runtimeDir},
 		{path: "kubernetes.version", hcl: "overrides.kubernetes_version", value: str(o.KubernetesVersion)},
 		{path: "kubernetes.source", hcl: "overrides.kubernetes_source", value: str(o.KubernetesSource)},
 		{path: "runtime.kind", hcl: "overrides.runtime", value: str(o.Runtime)},

@@ -71,7 +71,9 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 			add(fmt.Errorf("firstboot_binary: %q is not a readable file", c.FirstbootBinary))
 		}
 	}
-	for _, d := range []struct{ field, dir string }{{"kubernetes_binaries_dir", c.KubernetesBinariesDir}, {"cri_dockerd_dir", c.CriDockerdDir}} {
+	for _, d := range []struct{ field, dir string }{
+		{"kubernetes_binaries_dir", c.KubernetesBinariesDir}, {"cri_dockerd_dir", c.CriDockerdDir}, {"runtime_dir", c.RuntimeDir},
+	} {
 		if d.dir == "" {
 			continue
 		}
@@ -124,14 +126,25 @@ func (c *Config) render() (*render.Plan, []error) {
 			continue
 		}
 		if _, err := os.Stat(in.HostPath); err != nil {
-			field := "kubernetes_binaries_dir"
-			if in.Name == "cri-dockerd" {
-				field = "cri_dockerd_dir"
-			}
-			errs = append(errs, fmt.Errorf("%s: the recipe needs %s from this machine: %w", field, in.Name, err))
+			errs = append(errs, fmt.Errorf("%s: the recipe needs %s from this machine: %w", inputField(in.Name), in.Name, err))
 		}
 	}
 	return plan, errs
+}
+
+// inputField names the setting that supplies a plan input.
+func inputField(name string) string {
+	switch {
+	case name == "cri-dockerd":
+		return "cri_dockerd_dir"
+	case name == "crio" || name == "pinns":
+		return "runtime_dir"
+	case strings.HasPrefix(name, "image-archive-"):
+		return "the recipe's images.archives"
+	case name == "kubernetes-repository-key":
+		return "the recipe's kubernetes.packages.key.file"
+	}
+	return "kubernetes_binaries_dir"
 }
 
 // describe prints a report entry with the override's HCL name when the

@@ -156,6 +156,11 @@ func TestPrepareErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("apiVersion: kubebake.dev/v1alpha1\nkind: Recipe\nbase: {distro: ubuntu, relase: \"24.04\"}\n"), 0o644))
+	// Kubernetes' binaries are there, the runtime's are not.
+	k8sDir := t.TempDir()
+	for _, b := range []string{"kubeadm", "kubelet", "kubectl", "crictl"} {
+		require.NoError(t, os.WriteFile(filepath.Join(k8sDir, b), []byte("#!/bin/sh\n"), 0o755))
+	}
 	tests := []struct {
 		name string
 		raw  map[string]interface{}
@@ -166,6 +171,8 @@ func TestPrepareErrors(t *testing.T) {
 		{"recipe file with a typo", map[string]interface{}{"recipe": bad}, bad + ":3:"},
 		{"fcos", map[string]interface{}{"recipe": "fedora-coreos-cri-o"}, "bake it with the kubebake-qemu builder"},
 		{"local binaries missing", map[string]interface{}{"recipe": "debian-13-containerd", "kubernetes_binaries_dir": dir}, "kubernetes_binaries_dir: the recipe needs crictl from this machine"},
+		{"runtime binaries missing", map[string]interface{}{"recipe": "debian-13-cri-o", "kubernetes_binaries_dir": k8sDir, "runtime_dir": dir}, "runtime_dir: the recipe needs crio from this machine"},
+		{"runtime directory not a directory", map[string]interface{}{"recipe": "debian-13-cri-o", "runtime_dir": k8sDir + "/kubeadm"}, "runtime_dir: \"" + k8sDir + "/kubeadm\" is not a directory"},
 		{"bad extra image", map[string]interface{}{"recipe": "ubuntu-24.04-containerd", "overrides": map[string]interface{}{"extra_images": []string{"ok.example/a:1", "bad image"}}}, "overrides.extra_images[1]"},
 		{"unknown field", map[string]interface{}{"recipe": "ubuntu-24.04-containerd", "recipie": "x"}, "recipie"},
 	}

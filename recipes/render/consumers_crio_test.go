@@ -26,6 +26,13 @@ type consumerCRIODropIn struct {
 			ConmonCgroup   string `toml:"conmon_cgroup"`
 			DefaultRuntime string `toml:"default_runtime"`
 			LogLevel       string `toml:"log_level"`
+			PinnsPath      string `toml:"pinns_path"`
+			Runtimes       map[string]struct {
+				RuntimePath string `toml:"runtime_path"`
+				RuntimeType string `toml:"runtime_type"`
+				RuntimeRoot string `toml:"runtime_root"`
+				MonitorPath string `toml:"monitor_path"`
+			} `toml:"runtimes"`
 		} `toml:"runtime"`
 		Image *struct {
 			PauseImage   string   `toml:"pause_image"`
@@ -74,6 +81,27 @@ func checkConsumerCRIO(t *testing.T, cp *consumerPlan) {
 		}
 	}
 	assert.Equal(t, pinned, c.Crio.Image.PinnedImages, "pinned_images")
+	if cp.plan.Runtime.Source == "local" {
+		// crio and pinns from runtime.local.dir, conmon and crun from the
+		// distribution: every path the drop-in names is one the runtime
+		// step installs or a package of the runtime brings.
+		crio := cp.loaded.Facts.Family.BinDir + "/crio"
+		assert.Equal(t, cp.loaded.Facts.Family.BinDir+"/pinns", c.Crio.Runtime.PinnsPath)
+		assert.Equal(t, "crun", c.Crio.Runtime.DefaultRuntime)
+		crun, ok := c.Crio.Runtime.Runtimes["crun"]
+		require.True(t, ok, "a crun runtime handler")
+		assert.Equal(t, "/usr/bin/crun", crun.RuntimePath)
+		assert.Equal(t, "/usr/bin/conmon", crun.MonitorPath)
+		assert.Equal(t, "oci", crun.RuntimeType)
+		runtime := string(cp.step(t, "runtime").Body)
+		assert.Regexp(t, `(?m) install .*\bconmon crun\b`, runtime, "conmon and crun from the distribution")
+		for _, bin := range []string{"crio", "pinns"} {
+			assert.Contains(t, runtime, `"$KUBEBAKE_STAGE/inputs/"`+bin+" "+cp.loaded.Facts.Family.BinDir+"/"+bin)
+		}
+		unit := string(cp.file(t, "/etc/systemd/system/crio.service").Content)
+		assert.Contains(t, unit, "\nExecStart="+crio+" ", "the unit starts the installed crio")
+		assert.Contains(t, unit, "\nType=notify\n")
+	}
 	assert.Equal(t, "/etc/cni/net.d/", c.Crio.Network.NetworkDir)
 	assert.Contains(t, c.Crio.Network.PluginDirs, "/opt/cni/bin/")
 	if cfg := cp.loaded.Recipe.Runtime.Config; strings.TrimSpace(cfg) != "" {

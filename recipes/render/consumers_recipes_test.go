@@ -163,6 +163,37 @@ kubernetes:
 `,
 	},
 	{
+		// CRI-O from local binaries with images imported from archives:
+		// skopeo joins the packages, the import function is shellchecked.
+		name: "cri-o-local-archives",
+		doc: `apiVersion: kubebake.dev/v1alpha1
+kind: Recipe
+metadata:
+  name: extra-cri-o-local-archives
+from: debian-13-cri-o
+images:
+  preload: true
+  archives:
+    - /srv/images/kube-apiserver.tar
+    - /srv/images/pause.tar
+`,
+	},
+	{
+		// The same runtime source on EL: containers-common, not Debian's
+		// golang-github-containers-common.
+		name: "cri-o-local-rocky",
+		doc: `apiVersion: kubebake.dev/v1alpha1
+kind: Recipe
+metadata:
+  name: extra-cri-o-local-rocky
+from: rocky-9-cri-o
+runtime:
+  source: local
+  local:
+    dir: /opt/cri-o/bin
+`,
+	},
+	{
 		name: "firewall-open-ubuntu",
 		doc: `apiVersion: kubebake.dev/v1alpha1
 kind: Recipe

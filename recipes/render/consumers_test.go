@@ -68,6 +68,18 @@ func (cp *consumerPlan) file(t *testing.T, p string) render.File {
 	return f
 }
 
+// step is the plan's step called name.
+func (cp *consumerPlan) step(t *testing.T, name string) render.Step {
+	t.Helper()
+	for _, s := range cp.plan.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	require.Failf(t, "no step", "the plan has no %s step", name)
+	return render.Step{}
+}
+
 // filesUnder lists the plan's files below dir, in plan order.
 func (cp *consumerPlan) filesUnder(dir string) []render.File {
 	var out []render.File

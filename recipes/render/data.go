@@ -65,6 +65,10 @@ type runtimeData struct {
 	Enable        []string
 	Daemons       []recipes.Daemon
 	ImportArchive []string
+	// Local says the runtime comes from runtime.local.dir: LocalBinaries
+	// are staged from there and installed.
+	Local         bool
+	LocalBinaries []string
 }
 
 // repoKey is a repository's signing key as the repositories step places
@@ -147,6 +151,10 @@ func derive(r *recipes.Recipe, f recipes.Facts) (*data, error) {
 		},
 		SocketPath: kind.Socket, Enable: kind.Services, Daemons: kind.Daemons, ImportArchive: kind.ImportArchive,
 	}
+	if r.Runtime.Source == recipes.SourceLocal {
+		dd.Runtime.Local, dd.Runtime.LocalBinaries = true, kind.LocalBinaries
+		dd.Runtime.Origin = r.Runtime.Local.Dir
+	}
 	dd.packages(r)
 	dd.artifacts(r)
 	dd.sysctls(r)
@@ -163,6 +171,9 @@ func (dd *data) packages(r *recipes.Recipe) {
 	dd.BasePackages = dd.F.BasePackages
 	rt := r.Runtime
 	dd.RuntimePackages = dd.Kind.Packages(dd.D, rt.Source, rt.Version, dd.F.Pin)
+	if len(r.Images.Archives) > 0 {
+		dd.RuntimePackages = append(dd.RuntimePackages, dd.Kind.ImportPackages...)
+	}
 	if r.Kubernetes.Source == recipes.SourcePackages {
 		ver := dd.K8s.Plain + dd.F.KubernetesRevision
 		dd.KubernetesPackages = []string{dd.F.Pin("kubelet", ver), dd.F.Pin("kubeadm", ver), dd.F.Pin("kubectl", ver), "cri-tools"}

@@ -67,6 +67,9 @@ type Runtime struct {
 	CgroupDriver string   `json:"cgroupDriver"`
 	SandboxImage string   `json:"sandboxImage"`
 	Services     []string `json:"services"`
+	// Origin is where a local runtime's binaries came from
+	// (runtime.local.dir); empty for packages.
+	Origin string `json:"origin,omitempty"`
 }
 
 // File is a file placed in the image.

@@ -267,9 +267,17 @@ func (b *builder) repoFiles() []string {
 			if staged {
 				gpgkey = "file://" + key.Path
 			}
+			// dnf holds the packages with exclude= (the install passes
+			// --disableexcludes). rpm-ostree has no such flag but honours
+			// exclude= (libdnf), so it would find nothing to layer; its
+			// layered requests name the exact version, which holds them.
+			hold := "exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n"
+			if d.F.Ignition {
+				hold = ""
+			}
 			out = append(out, b.raw("/etc/yum.repos.d/kubernetes.repo", []byte(fmt.Sprintf(
-				"[kubernetes]\nname=Kubernetes v%s\nbaseurl=%s\nenabled=1\ngpgcheck=1\ngpgkey=%s\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n",
-				d.K8s.Minor, k8sRepoURL(r, d.K8s.Minor, "rpm"), gpgkey)), "0644", "root:root"))
+				"[kubernetes]\nname=Kubernetes v%s\nbaseurl=%s\nenabled=1\ngpgcheck=1\ngpgkey=%s\n%s",
+				d.K8s.Minor, k8sRepoURL(r, d.K8s.Minor, "rpm"), gpgkey, hold)), "0644", "root:root"))
 		}
 	}
 	if r.Runtime.Source != recipes.SourceUpstream {
@@ -329,6 +337,10 @@ func (b *builder) runtimeFileSets() map[string]func() []string {
 		},
 		recipes.RuntimeCRIO: func() []string {
 			out := []string{b.file("/etc/crio/crio.conf.d/10-kubebake.conf", "crio.conf.tmpl", "0644")}
+			if b.d.Runtime.Local {
+				// CRI-O's packages bring the unit; a local crio needs it.
+				out = append(out, b.file("/etc/systemd/system/crio.service", "crio.service.tmpl", "0644"))
+			}
 			if len(b.d.Mirrors) > 0 {
 				out = append(out, b.file("/etc/containers/registries.conf.d/10-kubebake-mirrors.conf", "registries.conf.tmpl", "0644"))
 			}
@@ -423,6 +435,9 @@ func (b *builder) inputs() {
 	}
 	if f := r.Kubernetes.Packages.Key.File; f != "" && r.Kubernetes.Source == recipes.SourcePackages {
 		b.plan.Inputs = append(b.plan.Inputs, Input{Name: k8sKeyInput, HostPath: f, Mode: "0644"})
+	}
+	for _, name := range b.d.Runtime.LocalBinaries {
+		b.plan.Inputs = append(b.plan.Inputs, Input{Name: name, HostPath: r.Runtime.Local.Dir + "/" + name, Mode: "0755"})
 	}
 	if b.d.CriDockerd.Local {
 		b.plan.Inputs = append(b.plan.Inputs, Input{Name: "cri-dockerd", HostPath: r.Runtime.CriDockerd.Dir + "/cri-dockerd", Mode: "0755"})

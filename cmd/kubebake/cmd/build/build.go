@@ -20,11 +20,11 @@ import (
 )
 
 type flags struct {
-	out, base, mode, workDir     string
-	format, name                 string
-	kubernetesDir, criDockerdDir string
-	firstboot                    string
-	accel, serialLog             string
+	out, base, mode, workDir                 string
+	format, name                             string
+	kubernetesDir, criDockerdDir, runtimeDir string
+	firstboot                                string
+	accel, serialLog                         string
 }
 
 // NewCommand returns the build command.
@@ -60,6 +60,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&f.workDir, "work-dir", "", "directory for temporary files (default: OUTDIR)")
 	cmd.Flags().StringVar(&f.kubernetesDir, "kubernetes-binaries-dir", "", "directory of kubeadm, kubelet, kubectl, crictl for kubernetes.source local")
 	cmd.Flags().StringVar(&f.criDockerdDir, "cri-dockerd-dir", "", "directory of cri-dockerd for runtime.criDockerd.source local")
+	cmd.Flags().StringVar(&f.runtimeDir, "runtime-dir", "", "directory of the runtime's binaries (crio and pinns) for runtime.source local")
 	cmd.Flags().StringVar(&f.firstboot, "firstboot-binary", "", "kubebake-firstboot for the image (default: beside this kubebake)")
 	cmd.Flags().StringVar(&f.accel, "accel", "auto", "vm mode: accelerator auto (KVM when it works, else TCG), kvm or tcg")
 	cmd.Flags().StringVar(&f.serialLog, "serial-log", "", "vm mode: keep the machine's serial console in this file")
@@ -99,6 +100,7 @@ func Run(ctx context.Context, stdout io.Writer, recipe string, f *flags) error {
 	for _, d := range []struct{ flag, path, dir string }{
 		{"--kubernetes-binaries-dir", "kubernetes.local.dir", f.kubernetesDir},
 		{"--cri-dockerd-dir", "runtime.criDockerd.dir", f.criDockerdDir},
+		{"--runtime-dir", "runtime.local.dir", f.runtimeDir},
 	} {
 		o, err := recipes.FieldOverlay(d.flag, recipes.Field{Path: d.path, Value: abs(d.dir)})
 		if err != nil {
