@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# kubebake step 10-seal: Generalize the image: cloud-init, machine-id, SSH host keys, caches, logs, history.
+# Rendered from recipe debian-13-cri-o. Safe to run more than once.
+set -euo pipefail
+KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+if command -v cloud-init >/dev/null; then
+  cloud-init clean --logs --seed
+fi
+rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub
+# An empty machine-id makes systemd generate a new one on first boot.
+truncate -s 0 /etc/machine-id
+if [ -d /var/lib/dbus ]; then
+  ln -sfn /etc/machine-id /var/lib/dbus/machine-id
+fi
+apt-get clean
+rm -rf /var/lib/apt/lists/*
+find /var/log -type f -exec truncate -s 0 {} +
+rm -rf /var/log/journal/*
+rm -f /root/.bash_history /root/.lesshst /root/.viminfo
+for home in /home/*; do
+  [ -d "$home" ] && rm -f "$home/.bash_history" "$home/.lesshst" "$home/.viminfo"
+done
+rm -rf /var/lib/kubelet/pki /etc/kubernetes/pki
+# No first-boot result may be baked in.
+rm -f /var/lib/kubebake/status.json /var/lib/kubebake/firstboot.success /var/lib/kubebake/firstboot.failed /var/lib/kubebake/kubeadm.done /etc/kubebake/kubeadm.yaml /etc/kubebake/node.yaml
