@@ -8,7 +8,8 @@
 #      cri-tools, kubernetes-cni .debs, Release signed by a key made for
 #      this run), dl.k8s.io's release layout, cri-tools' and the CNI
 #      plugins' release tarballs, each with its .sha256; a copy signed by
-#      another key, and a copy whose kubelet has other bytes;
+#      another key, a copy whose kubelet has other bytes and one whose CNI
+#      plugins tarball has;
 #   3. bake `from: debian-13-containerd` with kubernetes.source packages
 #      (the mirror's URL, the key as a file, its fingerprint pinned) and
 #      with kubernetes.source binaries (release, cri-tools and CNI URLs);
@@ -16,8 +17,8 @@
 #      its manifest records where Kubernetes came from;
 #   4. bakes that must fail, each with its message and no image: the
 #      repository signed by another key, a version the repository does not
-#      have, a pinned fingerprint the key does not have, a kubelet whose
-#      bytes do not match its .sha256.
+#      have, a pinned fingerprint the key does not have, a kubelet and a
+#      CNI plugins tarball whose bytes do not match their .sha256.
 # Prints every figure; the output is the evidence. Needs root.
 #   OUT   output directory (default out/e2e-sources)
 #   BASE  base image (default OUT/base-debian-13.qcow2, built when missing)
@@ -63,6 +64,9 @@ layout "$www/good" "$out/gnupg" "kubebake e2e repository"
 layout "$www/impostor" "$out/gnupg-impostor" "kubebake e2e impostor"
 rm -rf "$www/tampered" && cp -a "$www/good" "$www/tampered"
 printf '\0' >>"$www/tampered/dl/release/$k8s/bin/linux/amd64/kubelet"
+cni_tgz="cni/$cni_version/cni-plugins-linux-amd64-$cni_version.tgz"
+rm -rf "$www/tampered-cni" && cp -a "$www/good" "$www/tampered-cni"
+printf '\0' >>"$www/tampered-cni/$cni_tgz"
 repo_key="$www/good/pkgs/core:/stable:/$minor/deb/Release.key"
 fig "apt repository size (bytes)" "$(du -sb "$www/good/pkgs" | cut -f1)"
 
@@ -174,6 +178,8 @@ expect_failure fingerprint-pinned-to-another-key "$(packages good "$impostor_fpr
   "the signing key from kubernetes.packages.key.file .* has the fingerprint $fpr, want $impostor_fpr"
 expect_failure kubelet-other-bytes "$(binaries tampered)" \
   "sha256 of $url/tampered/dl/release/$k8s/bin/linux/amd64/kubelet is [0-9a-f]{64}, want [0-9a-f]{64}"
+expect_failure cni-plugins-other-bytes "$(binaries tampered-cni)" \
+  "sha256 of $url/tampered-cni/$cni_tgz is [0-9a-f]{64}, want [0-9a-f]{64}"
 echo
 cat "$out/figures.txt"
 grep -q '^FAULT FAIL' "$out/figures.txt" && rc=1
