@@ -60,28 +60,11 @@ func buildTime(epoch string) (string, error) {
 func runCriDockerd(ctx context.Context, t *tool, o options) error {
 	version := o.version.String()
 	stampVersion, prerelease, want := criDockerdStamp(version)
-	base := filepath.Join(t.root, "_build", "cri-dockerd")
-	tools := filepath.Join(base, "tools", version)
-	t.logDir = filepath.Join(base, version, "logs")
-	outdir := o.outdir
-	if outdir == "" {
-		outdir = filepath.Join(base, version, "bin")
-	}
-	for _, d := range []string{outdir, tools} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	outdir, err := filepath.Abs(outdir)
+	tools, outdir, unlock, err := t.buildDirs(ctx, "cri-dockerd", version, o.outdir)
 	if err != nil {
 		return err
 	}
 	out := filepath.Join(outdir, "cri-dockerd")
-	// One run at a time per VERSION: runs share the tools module and OUTDIR.
-	unlock, err := t.lock(ctx, filepath.Join(base, ".lock-"+version), "another cri-dockerd run on "+version)
-	if err != nil {
-		return err
-	}
 	defer unlock()
 
 	if executable(out) {

@@ -82,28 +82,12 @@ func crioStamp(mod, revision string) string { return mod + " " + revision + "\n"
 func runCrio(ctx context.Context, t *tool, o options) error {
 	version := o.version.String()
 	want := strings.TrimPrefix(version, "v")
-	base := filepath.Join(t.root, "_build", "cri-o")
-	tools := filepath.Join(base, "tools", version)
-	t.logDir = filepath.Join(base, version, "logs")
-	outdir := o.outdir
-	if outdir == "" {
-		outdir = filepath.Join(base, version, "bin")
-	}
-	for _, d := range []string{outdir, tools} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	outdir, err := filepath.Abs(outdir)
+	tools, outdir, unlock, err := t.buildDirs(ctx, "cri-o", version, o.outdir)
 	if err != nil {
 		return err
 	}
 	crio, pinns := filepath.Join(outdir, "crio"), filepath.Join(outdir, "pinns")
 	stampFile := filepath.Join(outdir, ".kubebake-crio")
-	unlock, err := t.lock(ctx, filepath.Join(base, ".lock-"+version), "another cri-o run on "+version)
-	if err != nil {
-		return err
-	}
 	defer unlock()
 
 	mod := crioModule + "@" + version

@@ -75,6 +75,32 @@ func (t *tool) lock(ctx context.Context, file, what string) (unlock func(), err 
 	return unlock, nil
 }
 
+// buildDirs lays out a one-module build under _build/NAME: the tools
+// module (tools/VERSION), the logs (VERSION/logs) and OUTDIR (default
+// VERSION/bin), made and absolute. It takes the build's lock, which
+// unlock releases: runs on one VERSION share the tools module and OUTDIR.
+func (t *tool) buildDirs(ctx context.Context, name, version, outdir string) (tools, out string, unlock func(), err error) {
+	base := filepath.Join(t.root, "_build", name)
+	tools = filepath.Join(base, "tools", version)
+	t.logDir = filepath.Join(base, version, "logs")
+	if outdir == "" {
+		outdir = filepath.Join(base, version, "bin")
+	}
+	for _, d := range []string{outdir, tools} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", "", nil, err
+		}
+	}
+	if out, err = filepath.Abs(outdir); err != nil {
+		return "", "", nil, err
+	}
+	unlock, err = t.lock(ctx, filepath.Join(base, ".lock-"+version), "another "+name+" run on "+version)
+	if err != nil {
+		return "", "", nil, err
+	}
+	return tools, out, unlock, nil
+}
+
 // run runs argv in dir with env added to the environment; its output goes
 // to stderr (stdout is the summary's).
 func (t *tool) run(ctx context.Context, dir string, env []string, argv ...string) error {
