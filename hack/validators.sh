@@ -6,6 +6,7 @@
 #   - shellcheck, systemd-analyze (systemd), cloud-init, isoinfo
 #     (genisoimage) and strace (fault injection in the write-path tests) from
 #     the system's apt sources;
+#   - skopeo, which runs CRI-O's image archive import as rendered;
 #   - dnf with dnf-plugins-core (config-manager --dump reads the rendered
 #     .repo files), rpm (rpmbuild, rpmsign, rpmkeys) and createrepo_c, for
 #     the dnf consumer test and hack/srcrepo's rpm repository: bookworm's
@@ -37,7 +38,7 @@ sudo_if_needed() {
 }
 
 # 1. shellcheck, systemd-analyze, cloud-init, isoinfo, strace, gpg, dnf,
-# rpm and createrepo_c from the system's own sources.
+# rpm, createrepo_c and skopeo from the system's own sources.
 missing=()
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
@@ -49,6 +50,7 @@ command -v dnf >/dev/null 2>&1 || missing+=(dnf)
 dpkg-query -W -f='${Status}' dnf-plugins-core 2>/dev/null | grep -q 'ok installed' || missing+=(dnf-plugins-core)
 command -v rpmbuild >/dev/null 2>&1 || missing+=(rpm)
 command -v createrepo_c >/dev/null 2>&1 || missing+=(createrepo-c)
+command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -127,5 +129,6 @@ echo "isoinfo:         $(isoinfo -version 2>&1 | head -n1)"
 echo "dnf:             $(dnf --version 2>/dev/null | head -n1)"
 echo "rpm:             $(rpm --version)"
 echo "createrepo_c:    $(createrepo_c --version | head -n1)"
+echo "skopeo:          $(skopeo --version)"
 echo "dockerd:         $("$bin/dockerd" --version) ($bin/dockerd)"
 echo "containerd:      $("$bin/containerd" --version) ($bin/containerd)"
