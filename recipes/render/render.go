@@ -308,15 +308,18 @@ func (b *builder) repoFiles() []string {
 	return out
 }
 
+// vethLink is the systemd.link file that keeps pods' veth MAC addresses.
+const vethLink = "/etc/systemd/network/50-kubebake-veth.link"
+
 // runtimeFiles adds the runtime's configuration: the files of its entry
-// in runtimeFileSets.
+// in runtimeFileSets, and the pods' veth link file, whatever the runtime.
 func (b *builder) runtimeFiles() []string {
 	files, ok := b.runtimeFileSets()[b.d.Kind.Name]
 	if !ok {
 		b.err = fmt.Errorf("render: no files for runtime %s", b.d.Kind.Name)
 		return nil
 	}
-	return files()
+	return append(files(), b.file(vethLink, "veth.link.tmpl", "0644"))
 }
 
 // runtimeFileSets holds, per runtime kind, what renders its files; a new

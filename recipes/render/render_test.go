@@ -59,6 +59,10 @@ func TestPlanInvariants(t *testing.T) {
 			crictl := string(files["/etc/crictl.yaml"].Content)
 			assert.Contains(t, crictl, "runtime-endpoint: "+p.Runtime.Endpoint+"\n")
 			assert.Equal(t, "systemd", p.Runtime.CgroupDriver)
+			// Pods' veths keep their MAC: udev's persistent policy would
+			// change it under CNI CHECK (CRI-O's "Mac doesn't match").
+			link := string(files["/etc/systemd/network/50-kubebake-veth.link"].Content)
+			assert.Regexp(t, `(?s)\n\[Match\]\nDriver=veth\n\n\[Link\]\nMACAddressPolicy=none\n$`, link)
 			mods := string(files["/etc/modules-load.d/kubernetes.conf"].Content)
 			assert.Contains(t, mods, "\noverlay\n")
 			assert.Contains(t, mods, "\nbr_netfilter\n")

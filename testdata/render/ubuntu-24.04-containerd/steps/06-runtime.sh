@@ -6,6 +6,7 @@ KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
 
 # Files this step places.
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/containerd/config.toml /etc/containerd/config.toml
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/network/50-kubebake-veth.link /etc/systemd/network/50-kubebake-veth.link
 export DEBIAN_FRONTEND=noninteractive
 APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
@@ -14,3 +15,4 @@ systemctl enable containerd.service
 
 # The package's default copies of the files above are not in force.
 rm -f /etc/containerd/config.toml.dpkg-dist /etc/containerd/config.toml.dpkg-new /etc/containerd/config.toml.rpmnew
+rm -f /etc/systemd/network/50-kubebake-veth.link.dpkg-dist /etc/systemd/network/50-kubebake-veth.link.dpkg-new /etc/systemd/network/50-kubebake-veth.link.rpmnew

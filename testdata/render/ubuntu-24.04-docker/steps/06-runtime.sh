@@ -8,6 +8,7 @@ KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/docker/daemon.json /etc/docker/daemon.json
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/system/cri-docker.service /etc/systemd/system/cri-docker.service
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/system/cri-docker.socket /etc/systemd/system/cri-docker.socket
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/network/50-kubebake-veth.link /etc/systemd/network/50-kubebake-veth.link
 export DEBIAN_FRONTEND=noninteractive
 APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
@@ -49,3 +50,4 @@ systemctl enable containerd.service docker.service cri-docker.socket cri-docker.
 rm -f /etc/docker/daemon.json.dpkg-dist /etc/docker/daemon.json.dpkg-new /etc/docker/daemon.json.rpmnew
 rm -f /etc/systemd/system/cri-docker.service.dpkg-dist /etc/systemd/system/cri-docker.service.dpkg-new /etc/systemd/system/cri-docker.service.rpmnew
 rm -f /etc/systemd/system/cri-docker.socket.dpkg-dist /etc/systemd/system/cri-docker.socket.dpkg-new /etc/systemd/system/cri-docker.socket.rpmnew
+rm -f /etc/systemd/network/50-kubebake-veth.link.dpkg-dist /etc/systemd/network/50-kubebake-veth.link.dpkg-new /etc/systemd/network/50-kubebake-veth.link.rpmnew
