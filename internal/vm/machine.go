@@ -113,9 +113,17 @@ func (m *Machine) WaitFile(ctx context.Context, path string, re *regexp.Regexp, 
 // ErrExited means QEMU exited while a marker was awaited.
 var ErrExited = errors.New("the machine exited")
 
+// ErrPanicked means the guest's kernel panicked while a marker was
+// awaited: the machine will not get further, so there is no point waiting
+// out the timeout (under TCG a kernel now and then dies in early boot).
+var ErrPanicked = errors.New("the guest's kernel panicked")
+
+// panicRE is the kernel's last word on the console.
+var panicRE = regexp.MustCompile(`Kernel panic - not syncing:[^\r\n]*`)
+
 // WaitSerial waits until the serial console matches re and returns the
-// match, polling every interval. It fails when QEMU exits first or the
-// timeout passes.
+// match, polling every interval. It fails when QEMU exits first, the
+// guest's kernel panics or the timeout passes.
 func (m *Machine) WaitSerial(ctx context.Context, re *regexp.Regexp, timeout time.Duration) ([]byte, error) {
 	return m.waitIn(ctx, m.serial, re, timeout)
 }
@@ -127,8 +135,14 @@ func (m *Machine) waitIn(ctx context.Context, path string, re *regexp.Regexp, ti
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		if match := re.Find(read()); match != nil {
+		data := read()
+		if match := re.Find(data); match != nil {
 			return match, nil
+		}
+		if path == m.serial {
+			if p := panicRE.Find(data); p != nil {
+				return nil, fmt.Errorf("%w before %q appeared on the serial console: %s", ErrPanicked, re, p)
+			}
 		}
 		if m.Exited() {
 			if match := re.Find(read()); match != nil {
