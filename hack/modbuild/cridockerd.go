@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -47,14 +46,7 @@ var (
 // buildTime is the BuildTime cri-dockerd's Makefile would stamp, from
 // SOURCE_DATE_EPOCH (default 0) rather than the clock.
 func buildTime(epoch string) (string, error) {
-	if epoch == "" {
-		epoch = "0"
-	}
-	n, err := strconv.ParseInt(epoch, 10, 64)
-	if err != nil {
-		return "", fmt.Errorf("SOURCE_DATE_EPOCH='%s' is not a number of seconds", epoch)
-	}
-	return time.Unix(n, 0).UTC().Format("20060102.150405"), nil
+	return sourceDate(epoch, "20060102.150405")
 }
 
 func runCriDockerd(ctx context.Context, t *tool, o options) error {
@@ -64,8 +56,8 @@ func runCriDockerd(ctx context.Context, t *tool, o options) error {
 	if err != nil {
 		return err
 	}
-	out := filepath.Join(outdir, "cri-dockerd")
 	defer unlock()
+	out := filepath.Join(outdir, "cri-dockerd")
 
 	if executable(out) {
 		t0 := time.Now()

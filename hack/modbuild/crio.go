@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,14 +38,7 @@ var crioProbe = probe{args: []string{"--version"}, parse: crioVersion}
 // buildDate is the BUILD_DATE CRI-O's Makefile stamps, from
 // SOURCE_DATE_EPOCH (default 0) rather than the clock.
 func buildDate(epoch string) (string, error) {
-	if epoch == "" {
-		epoch = "0"
-	}
-	n, err := strconv.ParseInt(epoch, 10, 64)
-	if err != nil {
-		return "", fmt.Errorf("SOURCE_DATE_EPOCH='%s' is not a number of seconds", epoch)
-	}
-	return time.Unix(n, 0).UTC().Format("2006-01-02T15:04:05Z"), nil
+	return sourceDate(epoch, "2006-01-02T15:04:05Z")
 }
 
 // releaseReplaces replaces every k8s.io requirement of go.mod data that
@@ -86,9 +78,9 @@ func runCrio(ctx context.Context, t *tool, o options) error {
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	crio, pinns := filepath.Join(outdir, "crio"), filepath.Join(outdir, "pinns")
 	stampFile := filepath.Join(outdir, ".kubebake-crio")
-	defer unlock()
 
 	mod := crioModule + "@" + version
 	if executable(crio) && executable(pinns) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -99,6 +100,19 @@ func (t *tool) buildDirs(ctx context.Context, name, version, outdir string) (too
 		return "", "", nil, err
 	}
 	return tools, out, unlock, nil
+}
+
+// sourceDate is the build time a reproducible build stamps, in layout:
+// SOURCE_DATE_EPOCH (default 0) rather than the clock.
+func sourceDate(epoch, layout string) (string, error) {
+	if epoch == "" {
+		epoch = "0"
+	}
+	n, err := strconv.ParseInt(epoch, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("SOURCE_DATE_EPOCH='%s' is not a number of seconds", epoch)
+	}
+	return time.Unix(n, 0).UTC().Format(layout), nil
 }
 
 // run runs argv in dir with env added to the environment; its output goes
