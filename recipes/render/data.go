@@ -65,11 +65,13 @@ type runtimeData struct {
 	Enable        []string
 	Daemons       []recipes.Daemon
 	ImportArchive []string
-	// Local says the runtime comes from runtime.local.dir: LocalBinaries
-	// are staged from there and installed.
-	Local         bool
+	// LocalBinaries are staged from runtime.local.dir and installed when
+	// the runtime comes from there.
 	LocalBinaries []string
 }
+
+// Local says the runtime comes from runtime.local.dir.
+func (rd runtimeData) Local() bool { return len(rd.LocalBinaries) > 0 }
 
 // repoKey is a repository's signing key as the repositories step places
 // it: fetched from URL, or copied from the staged Input, to Path, and
@@ -152,7 +154,7 @@ func derive(r *recipes.Recipe, f recipes.Facts) (*data, error) {
 		SocketPath: kind.Socket, Enable: kind.Services, Daemons: kind.Daemons, ImportArchive: kind.ImportArchive,
 	}
 	if r.Runtime.Source == recipes.SourceLocal {
-		dd.Runtime.Local, dd.Runtime.LocalBinaries = true, kind.LocalBinaries
+		dd.Runtime.LocalBinaries = kind.LocalBinaries
 		dd.Runtime.Origin = r.Runtime.Local.Dir
 	}
 	dd.packages(r)

@@ -340,7 +340,7 @@ func (b *builder) runtimeFileSets() map[string]func() []string {
 		},
 		recipes.RuntimeCRIO: func() []string {
 			out := []string{b.file("/etc/crio/crio.conf.d/10-kubebake.conf", "crio.conf.tmpl", "0644")}
-			if b.d.Runtime.Local {
+			if b.d.Runtime.Local() {
 				// CRI-O's packages bring the unit; a local crio needs it.
 				out = append(out, b.file("/etc/systemd/system/crio.service", "crio.service.tmpl", "0644"))
 			}
