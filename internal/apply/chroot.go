@@ -185,7 +185,7 @@ func (c *Chroot) Run(ctx context.Context, script string, out io.Writer) (int, er
 		_, _ = io.Copy(out, pr)
 	}()
 	err = cmd.Wait()
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = sys.KillGroup(cmd.Process.Pid, syscall.SIGKILL)
 	select {
 	case <-copied:
 	case <-time.After(5 * time.Second):
@@ -223,7 +223,7 @@ func killRootedIn(root string) error {
 			return fmt.Errorf("processes %v still run in %s", pids, root)
 		}
 		for _, pid := range pids {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			_ = sys.Kill(pid, syscall.SIGKILL)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

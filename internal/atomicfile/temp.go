@@ -99,12 +99,6 @@ func temps(dir, prefix string, all bool) []string {
 	return out
 }
 
-// processRunning reports whether a process pid exists.
-func processRunning(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 // syncDir makes a rename in dir durable: without it a power cut can undo
 // the rename after the writer reported success.
 func syncDir(dir string) error {

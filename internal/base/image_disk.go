@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
@@ -186,8 +185,8 @@ func allocated(path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Blocks * 512, nil
+	if n, ok := allocatedBytes(fi); ok {
+		return n, nil
 	}
 	return fi.Size(), nil
 }

@@ -7,6 +7,7 @@ package sys
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +16,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/kubebake/kubebake/internal/shell"
@@ -32,6 +32,10 @@ type Cmd struct {
 	// StdoutOnly makes Run return standard output alone (a failure's
 	// RunError still holds both), for commands whose output is data.
 	StdoutOnly bool
+	// Stream, when not nil, also receives the output as the command runs
+	// (in place of Exec.Stream), e.g. qemu-img's progress for a terminal.
+	// Runners that do not stream ignore it.
+	Stream io.Writer
 }
 
 // Command returns the Cmd that runs name with args.
@@ -133,21 +137,6 @@ type Exec struct {
 // SIGTERM and SIGKILL.
 const killGrace = 10 * time.Second
 
-// EndGroupOnCancel gives cmd (not yet started) a process group of its own
-// and makes a cancelled context end the whole group: SIGTERM, so that
-// traps can clean up, then SIGKILL after grace for what is still there.
-func EndGroupOnCancel(cmd *exec.Cmd, grace time.Duration) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error {
-		pgid := cmd.Process.Pid
-		time.AfterFunc(grace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
-		if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return err
-		}
-		return nil
-	}
-}
-
 // Run runs c. The command gets its own process group, and a cancelled ctx
 // ends the whole group (debootstrap's dpkg, say), not only the first process.
 func (x Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
@@ -157,8 +146,8 @@ func (x Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	}
 	var out, stdout bytes.Buffer
 	var w io.Writer = &out
-	if x.Stream != nil {
-		w = io.MultiWriter(&out, x.Stream)
+	if stream := cmp.Or(c.Stream, x.Stream); stream != nil {
+		w = io.MultiWriter(&out, stream)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
 	if c.StdoutOnly {

@@ -52,6 +52,37 @@ func TestExecRun(t *testing.T) {
 	assert.Equal(t, "out\nerr\nx\n", stream.String())
 }
 
+// TestExecRunCmdStream: a command's own Stream receives its output in
+// place of the runner's, so nothing is shown twice.
+func TestExecRunCmdStream(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name                string
+		runnerStream        bool
+		wantCmd, wantRunner string
+	}{
+		{name: "command stream alone", wantCmd: "out\nerr\n"},
+		{name: "command stream before the runner's", runnerStream: true, wantCmd: "out\nerr\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var cmdStream, runnerStream strings.Builder
+			x := sys.Exec{}
+			if tc.runnerStream {
+				x.Stream = &runnerStream
+			}
+			c := sys.Command("sh", "-c", "echo out; echo err >&2")
+			c.Stream = &cmdStream
+			out, err := x.Run(context.Background(), c)
+			require.NoError(t, err)
+			assert.Equal(t, "out\nerr\n", string(out))
+			assert.Equal(t, tc.wantCmd, cmdStream.String())
+			assert.Equal(t, tc.wantRunner, runnerStream.String())
+		})
+	}
+}
+
 func TestExecRunError(t *testing.T) {
 	t.Parallel()
 	script := "for i in $(seq 0 39); do echo line $i; done; echo 'E: no space left' >&2; exit 3"

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kubebake/kubebake/internal/sys"
 )
 
 // Machine is a running QEMU process.
@@ -82,17 +84,20 @@ func (m *Machine) Wait(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
+// Pid is QEMU's process ID.
+func (m *Machine) Pid() int { return m.cmd.Process.Pid }
+
 // Stop ends QEMU: SIGTERM, then SIGKILL after grace. Safe to call twice.
 func (m *Machine) Stop(grace time.Duration) {
 	m.once.Do(func() {
 		if m.Exited() {
 			return
 		}
-		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGTERM)
+		_ = sys.KillGroup(m.cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-m.done:
 		case <-time.After(grace):
-			_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+			_ = sys.KillGroup(m.cmd.Process.Pid, syscall.SIGKILL)
 			<-m.done
 		}
 	})

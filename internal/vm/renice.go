@@ -1,3 +1,5 @@
+//go:build unix
+
 package vm
 
 import (
@@ -27,6 +29,3 @@ func Renice(pid, nice int) error {
 	}
 	return nil
 }
-
-// Pid is QEMU's process ID.
-func (m *Machine) Pid() int { return m.cmd.Process.Pid }
