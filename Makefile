@@ -62,12 +62,14 @@ bench: ## print figures: Go benchmarks, base build, bake per mode, the plain-apt
 image: ## the main job: bake debian-13-containerd from Debian packages into out/ (root; installs QEMU etc.)
 	bash hack/image.sh
 
-release-snapshot: ## goreleaser (built pinned by hack/goreleaser.sh): check the config, then build every release artifact into dist/
+release-snapshot: ## goreleaser (built pinned by hack/goreleaser.sh): check the config, then build every release artifact into dist/; with GPG_FINGERPRINT=KEY also sign the checksums and verify the signature
 	bash hack/goreleaser.sh
 	_build/tools/bin/goreleaser check
 	API_VERSION=$$($(GO) run ./cmd/packer-plugin-kubebake describe | sed -n 's/.*"api_version":"\([^"]*\)".*/\1/p') \
-	  KUBEBAKE_VERSION=$$(cat VERSION) _build/tools/bin/goreleaser release --snapshot --clean
+	  KUBEBAKE_VERSION=$$(cat VERSION) GPG_FINGERPRINT="$(GPG_FINGERPRINT)" \
+	  _build/tools/bin/goreleaser release --snapshot --clean $(if $(GPG_FINGERPRINT),,--skip=sign)
 	ls -l dist/*.zip dist/*.tar.gz dist/*SHA256SUMS
+	$(if $(GPG_FINGERPRINT),gpg --batch --verify dist/*SHA256SUMS.sig dist/*SHA256SUMS,@echo "release-snapshot: GPG_FINGERPRINT is empty: the checksums are not signed")
 
 acc: acc-plugin ## the plugin's acceptance tests with a real packer, including a kubebake-qemu build of examples/qcow2.pkr.hcl tested by kubebake test (root)
 	bash hack/acc.sh
@@ -91,7 +93,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s); crashers stay un
 	bash hack/fuzz.sh
 
 render: build ## render the default recipe's plan to out/plan
-	$(BIN)/kubebake render debian-13-containerd -o out/plan
+	$(BIN)/kubebake render debian-13-containerd --dest out/plan
 
 clean: ## remove build outputs (keeps the validator cache)
 	rm -rf $(BIN) out dist

@@ -128,7 +128,7 @@ func TestValidateReportsEveryBadField(t *testing.T) {
 source "null" "x" { communicator = "none" }
 source "kubebake-qemu" "y" {
   source_image = "/nonexistent.qcow2"
-  format       = "ova"
+  format       = "vdi"
   accelerator  = "hvf"
 }
 build {
@@ -147,7 +147,7 @@ build {
 		"overrides.kubernetes_version:",
 		"overrides.runtime:",
 		`source_image: "/nonexistent.qcow2" is not a readable file`,
-		`format: "ova" must be one of qcow2, raw, vhd, vhdx, vmdk`,
+		`format: "vdi" must be one of ova, qcow2, raw, vhd, vhdx, vmdk`,
 		`accelerator: "hvf" must be auto, kvm or tcg`,
 	} {
 		assert.Contains(t, out, want)
@@ -210,7 +210,7 @@ build {
   }
   provisioner "shell-local" {
     inline = [
-      "%[5]s render %[3]s -o %[6]s",
+      "%[5]s render %[3]s --dest %[6]s",
       "diff -r %[6]s/rootfs %[7]s/rootfs",
       "diff -r %[6]s/steps %[7]s/steps",
       "test -x %[7]s/inputs/kubebake-firstboot",

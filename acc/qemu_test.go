@@ -53,10 +53,11 @@ func TestQemuBuild(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("FIGURE image size %d bytes", fi.Size())
 	var m struct {
-		SHA256, Recipe, KubernetesVersion string
-		Size                              int64
-		Runtime                           struct{ Kind string }
-		RuntimeImages                     []struct{ RepoTags, RepoDigests []string }
+		SHA256, Recipe, KubernetesVersion, SBOM string
+		SchemaVersion                           int
+		Size                                    int64
+		Runtime                                 struct{ Kind string }
+		RuntimeImages                           []struct{ RepoTags, RepoDigests []string }
 	}
 	b, err := os.ReadFile(filepath.Join(out, "manifest.json"))
 	require.NoError(t, err)
@@ -66,10 +67,31 @@ func TestQemuBuild(t *testing.T) {
 	assert.Equal(t, "containerd", m.Runtime.Kind)
 	assert.Equal(t, fi.Size(), m.Size)
 	assert.Len(t, m.SHA256, 64)
+	assert.Equal(t, 1, m.SchemaVersion)
+	assert.Equal(t, "debian-13-containerd.spdx.json", m.SBOM, "the builder writes the SBOM beside the image")
+	assert.FileExists(t, filepath.Join(out, m.SBOM))
 
 	start = time.Now()
 	cmd := exec.Command(kubebake, "test", img, "--report", filepath.Join(out, "test.json"))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	require.NoError(t, cmd.Run(), "kubebake test must accept the image the plugin baked")
+	var rep struct {
+		Checks []struct {
+			Name            string
+			Passed, Skipped bool
+			Detail          string
+		}
+	}
+	b, err = os.ReadFile(filepath.Join(out, "test.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rep))
+	sbomChecked := false
+	for _, c := range rep.Checks {
+		if c.Name == "sbom-matches-disk" {
+			sbomChecked = c.Passed && !c.Skipped
+			t.Logf("FIGURE sbom-matches-disk: %s", c.Detail)
+		}
+	}
+	assert.True(t, sbomChecked, "kubebake test checks the builder's SBOM against the disk")
 	t.Logf("FIGURE kubebake test %s", time.Since(start).Round(time.Second))
 }

@@ -19,7 +19,7 @@ bash hack/packer.sh
 make build acc-plugin >/dev/null
 base="$out/base-debian-13.qcow2"
 if [ ! -f "$base" ]; then
-  bin/kubebake base debian-13 -o "$base"
+  bin/kubebake base debian-13 --dest "$base"
 fi
 PACKER_ACC=1 KUBEBAKE_ACC_QEMU=1 KUBEBAKE_PLUGIN_BIN="$root/_build/acc/packer-plugin-kubebake" \
   KUBEBAKE_ACC_BASE="$root/$base" KUBEBAKE_ACC_K8S_BIN="$root/_build/k8s/v1.36.3/bin" \

@@ -26,11 +26,11 @@ make --no-print-directory build >/dev/null
 bash hack/k8s-bin.sh -v "$k8s" >/dev/null
 
 t=$(now)
-bin/kubebake base debian-13 -o "$out/base.qcow2" >"$out/base.log" 2>&1
+bin/kubebake base debian-13 --dest "$out/base.qcow2" >"$out/base.log" 2>&1
 fig "base build (cached packages)" "$(since "$t")" s
 
 t=$(now)
-bin/kubebake build debian-13-containerd --mode chroot --base "$out/base.qcow2" -o "$out/chroot" \
+bin/kubebake build debian-13-containerd --mode chroot --base "$out/base.qcow2" --dest "$out/chroot" \
   --kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot >"$out/chroot.log" 2>&1
 fig "bake, chroot mode" "$(since "$t")" s
 fig "image, compressed qcow2" "$(stat -c %s "$out/chroot/debian-13-containerd.qcow2")" bytes
@@ -41,7 +41,7 @@ rm -f "$out/image.raw"
 
 if [ "${BENCH_VM:-0}" = 1 ]; then
   t=$(now)
-  bin/kubebake build debian-13-containerd --mode vm --base "$out/base.qcow2" -o "$out/vm" \
+  bin/kubebake build debian-13-containerd --mode vm --base "$out/base.qcow2" --dest "$out/vm" \
     --kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot >"$out/vm.log" 2>&1
   fig "bake, vm mode" "$(since "$t")" s
 fi

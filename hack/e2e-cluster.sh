@@ -76,7 +76,7 @@ for rt in $runtimes; do
   recipe="$dir/$name.yaml"
   cluster_recipe "$rt" "$name" "$k8s" "$images" >"$recipe"
   t=$SECONDS
-  bin/kubebake build "$recipe" --base "$base" -o "$dir/image" \
+  bin/kubebake build "$recipe" --base "$base" --dest "$dir/image" \
     --kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot "${extra[@]}"
   fig "$rt: bake with 7 image archives (s)" "$((SECONDS - t))"
   image="$dir/image/$name.qcow2"

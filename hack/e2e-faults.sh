@@ -53,7 +53,7 @@ cluster_recipe containerd debian-13-containerd-cluster "$k8s" "$root/_build/k8s-
 image=${IMAGE:-}
 if [ -z "$image" ] && { want_case power-cut || want_case test-int; }; then
   stage "the cluster image: debian-13-containerd with kubeadm's images imported from archives"
-  bin/kubebake build "$recipe" --base "$base" -o "$out/image" "${bins[@]}"
+  bin/kubebake build "$recipe" --base "$base" --dest "$out/image" "${bins[@]}"
   image="$out/image/debian-13-containerd-cluster.qcow2"
 fi
 
@@ -85,7 +85,7 @@ if want_case vm-kill; then
   rm -rf "$dir"
   mkdir -p "$dir"
   log="$out/vm-kill.log"
-  bin/kubebake build debian-13-containerd --mode vm --base "$base" -o "$dir/out" "${bins[@]}" >"$log" 2>&1 &
+  bin/kubebake build debian-13-containerd --mode vm --base "$base" --dest "$dir/out" "${bins[@]}" >"$log" 2>&1 &
   pid=$!
   problems=
   if wait_line "$log" 'kubebake: \[2/[0-9]+\] ' "$pid" 1200; then
@@ -115,7 +115,7 @@ if want_case chroot-term; then
   dir="$out/chroot-term"
   rm -rf "$dir" && mkdir -p "$dir"
   interrupt chroot-term "$dir" TERM 143 'kubebake: \[[0-9]+/[0-9]+\] images: ' 900 3 - -- \
-    bin/kubebake build "$recipe" --base "$base" -o "$dir/out" "${bins[@]}"
+    bin/kubebake build "$recipe" --base "$base" --dest "$dir/out" "${bins[@]}"
   left_verdict chroot-term "$dir"
 fi
 
@@ -134,7 +134,7 @@ if want_case base-term; then
   stage "5. kubebake base: SIGTERM while it builds the kernel image in its chroot (update-initramfs)"
   dir="$out/base-term"
   rm -rf "$dir" && mkdir -p "$dir/work"
-  interrupt base-term "$dir" TERM 143 '^base: uki$' 900 2 - -- bin/kubebake base debian-13 -o "$dir/base.qcow2" --work-dir "$dir/work"
+  interrupt base-term "$dir" TERM 143 '^base: uki$' 900 2 - -- bin/kubebake base debian-13 --dest "$dir/base.qcow2" --work-dir "$dir/work"
   rmdir "$dir/work" 2>/dev/null || true
   left_verdict base-term "$dir"
 fi

@@ -47,7 +47,7 @@ e2e_base() {
     stage "base image: $base (cached; delete it to rebuild)"
   else
     stage "base image: kubebake base debian-13"
-    bin/kubebake base debian-13 -o "$base"
+    bin/kubebake base debian-13 --dest "$base"
   fi
 }
 

@@ -77,13 +77,13 @@ kubernetes:
 RECIPE
 for img in a b; do
   t=$SECONDS
-  bin/kubebake build "$out/pool-$img.yaml" --base "$base" -o "$out/$img" "${bins[@]}"
+  bin/kubebake build "$out/pool-$img.yaml" --base "$base" --dest "$out/$img" "${bins[@]}"
   fig "bake image ${img^^} (s)" "$((SECONDS - t))"
   fig "image ${img^^} size compressed (bytes)" "$(stat -c %s "$out/$img/pool-$img.qcow2")"
   fig "image ${img^^} plan" "$(jq -r .planDigest "$out/$img/manifest.json")"
 done
 t=$SECONDS
-bin/kubebake build "$out/pool-skew.yaml" --base "$base" -o "$out/skew" \
+bin/kubebake build "$out/pool-skew.yaml" --base "$base" --dest "$out/skew" \
   --kubernetes-binaries-dir "_build/k8s/$skew/bin" --firstboot-binary bin/kubebake-firstboot
 fig "bake the skew image (s)" "$((SECONDS - t))"
 

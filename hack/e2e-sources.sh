@@ -117,7 +117,7 @@ YAML
 }
 build() { # NAME: bakes $out/NAME.yaml into $out/NAME
   rm -rf "${out:?}/$1"
-  bin/kubebake build "$out/$1.yaml" --base "$base" -o "$out/$1" --firstboot-binary bin/kubebake-firstboot
+  bin/kubebake build "$out/$1.yaml" --base "$base" --dest "$out/$1" --firstboot-binary bin/kubebake-firstboot
 }
 
 rc=0

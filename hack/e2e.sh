@@ -52,7 +52,7 @@ images:
     - name: "$ref"
       digest: "$digest"
 RECIPE
-bin/kubebake build "$out/preload.yaml" --base "$base" -o "$out/preload" \
+bin/kubebake build "$out/preload.yaml" --base "$base" --dest "$out/preload" \
   --kubernetes-binaries-dir _build/k8s/v1.36.3/bin --firstboot-binary bin/kubebake-firstboot
 kill "$registry" 2>/dev/null || true
 bin/kubebake test "$out/preload/debian-13-containerd-preload.qcow2" --serial-log "$out/preload/test-serial.log" \

@@ -32,14 +32,14 @@ if [ -f "$base" ]; then
 else
   stage "base image: kubebake base debian-13"
   t=$SECONDS
-  bin/kubebake base debian-13 -o "$base"
+  bin/kubebake base debian-13 --dest "$base"
   echo "base built in $((SECONDS - t))s"
 fi
 stage "node image: kubebake build debian-13-containerd --mode $mode"
 t=$SECONDS
-bin/kubebake build debian-13-containerd --mode "$mode" --base "$base" -o "$out" \
-  --kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot
+# Progress goes to stderr; the result (-o json) to stdout.
+result=$(bin/kubebake build debian-13-containerd --mode "$mode" --base "$base" --dest "$out" \
+  --kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot -o json)
 echo "node image baked in $((SECONDS - t))s (all stages $((SECONDS - t0))s)"
 echo
-echo "image:    $out/debian-13-containerd.qcow2"
-echo "manifest: $out/manifest.json"
+jq -r '"image:    \(.image) (\(.size) bytes, sha256 \(.sha256))", "manifest: \(.manifest)"' <<<"$result"

@@ -11,10 +11,14 @@ import (
 	"github.com/kubebake/kubebake/internal/manifest"
 )
 
-// Artifact is the image and manifest in the output directory.
+// Artifact is the image, its manifest and its SBOM in the output
+// directory.
 type Artifact struct {
 	dir, image, manifest string
-	state                map[string]any
+	// sbom is the SBOM's path; empty when none was written (an Ignition
+	// build, or a guest without the kubebake provisioner).
+	sbom  string
+	state map[string]any
 	// m is the manifest written beside the image: what HCP Packer and
 	// generated_data say of the image.
 	m manifest.Manifest
@@ -62,8 +66,13 @@ func (a *Artifact) registryImage() (*registryimage.Image, error) {
 // BuilderId names the builder.
 func (a *Artifact) BuilderId() string { return BuilderID } //nolint:revive // Packer's interface name
 
-// Files lists the image and its manifest.
-func (a *Artifact) Files() []string { return []string{a.image, a.manifest} }
+// Files lists the image, its manifest and its SBOM.
+func (a *Artifact) Files() []string {
+	if a.sbom != "" {
+		return []string{a.image, a.manifest, a.sbom}
+	}
+	return []string{a.image, a.manifest}
+}
 
 // Id is the image path.
 func (a *Artifact) Id() string { return a.image } //nolint:revive // Packer's interface name

@@ -79,7 +79,8 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		return nil, errNoImage
 	}
 	m, _ := state.Get(keyManifestData).(manifest.Manifest)
-	return &Artifact{dir: c.OutputDirectory, image: img, manifest: state.Get(keyManifest).(string), m: m, state: map[string]any{
+	sbomPath, _ := state.Get(keySBOM).(string)
+	return &Artifact{dir: c.OutputDirectory, image: img, manifest: state.Get(keyManifest).(string), sbom: sbomPath, m: m, state: map[string]any{
 		"accelerator": state.Get(keyAccel),
 	}}, nil
 }

@@ -173,7 +173,7 @@ func TestPrepareReportsEveryBadField(t *testing.T) {
 	_, err := c.Prepare(map[string]interface{}{
 		"source_image":          "https://example.com/debian.qcow2",
 		"output_directory":      out,
-		"format":                "ova",
+		"format":                "vdi",
 		"disk_size":             "20 gigs",
 		"accelerator":           "hvf",
 		"cpus":                  -1,
@@ -188,7 +188,7 @@ func TestPrepareReportsEveryBadField(t *testing.T) {
 	for _, want := range []string{
 		"source_image_checksum: required for a URL",
 		"output_directory: \"" + out + "\" exists",
-		`format: "ova" must be one of qcow2, raw, vhd, vhdx, vmdk`,
+		`format: "vdi" must be one of ova, qcow2, raw, vhd, vhdx, vmdk`,
 		`disk_size: "20 gigs"`,
 		`accelerator: "hvf" must be auto, kvm or tcg`,
 		"cpus: -1",

@@ -41,8 +41,11 @@ type Config struct {
 	OutputDirectory string `mapstructure:"output_directory"`
 	// The image's file name without extension. Default the build name.
 	VMName string `mapstructure:"vm_name"`
-	// `qcow2` (default), `raw`, `vmdk` (streamOptimized, for vSphere and
-	// OVA), `vhd` (fixed, for Azure) or `vhdx` (Hyper-V).
+	// `qcow2` (default), `raw`, `vmdk` (streamOptimized, for vSphere),
+	// `vhd` (fixed, for Azure), `vhdx` (Hyper-V) or `ova` (an OVF 1.0
+	// package of the streamOptimized disk for vSphere and VirtualBox: 2
+	// vCPUs, 4096 MiB, PVSCSI, VMXNET3, vmx-13, EFI when the disk has an
+	// ESP, the guest OS the provisioner reported; see the README).
 	Format string `mapstructure:"format"`
 	// Compress the qcow2 output (default true; ignored for raw).
 	Compress *bool `mapstructure:"compress"`

@@ -25,6 +25,8 @@ const (
 	keyManifest      = "manifest_path"
 	keyManifestData  = "manifest"
 	keyRuntimeImages = "runtime_images"
+	keyInventory     = "sbom_inventory"
+	keySBOM          = "sbom_path"
 )
 
 // halt records err for the runner and the UI and stops the build.

@@ -9,12 +9,16 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/internal/diskformat"
 )
 
 // stepConvertImage writes the overlay's whole image into the output
-// directory with qemu-img convert, through a temp file renamed into place,
-// so a failed or cancelled build leaves no partial image.
+// directory with qemu-img convert (for ova, packed with its descriptor,
+// which names the guest OS the provisioner reported), through a temp file
+// renamed into place, so a failed or cancelled build leaves no partial
+// image.
 type stepConvertImage struct {
 	config *Config
 	tmp    string
@@ -32,7 +36,15 @@ func (s *stepConvertImage) Run(ctx context.Context, state multistep.StateBag) mu
 	s.tmp = filepath.Join(c.OutputDirectory, "."+c.VMName+"."+f.Ext+".tmp")
 	start := time.Now()
 	ui.Say(fmt.Sprintf("Writing %s (%s%s)", dst, c.Format, map[bool]string{true: ", compressed"}[f.Compressible && *c.Compress]))
-	if _, err := d.QemuImg(ctx, f.ConvertArgs("qcow2", state.Get(keyOverlay).(string), *c.Compress, s.tmp)...); err != nil {
+	convert := func(ctx context.Context, dst string) error {
+		_, err := d.QemuImg(ctx, f.ConvertArgs("qcow2", state.Get(keyOverlay).(string), *c.Compress, dst)...)
+		return err
+	}
+	machine := diskformat.Machine{Name: c.VMName}
+	if ii, ok := state.Get(keyImageInfo).(api.ImageInfo); ok {
+		machine.Distro, machine.Release, machine.Arch = ii.Distro, ii.Release, ii.Arch
+	}
+	if err := f.Write(ctx, convert, d.QemuImg, s.tmp, machine); err != nil {
 		return haltf(state, "write the image: %w", err)
 	}
 	if err := os.Rename(s.tmp, dst); err != nil {

@@ -18,7 +18,8 @@ import (
 )
 
 // stepSealShutdown reads what the provisioner baked (/etc/kubebake/image.json)
-// for the manifest, then removes the build user, cloud-init state, SSH host
+// for the manifest, and the SBOM's inventory of the image (sbom.Probe),
+// then removes the build user, cloud-init state, SSH host
 // keys, machine-id and logs in a detached command and waits for the guest to
 // power off.
 type stepSealShutdown struct {
@@ -37,9 +38,14 @@ func (s *stepSealShutdown) Run(ctx context.Context, state multistep.StateBag) mu
 		var ii api.ImageInfo
 		if json.Unmarshal(info.Bytes(), &ii) == nil {
 			state.Put(keyImageInfo, ii)
+			inv, err := guestInventory(ctx, comm, ii)
+			if err != nil {
+				return halt(state, err)
+			}
+			state.Put(keyInventory, inv)
 		}
 	} else {
-		ui.Say("No /etc/kubebake/image.json in the guest (was the kubebake provisioner run?): the manifest lists no recipe")
+		ui.Say("No /etc/kubebake/image.json in the guest (was the kubebake provisioner run?): the manifest lists no recipe, and no SBOM is written")
 	}
 	var images bytes.Buffer
 	cmd := &packersdk.RemoteCmd{Command: "sudo -n crictl images -o json", Stdout: &images}

@@ -12,13 +12,16 @@ import (
 	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/internal/atomicfile"
 	"github.com/kubebake/kubebake/internal/manifest"
+	"github.com/kubebake/kubebake/internal/sbom"
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
 // stepWriteManifest writes manifest.json beside the image, atomically: the
 // image's sha256 and size, the recipe, Kubernetes and runtime versions and
 // images the provisioner recorded in /etc/kubebake/image.json, the source
-// and the build time.
+// and the build time. When the guest was inventoried (an SSH build with the
+// kubebake provisioner), the image's SPDX SBOM, NAME.spdx.json, is written
+// first and the manifest names it.
 type stepWriteManifest struct {
 	config *Config
 	start  time.Time
@@ -34,7 +37,8 @@ func (s *stepWriteManifest) Run(_ context.Context, state multistep.StateBag) mul
 	}
 	now := s.now()
 	m := manifest.Manifest{
-		Name: s.config.VMName, Image: filepath.Base(img), Format: s.config.Format, SHA256: sum, Size: size,
+		SchemaVersion: manifest.SchemaVersion,
+		Name:          s.config.VMName, Image: filepath.Base(img), Format: s.config.Format, SHA256: sum, Size: size,
 		Base: s.config.SourceImage, Mode: "packer-kubebake-qemu", BuiltAt: now.UTC(),
 		BuildSeconds: now.Sub(s.start).Seconds(),
 	}
@@ -51,6 +55,14 @@ func (s *stepWriteManifest) Run(_ context.Context, state multistep.StateBag) mul
 	}
 	if ri, ok := state.Get(keyRuntimeImages).([]manifest.RuntimeImage); ok {
 		m.RuntimeImages = ri
+	}
+	if inv, ok := state.Get(keyInventory).(sbom.Inventory); ok {
+		p, err := writeSBOM(s.config.OutputDirectory, &m, inv)
+		if err != nil {
+			return halt(state, err)
+		}
+		ui.Say("Wrote " + p)
+		state.Put(keySBOM, p)
 	}
 	path := filepath.Join(s.config.OutputDirectory, "manifest.json")
 	if err := atomicfile.WriteJSON(path, m); err != nil {

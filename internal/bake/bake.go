@@ -3,7 +3,8 @@
 // (internal/apply) the Packer provisioner uses: in chroot mode the base's
 // root filesystem is provisioned directly on this machine (the fast path
 // without KVM), in vm mode a QEMU machine is provisioned over SSH; the
-// result is a compressed qcow2 and a manifest (internal/manifest), both
+// result is a compressed qcow2, its SPDX SBOM (internal/sbom, inventoried
+// from the provisioned image) and a manifest (internal/manifest), all
 // written atomically. The Packer plugin does not import it.
 package bake
 
@@ -28,6 +29,7 @@ import (
 	"github.com/kubebake/kubebake/internal/diskformat"
 	"github.com/kubebake/kubebake/internal/manifest"
 	"github.com/kubebake/kubebake/internal/mounts"
+	"github.com/kubebake/kubebake/internal/sbom"
 	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"
@@ -69,8 +71,15 @@ type Options struct {
 	Inputs map[string]string
 	// Progress receives progress lines with elapsed times.
 	Progress io.Writer
+	// Terminal says Progress is a terminal, where a person waits: the
+	// image write then shows qemu-img's progress meter there (convert -p).
+	// Otherwise qemu-img is quiet (-q).
+	Terminal bool
 	// Runner runs host commands (default: sys.Exec).
 	Runner sys.Runner
+	// Version is kubebake's version, the SBOM's creator tool (default: the
+	// module's version from the build info, else dev).
+	Version string
 	// VM tunes the vm mode.
 	VM VMOptions
 }
@@ -162,7 +171,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 
 	var disk, diskDriver string
 	var results []apply.StepResult
-	var images []manifest.RuntimeImage
+	var seen *inspected
 	switch o.Mode {
 	case ModeChroot:
 		disk, diskDriver = filepath.Join(tmp, "disk.raw"), "raw"
@@ -174,7 +183,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if results, images, err = provisionChroot(ctx, o, p, disk, root, filepath.Join(tmp, "root")); err != nil {
+		if results, seen, err = provisionChroot(ctx, o, p, disk, root, filepath.Join(tmp, "root")); err != nil {
 			return nil, err
 		}
 		st.done("provisioned in chroot")
@@ -183,12 +192,12 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		if err := vmOverlay(ctx, o.Runner, o.Base, disk); err != nil {
 			return nil, err
 		}
-		if results, images, err = provisionVM(ctx, o, p, disk, tmp); err != nil {
+		if results, seen, err = provisionVM(ctx, o, p, disk, tmp); err != nil {
 			return nil, err
 		}
 		st.done("provisioned in a QEMU machine over SSH")
 	}
-	res, err = publish(ctx, o, p, provisioned{disk: disk, driver: diskDriver, results: results, images: images}, format, nameTmpl, start)
+	res, err = publish(ctx, o, p, provisioned{disk: disk, driver: diskDriver, results: results, images: seen.images, inventory: seen.inventory}, format, nameTmpl, start)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +211,7 @@ const workDirName = "kubebake-build"
 
 // provisionChroot loop-mounts the root partition, applies the plan in a
 // chroot, and unmounts and checks the filesystem.
-func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string, root base.RootPartition, mnt string) ([]apply.StepResult, []manifest.RuntimeImage, error) {
+func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string, root base.RootPartition, mnt string) ([]apply.StepResult, *inspected, error) {
 	loop, err := output(ctx, o.Runner, "losetup", "--find", "--show", "--offset", strconv.FormatInt(root.Offset, 10),
 		"--sizelimit", strconv.FormatInt(root.Size, 10), raw)
 	if err != nil {
@@ -227,6 +236,10 @@ func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string,
 		return nil, nil, err
 	}
 	results, err := apply.Apply(ctx, ch, p, apply.Options{Inputs: o.Inputs, Progress: o.Progress})
+	var inv sbom.Inventory
+	if err == nil {
+		inv, err = collectInventory(ctx, ch, p)
+	}
 	if cerr := ch.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -256,7 +269,14 @@ func provisionChroot(ctx context.Context, o Options, p *render.Plan, raw string,
 			return results, nil, err
 		}
 	}
-	return results, images, nil
+	return results, &inspected{images: images, inventory: inv}, nil
+}
+
+// inspected is what a bake read from the provisioned image: the runtime's
+// store and the SBOM's inventory.
+type inspected struct {
+	images    []manifest.RuntimeImage
+	inventory sbom.Inventory
 }
 
 // readRuntimeImages reads the images step's record; a plan without an

@@ -75,7 +75,7 @@ func TestBuildPreconditionsFirst(t *testing.T) {
 	_, err := Build(context.Background(), Options{Recipe: "debian-13-containerd", Base: filepath.Join(t.TempDir(), "missing.qcow2"), OutDir: out, Mode: ModeVM})
 	require.ErrorContains(t, err, "base image: stat ")
 	assert.NoDirExists(t, out)
-	_, err = Build(context.Background(), Options{Recipe: "debian-13-containerd", Base: "x", OutDir: out, Format: "ova"})
-	require.ErrorContains(t, err, `format "ova": want one of qcow2, raw, vhd, vhdx, vmdk`)
+	_, err = Build(context.Background(), Options{Recipe: "debian-13-containerd", Base: "x", OutDir: out, Format: "vdi"})
+	require.ErrorContains(t, err, `format "vdi": want one of ova, qcow2, raw, vhd, vhdx, vmdk`)
 	assert.NoDirExists(t, out)
 }

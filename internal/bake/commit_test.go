@@ -16,11 +16,12 @@ import (
 
 	"github.com/kubebake/kubebake/internal/atomicfile"
 	"github.com/kubebake/kubebake/internal/manifest"
+	"github.com/kubebake/kubebake/internal/sbom"
 	"github.com/kubebake/kubebake/internal/testutil"
 )
 
 // commitOnce writes content as a temporary image beside image, as Build
-// does, and commits it with its manifest.
+// does, and commits it with its manifest and SBOM.
 func commitOnce(t *testing.T, dir string, content []byte) {
 	t.Helper()
 	image, mf := filepath.Join(dir, "node.qcow2"), filepath.Join(dir, "manifest.json")
@@ -32,13 +33,15 @@ func commitOnce(t *testing.T, dir string, content []byte) {
 	require.NoError(t, f.Close())
 	sum, size, err := manifest.FileSHA256(f.Name())
 	require.NoError(t, err)
-	require.NoError(t, commit(f.Name(), image, mf, manifest.Manifest{Image: "node.qcow2", SHA256: sum, Size: size}))
+	doc, err := sbom.Build(sbom.Meta{Name: "node", File: "node.qcow2", SHA256: sum, Tool: "kubebake-test"}, sbom.Inventory{})
+	require.NoError(t, err)
+	require.NoError(t, commit(f.Name(), image, mf, manifest.Manifest{Name: "node", Image: "node.qcow2", SHA256: sum, Size: size, SBOM: "node.spdx.json"}, doc))
 }
 
-// TestCommitKilled kills a build at many points of putting its image and
-// manifest in place (kill -9): a manifest, when there is one, always
-// describes the image beside it, and the next build leaves exactly its
-// image and manifest.
+// TestCommitKilled kills a build at many points of putting its image,
+// SBOM and manifest in place (kill -9): a manifest or an SBOM, when there
+// is one, always describes the image beside it, and the next build leaves
+// exactly its image, SBOM and manifest.
 func TestCommitKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills writers")
@@ -54,6 +57,15 @@ func TestCommitKilled(t *testing.T) {
 	withManifest := 0
 	for i := 0; i < 25; i++ {
 		testutil.KillAfter(t, "TestCommitKilled", time.Duration(30+i*13)*time.Millisecond, "KUBEBAKE_COMMIT_LOOP="+dir)
+		imageSum, _, err := manifest.FileSHA256(filepath.Join(dir, "node.qcow2"))
+		require.NoError(t, err)
+		if doc, err := os.ReadFile(filepath.Join(dir, "node.spdx.json")); err == nil {
+			_, root, _, err := sbom.Read(doc)
+			require.NoError(t, err, "kill %d: the SBOM is whole", i)
+			assert.Equal(t, imageSum, root.SHA256, "kill %d: the SBOM describes the image beside it", i)
+		} else {
+			require.ErrorIs(t, err, os.ErrNotExist)
+		}
 		b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 		if os.IsNotExist(err) {
 			continue // killed between the old manifest's removal and the new one
@@ -68,7 +80,7 @@ func TestCommitKilled(t *testing.T) {
 	}
 	t.Logf("%d of 25 kills left a manifest", withManifest)
 	commitOnce(t, dir, []byte("last"))
-	assert.Equal(t, []string{"manifest.json", "node.qcow2"}, testutil.DirNames(t, dir), "the next build leaves nothing else")
+	assert.Equal(t, []string{"manifest.json", "node.qcow2", "node.spdx.json"}, testutil.DirNames(t, dir), "the next build leaves nothing else")
 }
 
 // TestBuildRemovesKilledBuildsLeftovers: a build removes the work directory

@@ -13,6 +13,7 @@ import (
 	"github.com/kubebake/kubebake/internal/atomicfile"
 	"github.com/kubebake/kubebake/internal/diskformat"
 	"github.com/kubebake/kubebake/internal/manifest"
+	"github.com/kubebake/kubebake/internal/sbom"
 	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/recipes/render"
 )
@@ -24,6 +25,8 @@ type provisioned struct {
 	disk, driver string
 	results      []apply.StepResult
 	images       []manifest.RuntimeImage
+	// inventory is what the SBOM lists besides images.
+	inventory sbom.Inventory
 }
 
 // publish converts the provisioned disk to the image format (a temporary
@@ -39,7 +42,12 @@ func publish(ctx context.Context, o Options, p *render.Plan, d provisioned, form
 	tmpImage := f.Name()
 	f.Close()
 	defer os.Remove(tmpImage)
-	if err := run(ctx, o.Runner, "qemu-img", format.ConvertArgs(d.driver, d.disk, true, tmpImage)...); err != nil {
+	convert := func(ctx context.Context, dst string) error {
+		_, err := o.Runner.Run(ctx, convertCmd(o, format, d, dst))
+		return err
+	}
+	machine := diskformat.Machine{Name: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch}
+	if err := format.Write(ctx, convert, diskformat.QemuImgVia(o.Runner, "qemu-img"), tmpImage, machine); err != nil {
 		return nil, err
 	}
 	if err := syncFile(tmpImage); err != nil {
@@ -67,7 +75,7 @@ func publish(ctx context.Context, o Options, p *render.Plan, d provisioned, form
 		return nil, err
 	}
 	m := manifest.Manifest{
-		Name: name, Image: filepath.Base(image), Format: format.Name, SHA256: sum, Size: size,
+		SchemaVersion: manifest.SchemaVersion, Name: name, Image: filepath.Base(image), Format: format.Name, SHA256: sum, Size: size,
 		Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
 		KubernetesVersion: p.Kubernetes.Version, KubernetesSource: p.Kubernetes.Source, KubernetesOrigin: p.Kubernetes.Origin, PlanDigest: p.Digest(), Runtime: p.Runtime, Images: p.Images,
 		Base: filepath.Base(o.Base), BaseSHA256: baseSum, Mode: o.Mode, BuiltAt: time.Now().UTC(),
@@ -81,10 +89,26 @@ func publish(ctx context.Context, o Options, p *render.Plan, d provisioned, form
 	}
 	manifestPath := filepath.Join(o.OutDir, manifestName)
 	m.BuildSeconds = time.Since(start).Seconds()
-	if err := commit(tmpImage, image, manifestPath, m); err != nil {
+	doc, err := imageSBOM(o, p, d, &m)
+	if err != nil {
+		return nil, err
+	}
+	if err := commit(tmpImage, image, manifestPath, m, doc); err != nil {
 		return nil, err
 	}
 	return &Result{Image: image, Manifest: manifestPath, M: m}, nil
+}
+
+// convertCmd is the qemu-img convert that writes the provisioned disk to
+// dst in format: on a terminal with its progress meter streamed to
+// o.Progress, otherwise quiet.
+func convertCmd(o Options, format diskformat.Format, d provisioned, dst string) sys.Cmd {
+	if !o.Terminal {
+		return sys.Command("qemu-img", format.ConvertArgs(d.driver, d.disk, true, dst)...)
+	}
+	c := sys.Command("qemu-img", format.ProgressConvertArgs(d.driver, d.disk, true, dst)...)
+	c.Stream = o.Progress
+	return c
 }
 
 // syncFile flushes a file that another program wrote to the disk, so that
@@ -102,17 +126,28 @@ func syncFile(path string) error {
 	return f.Close()
 }
 
-// commit puts the image and its manifest in place so that a manifest only
-// ever describes the image beside it: the old manifest goes first, then the
-// image is renamed over the old one, then the new manifest is written, each
-// step synced. Killed in between, the directory holds the old pair, or an
-// image without a manifest (an unfinished build), never a manifest of
-// another image.
-func commit(tmpImage, image, manifestPath string, m manifest.Manifest) error {
+// commit puts the image, its SBOM (m.SBOM, beside the manifest) and its
+// manifest in place so that a manifest or SBOM only ever describes the
+// image beside it: the old manifest and SBOM go first, then the image is
+// renamed over the old one, then the new SBOM and the new manifest are
+// written, each step synced. Killed in between, the directory holds the
+// old set, or an image without a manifest (an unfinished build, with or
+// without its SBOM), never a manifest or SBOM of another image.
+func commit(tmpImage, image, manifestPath string, m manifest.Manifest, sbomDoc []byte) error {
+	if m.SBOM == "" || filepath.Base(m.SBOM) != m.SBOM {
+		return fmt.Errorf("the manifest's sbom %q is not a file name", m.SBOM)
+	}
+	sbomPath := filepath.Join(filepath.Dir(manifestPath), m.SBOM)
 	if err := atomicfile.Remove(manifestPath); err != nil {
 		return fmt.Errorf("remove the previous manifest: %w", err)
 	}
+	if err := atomicfile.Remove(sbomPath); err != nil {
+		return fmt.Errorf("remove the previous SBOM: %w", err)
+	}
 	if err := atomicfile.Rename(tmpImage, image); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(sbomPath, sbomDoc, 0o644); err != nil {
 		return err
 	}
 	return atomicfile.WriteJSON(manifestPath, m)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/kubebake/kubebake/internal/diskformat"
 	"github.com/kubebake/kubebake/internal/manifest"
+	"github.com/kubebake/kubebake/internal/sbom"
 	"github.com/kubebake/kubebake/internal/sys"
 	"github.com/kubebake/kubebake/internal/testutil"
 	"github.com/kubebake/kubebake/recipes/render"
@@ -48,9 +50,9 @@ func randomDisk(t *testing.T, n int) string {
 // TestPublishFaults: when the real qemu-img fails while it writes the new
 // image (ENOSPC or EIO injected into its writes or flushes, or a file
 // system that is really full), the build fails naming qemu-img and the
-// fault, the previous image and manifest stay exactly as they were, and
-// nothing is left beside them; once the fault is gone the next build
-// leaves its own image and manifest and nothing else.
+// fault, the previous image, SBOM and manifest stay exactly as they were,
+// and nothing is left beside them; once the fault is gone the next build
+// leaves its own image, SBOM and manifest and nothing else.
 func TestPublishFaults(t *testing.T) {
 	testutil.Tool(t, "qemu-img")
 	strace := testutil.Tool(t, "strace")
@@ -82,11 +84,13 @@ func TestPublishFaults(t *testing.T) {
 			}
 			publishDisk := func(disk, fault string) (*Result, error) {
 				o := Options{Base: base, OutDir: out, Runner: straceRunner{strace: strace, fault: fault}, Mode: ModeChroot}
-				return publish(context.Background(), o, p, provisioned{disk: disk, driver: "raw"}, format, nil, time.Now())
+				return publish(context.Background(), o, p, provisioned{disk: disk, driver: "raw", inventory: testInventory}, format, nil, time.Now())
 			}
 			old, err := publishDisk(small, "")
 			require.NoError(t, err)
 			oldManifest, err := os.ReadFile(old.Manifest)
+			require.NoError(t, err)
+			oldSBOM, err := os.ReadFile(filepath.Join(out, old.M.SBOM))
 			require.NoError(t, err)
 
 			newDisk := small
@@ -101,6 +105,9 @@ func TestPublishFaults(t *testing.T) {
 			b, err := os.ReadFile(old.Manifest)
 			require.NoError(t, err)
 			assert.Equal(t, string(oldManifest), string(b), "the previous manifest is untouched")
+			b, err = os.ReadFile(filepath.Join(out, old.M.SBOM))
+			require.NoError(t, err)
+			assert.Equal(t, string(oldSBOM), string(b), "the previous SBOM is untouched")
 
 			if tc.fault == "" {
 				newDisk = randomDisk(t, 2<<20) // room again: the failed write left nothing
@@ -113,11 +120,12 @@ func TestPublishFaults(t *testing.T) {
 	}
 }
 
-// assertImagePair checks that dir holds exactly an image and a manifest
-// that describes it.
+// assertImagePair checks that dir holds exactly an image, its SBOM and a
+// manifest that describe it.
 func assertImagePair(t *testing.T, dir, image string) {
 	t.Helper()
-	assert.Equal(t, []string{filepath.Base(image), "manifest.json"}, testutil.DirNames(t, dir), "nothing beside the image and its manifest")
+	assert.Equal(t, []string{"debian-13-containerd.qcow2", "debian-13-containerd.spdx.json", "manifest.json"}, testutil.DirNames(t, dir),
+		"nothing beside the image, its SBOM and its manifest")
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	require.NoError(t, err)
 	var m manifest.Manifest
@@ -125,4 +133,20 @@ func assertImagePair(t *testing.T, dir, image string) {
 	sum, _, err := manifest.FileSHA256(image)
 	require.NoError(t, err)
 	assert.Equal(t, m.SHA256, sum, "the manifest describes the image beside it")
+	assert.Equal(t, manifest.SchemaVersion, m.SchemaVersion)
+	require.Equal(t, "debian-13-containerd.spdx.json", m.SBOM, "the manifest names its SBOM")
+	doc, err := os.ReadFile(filepath.Join(dir, m.SBOM))
+	require.NoError(t, err)
+	_, root, inv, err := sbom.Read(doc)
+	require.NoError(t, err)
+	assert.Equal(t, sbom.Root{Name: "debian-13-containerd", File: filepath.Base(image), SHA256: sum, Version: "v1.36.3"}, root, "the SBOM describes the image beside it")
+	assert.Equal(t, testInventory.Packages, inv.Packages)
+	assert.Equal(t, testInventory.Binaries, inv.Binaries)
+}
+
+// testInventory is what a provisioned disk holds in these tests.
+var testInventory = sbom.Inventory{
+	OS:       sbom.OS{ID: "debian", VersionID: "13"},
+	Packages: []sbom.Package{{Format: sbom.FormatDeb, Name: "kubelet", Version: "1.36.3-1.1", Arch: "amd64"}},
+	Binaries: []sbom.Binary{{Name: "kubelet", Path: "/usr/bin/kubelet", SHA256: strings.Repeat("ab", 32), Version: "v1.36.3"}},
 }

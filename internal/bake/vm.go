@@ -36,7 +36,7 @@ type VMOptions struct {
 
 // provisionVM boots the overlay under QEMU, applies the plan over SSH as an
 // ephemeral build user, removes that user and powers the machine off.
-func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work string) ([]apply.StepResult, []manifest.RuntimeImage, error) {
+func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work string) ([]apply.StepResult, *inspected, error) {
 	v := o.VM
 	if v.BootTimeout == 0 {
 		v.BootTimeout = 15 * time.Minute
@@ -137,6 +137,11 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 			return results, nil, fmt.Errorf("%s: %w", api.RuntimeImagesPath, err)
 		}
 	}
+	inv, err := collectInventory(ctx, target, p)
+	if err != nil {
+		target.Close()
+		return results, nil, exited(err)
+	}
 	if code, err := target.Run(ctx, vm.SealAndPowerOff(vm.BuildUser), io.Discard); err != nil || code != 0 {
 		target.Close()
 		return results, nil, fmt.Errorf("final cleanup: exit code %d: %v", code, err)
@@ -148,7 +153,7 @@ func provisionVM(ctx context.Context, o Options, p *render.Plan, disk, work stri
 		return results, nil, fmt.Errorf("power off: %w", err)
 	}
 	fmt.Fprintf(o.Progress, "kubebake: machine powered off after %s\n", time.Since(start).Round(time.Second))
-	return results, images, nil
+	return results, &inspected{images: images, inventory: inv}, nil
 }
 
 // vmOverlay creates a copy-on-write overlay of the base for the bake.

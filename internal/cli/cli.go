@@ -1,5 +1,7 @@
-// Package cli holds what kubebake's subcommands share: exit codes and
-// argument checks.
+// Package cli holds what kubebake's subcommands share: exit codes,
+// argument checks, the -o output formats (text, json, yaml: results on
+// standard output), and the logger and host command runner that -v tunes
+// (progress and logs on standard error).
 package cli
 
 import (
@@ -63,16 +65,6 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 		return Usage(fmt.Errorf("%s: %w", cmd.CommandPath(), err))
 	}
 	return nil
-}
-
-// CheckOutput validates an -o value.
-func CheckOutput(format string, allowed ...string) error {
-	for _, a := range allowed {
-		if format == a {
-			return nil
-		}
-	}
-	return Usage(fmt.Errorf("unknown output format %q (want %s)", format, strings.Join(allowed, " or ")))
 }
 
 // CompleteRecipes completes a RECIPE argument: the built-in recipe names,

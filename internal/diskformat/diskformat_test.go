@@ -27,6 +27,7 @@ func TestConvertArgs(t *testing.T) {
 		{name: "stream-optimized vmdk", format: "vmdk", compress: true, want: []string{"convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", "s", "d"}},
 		{name: "fixed vhd", format: "vhd", want: []string{"convert", "-q", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", "s", "d"}},
 		{name: "vhdx", format: "vhdx", want: []string{"convert", "-q", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic", "s", "d"}},
+		{name: "ova's disk", format: "ova", compress: true, want: []string{"convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized,adapter_type=lsilogic", "s", "d"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,7 +37,7 @@ func TestConvertArgs(t *testing.T) {
 			assert.Equal(t, tc.want, f.ConvertArgs("raw", "s", tc.compress, "d"))
 		})
 	}
-	_, ok := diskformat.Lookup("ova")
+	_, ok := diskformat.Lookup("vdi")
 	assert.False(t, ok)
 }
 
@@ -53,8 +54,11 @@ func TestQemuImgWritesEveryFormat(t *testing.T) {
 	out, err := exec.Command(qemuImg, "create", "-q", "-f", "raw", src, "8M").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	for _, name := range diskformat.Names() {
+		f, _ := diskformat.Lookup(name)
+		if f.Package != "" {
+			continue // a package, not a disk: TestWriteOVA
+		}
 		t.Run(name, func(t *testing.T) {
-			f, _ := diskformat.Lookup(name)
 			dst := filepath.Join(dir, "image."+f.Ext)
 			out, err := exec.Command(qemuImg, f.ConvertArgs("raw", src, true, dst)...).CombinedOutput()
 			require.NoError(t, err, "%s", out)
@@ -92,4 +96,53 @@ func TestQemuImgWritesEveryFormat(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProgressConvertArgs: for a terminal, qemu-img convert shows its
+// progress (-p) instead of being quiet (-q); nothing else changes.
+func TestProgressConvertArgs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		format   string
+		compress bool
+		want     []string
+	}{
+		{name: "compressed qcow2", format: "qcow2", compress: true, want: []string{"convert", "-p", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zlib", "s", "d"}},
+		{name: "raw", format: "raw", want: []string{"convert", "-p", "-f", "raw", "-O", "raw", "s", "d"}},
+		{name: "stream-optimized vmdk", format: "vmdk", compress: true, want: []string{"convert", "-p", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", "s", "d"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f, ok := diskformat.Lookup(tc.format)
+			require.True(t, ok)
+			got := f.ProgressConvertArgs("raw", "s", tc.compress, "d")
+			assert.Equal(t, tc.want, got)
+			quiet := f.ConvertArgs("raw", "s", tc.compress, "d")
+			assert.Equal(t, "-q", quiet[1], "not on a terminal: quiet")
+			quiet[1] = "-p"
+			assert.Equal(t, quiet, got, "only -q becomes -p")
+		})
+	}
+}
+
+// TestQemuImgProgress: the real qemu-img prints its progress with -p, even
+// into a pipe, and nothing with -q.
+func TestQemuImgProgress(t *testing.T) {
+	qemuImg, err := exec.LookPath("qemu-img")
+	if err != nil {
+		t.Skip("qemu-img not found (apt-get install qemu-utils)")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.raw")
+	out, err := exec.Command(qemuImg, "create", "-q", "-f", "raw", src, "8M").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	f, _ := diskformat.Lookup("qcow2")
+	out, err = exec.Command(qemuImg, f.ProgressConvertArgs("raw", src, true, filepath.Join(dir, "p.qcow2"))...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "(100.00/100%)\r")
+	out, err = exec.Command(qemuImg, f.ConvertArgs("raw", src, true, filepath.Join(dir, "q.qcow2"))...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Empty(t, string(out))
 }

@@ -1,5 +1,6 @@
 // Package imagetest is `kubebake test`: it checks a baked image offline
-// (hygiene, read from the disk with debugfs, no mount) and then boots it
+// (hygiene, and the SBOM beside it against the disk, read with debugfs, no
+// mount) and then boots it
 // under QEMU with a NoCloud seed whose script checks the node from inside
 // (kernel modules, sysctls, swap, runtime and cgroup driver, CRI readiness,
 // versions, pre-loaded images, firstboot) and runs kubeadm's own preflight.
@@ -63,8 +64,10 @@ type Options struct {
 type Check struct {
 	Name   string `json:"name"`
 	Passed bool   `json:"passed"`
-	Detail string `json:"detail"`
-	Where  string `json:"where"` // disk or guest
+	// Skipped is a check that had nothing to check (it passes).
+	Skipped bool   `json:"skipped,omitempty"`
+	Detail  string `json:"detail"`
+	Where   string `json:"where"` // disk or guest
 }
 
 // Report is the outcome of a test.
@@ -127,13 +130,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Checks = append(rep.Checks, hyg...)
+	sc, err := sbomCheck(ctx, fs, o.Image, work, o.Runner)
+	if err != nil {
+		return nil, err
+	}
+	rep.Checks = append(rep.Checks, sc)
 	hasESP, err := hasESP(raw)
 	if err != nil {
 		return nil, err
 	}
 	_ = os.Remove(raw)
 	fmt.Fprintf(o.Progress, "kubebake: %d disk checks done; booting %s (recipe %s, Kubernetes %s, %s)\n",
-		len(hyg), filepath.Base(o.Image), info.Recipe, info.KubernetesVersion, info.Runtime)
+		len(hyg)+1, filepath.Base(o.Image), info.Recipe, info.KubernetesVersion, info.Runtime)
 
 	// 2. Boot with the checks as user data.
 	data.ExpectNode = o.UserData != ""

@@ -3,6 +3,7 @@ package imagetest
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/kubebake/kubebake/internal/base"
@@ -93,4 +94,19 @@ func (r *rootFS) stat(ctx context.Context, path string) (int64, bool, error) {
 		}
 	}
 	return size, true, nil
+}
+
+// dump copies a file of the disk to dst on this machine; ok is false when
+// it does not exist.
+func (r *rootFS) dump(ctx context.Context, path, dst string) (bool, error) {
+	if _, ok, err := r.stat(ctx, path); err != nil || !ok {
+		return false, err
+	}
+	if _, err := r.debugfs(ctx, fmt.Sprintf("dump %q %q", path, dst)); err != nil {
+		return false, err
+	}
+	if _, err := os.Stat(dst); err != nil {
+		return false, fmt.Errorf("debugfs dump %s: %w", path, err)
+	}
+	return true, nil
 }

@@ -1,6 +1,7 @@
 // Package manifest is OUT/manifest.json, the artifact contract of a bake:
-// what was baked, from what and how. `kubebake build` and the Packer
-// builder both write it.
+// what was baked, from what and how, and the name of the image's SBOM
+// beside it (internal/sbom). `kubebake build` and the Packer builder both
+// write it.
 package manifest
 
 import (
@@ -17,8 +18,16 @@ import (
 	"github.com/kubebake/kubebake/recipes/render"
 )
 
+// SchemaVersion is the manifest's schemaVersion: an integer, as in an OCI
+// image manifest, raised when a field changes meaning or goes away (added
+// fields keep it). A manifest without one (0) predates versioning: it has
+// no sbom.
+const SchemaVersion = 1
+
 // Manifest is OUT/manifest.json: what was baked, from what, and how.
 type Manifest struct {
+	// SchemaVersion is the manifest format's version (SchemaVersion).
+	SchemaVersion     int    `json:"schemaVersion"`
 	Name              string `json:"name"`
 	Image             string `json:"image"`
 	Format            string `json:"format"`
@@ -48,6 +57,9 @@ type Manifest struct {
 	// RuntimeImages are the images in the runtime's store when the bake
 	// ended, with their IDs and digests, as crictl reported them.
 	RuntimeImages []RuntimeImage `json:"runtimeImages,omitempty"`
+	// SBOM is the file name, beside the manifest, of the image's SPDX 2.3
+	// JSON software bill of materials (internal/sbom): NAME.spdx.json.
+	SBOM string `json:"sbom,omitempty"`
 }
 
 // RuntimeImage is one image in the runtime's store.

@@ -60,7 +60,7 @@ type Config struct {
 	// uploads before they move into place as root. Default `/tmp`.
 	RemoteTempDir string `mapstructure:"remote_temp_dir"`
 	// When set, the rendered plan is also written to this local directory
-	// (atomically) when the build runs, as `kubebake render -o` writes it.
+	// (atomically) when the build runs, as `kubebake render --dest` writes it.
 	PlanDir string `mapstructure:"plan_dir"`
 
 	ctx interpolate.Context

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sync/atomic"
@@ -88,8 +89,13 @@ func RunContext(ctx context.Context, version string, stdout, stderr io.Writer, a
 	return 1
 }
 
-// NewCommand builds the root command.
+// NewCommand builds the root command. Results go to stdout; progress and
+// log lines to stderr, through one logger whose level the persistent
+// -v/--verbose count sets once the flags are parsed.
 func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
+	level := new(slog.LevelVar)
+	log := cli.NewLogger(stderr, level)
+	var verbosity int
 	cmd := &cobra.Command{
 		Use:   "kubebake",
 		Short: "Bake Kubernetes node images from declarative recipes",
@@ -99,20 +105,25 @@ func NewCommand(version string, stdout, stderr io.Writer) *cobra.Command {
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(*cobra.Command, []string) {
+			level.Set(cli.Level(verbosity))
+		},
 	}
+	cmd.PersistentFlags().CountVarP(&verbosity, "verbose", "v",
+		"more detail on standard error: -v logs every host command with its duration (base: and shows its output), -vv shows every command's output")
 	cmd.SetVersionTemplate("kubebake {{.Version}}\n")
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.Usage(err) })
 	cmd.AddCommand(
-		render.NewCommand(stdout, stderr),
+		render.NewCommand(stdout, stderr, log),
 		validate.NewCommand(stdout, stderr),
 		recipescmd.NewCommand(stdout),
 		userdata.NewCommand(stdout),
-		seed.NewCommand(stdout, stderr),
-		base.NewCommand(stdout, stderr),
-		buildcmd.NewCommand(stdout, stderr),
-		testcmd.NewCommand(stdout, stderr),
+		seed.NewCommand(stdout, log),
+		base.NewCommand(stdout, stderr, log),
+		buildcmd.NewCommand(version, stdout, stderr, log),
+		testcmd.NewCommand(stdout, stderr, log),
 		versioncmd.NewCommand(version, stdout),
 	)
 	for _, c := range cmd.Commands() {

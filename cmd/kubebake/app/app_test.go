@@ -50,8 +50,8 @@ func TestExitCodes(t *testing.T) {
 		{name: "unknown output is a usage error", args: []string{"validate", "-o", "xml", "debian-13-containerd"}, code: 2, stderr: []string{"unknown output format"}},
 		{name: "unknown command is a usage error", args: []string{"bake-it"}, code: 2, stderr: []string{"unknown command"}},
 		{name: "missing recipe names the built-ins", args: []string{"validate", "/nonexistent/r.yaml"}, code: 1, stderr: []string{"no such file or built-in recipe", "debian-13-containerd"}},
-		{name: "render needs -o", args: []string{"render", "debian-13-containerd"}, code: 2, stderr: []string{"-o DIR is required"}},
-		{name: "render of an invalid recipe writes nothing", args: []string{"render", bad, "-o", filepath.Join(t.TempDir(), "p")}, code: 1,
+		{name: "render needs --dest", args: []string{"render", "debian-13-containerd"}, code: 2, stderr: []string{"--dest DIR is required"}},
+		{name: "render of an invalid recipe writes nothing", args: []string{"render", bad, "--dest", filepath.Join(t.TempDir(), "p")}, code: 1,
 			stderr: []string{"runtime.kind", "nothing written"}, noStdout: true},
 		{name: "recipes lists built-ins", args: []string{"recipes"}, code: 0, stdout: []string{"NAME", "fedora-coreos-cri-o", "rocky 9"}},
 		{name: "version", args: []string{"version"}, code: 0, stdout: []string{"kubebake test", "kubebake.dev/v1alpha1"}},
@@ -99,7 +99,7 @@ func TestValidateJSON(t *testing.T) {
 
 func TestRender(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "plan")
-	code, stdout, stderr := run("render", "fedora-coreos-cri-o", "-o", dir)
+	code, stdout, stderr := run("render", "fedora-coreos-cri-o", "--dest", dir)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "rendered fedora-coreos-cri-o")
 	for _, f := range []string{"plan.json", "config.bu", "config.ign", "rootfs/etc/crio/crio.conf.d/10-kubebake.conf", "steps/01-kernel-modules.sh"} {
@@ -108,7 +108,7 @@ func TestRender(t *testing.T) {
 	// Rendering again replaces the plan whole: a stale file does not survive.
 	stale := filepath.Join(dir, "steps", "99-stale.sh")
 	require.NoError(t, os.WriteFile(stale, []byte("#!/bin/sh\n"), 0o755))
-	code, _, stderr = run("render", "debian-13-containerd", "-o", dir)
+	code, _, stderr = run("render", "debian-13-containerd", "-d", dir)
 	require.Equal(t, 0, code, stderr)
 	assert.NoFileExists(t, stale)
 	assert.NoFileExists(t, filepath.Join(dir, "config.ign"))
@@ -151,7 +151,7 @@ func TestVersionAndCompletion(t *testing.T) {
 		{name: "recipe names", args: []string{"__complete", "build", ""}, want: []string{"debian-13-containerd", "ubuntu-24.04-cri-o"}},
 		{name: "render recipe names", args: []string{"__complete", "render", "ubu"}, want: []string{"ubuntu-24.04-docker"}},
 		{name: "--mode values", args: []string{"__complete", "build", "debian-13-containerd", "--mode", ""}, want: []string{"chroot\nvm\n"}},
-		{name: "-o values", args: []string{"__complete", "validate", "x", "-o", ""}, want: []string{"text\njson\n"}},
+		{name: "-o values", args: []string{"__complete", "validate", "x", "-o", ""}, want: []string{"text\njson\nyaml\n"}},
 		{name: "bash completion script", args: []string{"completion", "bash"}, want: []string{"__start_kubebake"}},
 	}
 	for _, tc := range tests {
@@ -182,4 +182,47 @@ func TestValidateNodeConfig(t *testing.T) {
 	out.Reset()
 	assert.Equal(t, 0, app.Run("test", &out, &errOut, []string{"validate", good}), errOut.String())
 	assert.Contains(t, out.String(), good+": valid")
+}
+
+// TestValidateUserData: user data is checked before it reaches a VM, by
+// kubebake validate and kubebake userdata --validate alike: what userdata
+// generates passes, a bad NodeConfig inside a hand-written #cloud-config is
+// reported at its line in the user data, and user data without a
+// NodeConfig fails.
+func TestValidateUserData(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	node := write("node.yaml", "apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: init\nbootstrap:\n  token: abcdef.0123456789abcdef\n")
+	bad := write("bad-user-data", "#cloud-config\nwrite_files:\n  - path: /etc/kubebake/node.yaml\n    content: |\n"+
+		"      apiVersion: kubebake.dev/v1alpha1\n      kind: NodeConfig\n      role: joinx\n")
+	other := write("other-user-data", "#cloud-config\npackages: [htop]\n")
+	for _, format := range []string{"cloud-config", "mime", "butane", "ignition"} {
+		code, generated, stderr := run("userdata", node, "--format", format)
+		require.Equal(t, 0, code, stderr)
+		ud := write("user-data."+format, generated)
+		for _, args := range [][]string{{"validate", ud}, {"userdata", "--validate", ud}} {
+			code, stdout, stderr := run(args...)
+			assert.Equal(t, 0, code, "%v: %s", args, stderr)
+			assert.Contains(t, stdout, ud+": valid")
+		}
+	}
+	for _, args := range [][]string{{"validate", bad}, {"userdata", "--validate", bad}} {
+		code, stdout, _ := run(args...)
+		assert.Equal(t, 1, code, "%v", args)
+		assert.Contains(t, stdout, bad+`:7:13: role: unknown role "joinx"`, "%v", args)
+	}
+	for _, args := range [][]string{{"validate", other}, {"userdata", "--validate", other}} {
+		code, stdout, stderr := run(args...)
+		assert.Equal(t, 1, code, "%v", args)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, other+": no NodeConfig in the user data", "%v", args)
+	}
+	code, _, stderr := run("userdata", "--validate", "--format", "mime", bad)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--format and --validate")
 }

@@ -60,7 +60,7 @@ func vmBuild(t *testing.T, dir, bin string) (*exec.Cmd, string) {
 	out := filepath.Join(dir, "out")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "KUBEBAKE_AS_MAIN=1", "PATH="+bin+":"+os.Getenv("PATH"),
-		"KUBEBAKE_ARGS=build debian-13-containerd --mode vm --accel tcg --base "+base+" -o "+out+
+		"KUBEBAKE_ARGS=build debian-13-containerd --mode vm --accel tcg --base "+base+" --dest "+out+
 			" --kubernetes-binaries-dir "+dir+" --firstboot-binary "+fb)
 	return cmd, out
 }

@@ -3,9 +3,11 @@
 package base
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -13,12 +15,12 @@ import (
 
 	"github.com/kubebake/kubebake/internal/base"
 	"github.com/kubebake/kubebake/internal/cli"
-	"github.com/kubebake/kubebake/internal/sys"
+	"github.com/kubebake/kubebake/internal/manifest"
 )
 
 // flags are the command's flags.
 type flags struct {
-	output         string
+	dest, output   string
 	mirror         string
 	securityMirror string
 	noUpdates      bool
@@ -31,20 +33,21 @@ type flags struct {
 	packages       []string
 	kernelArgs     []string
 	hostname       string
-	verbose        bool
 }
 
-// NewCommand returns the base command.
-func NewCommand(stdout, stderr io.Writer) *cobra.Command {
-	cmd, _ := newCommand(stdout, stderr)
+// NewCommand returns the base command. Progress goes to stderr, log lines
+// to log (at debug level, -v, with the output of debootstrap, mkfs.ext4
+// and qemu-img), the result to stdout.
+func NewCommand(stdout, stderr io.Writer, log *slog.Logger) *cobra.Command {
+	cmd, _ := newCommand(stdout, stderr, log)
 	return cmd
 }
 
 // newCommand returns the base command and the flags it fills in.
-func newCommand(stdout, stderr io.Writer) (*cobra.Command, *flags) {
+func newCommand(stdout, stderr io.Writer, log *slog.Logger) (*cobra.Command, *flags) {
 	f := &flags{size: base.DefaultDiskSize, espSize: base.DefaultESPSize}
 	cmd := &cobra.Command{
-		Use:   "base DISTRO -o OUT.qcow2",
+		Use:   "base DISTRO --dest OUT.qcow2",
 		Short: "Build a bootable cloud-style base image from Debian packages only",
 		Long: "base builds a UEFI-bootable qcow2 image of DISTRO (" + strings.Join(base.Distros(), ", ") + ")\n" +
 			"from a Debian mirror alone: debootstrap --variant=minbase with the cloud kernel, cloud-init\n" +
@@ -53,23 +56,32 @@ func newCommand(stdout, stderr io.Writer) (*cobra.Command, *flags) {
 			"are used. The image has no machine ID, SSH host keys or root password; cloud-init sets\n" +
 			"them up at first boot. OUT.json beside the image describes it (kernel, root UUID,\n" +
 			"partitions, sizes). Downloaded packages are cached in --cache-dir, so a second build\n" +
-			"downloads nothing. Needs root (debootstrap, chroot).",
-		Example: "  sudo kubebake base debian-13 -o out/debian-13.qcow2\n" +
+			"downloads nothing. Needs root (debootstrap, chroot). -v shows the output of debootstrap,\n" +
+			"mkfs.ext4 and qemu-img; -o json or yaml reports the image as one document.",
+		Example: "  sudo kubebake base debian-13 --dest out/debian-13.qcow2\n" +
 			"  sudo kubebake base debian-12 --mirror http://mirror.internal/debian --security-mirror '' \\\n" +
-			"      --no-updates --size 8G -o out/debian-12.qcow2",
+			"      --no-updates --size 8G -d out/debian-12.qcow2 -o json",
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.output == "" {
-				return cli.Usage(errors.New("base: -o OUT.qcow2 is required"))
+			if err := cli.CheckOutput(f.output, true); err != nil {
+				return err
+			}
+			if f.dest == "" {
+				return cli.Usage(errors.New("base: --dest OUT.qcow2 is required"))
 			}
 			if !isDistro(args[0]) {
 				return cli.Usage(fmt.Errorf("base: unknown distro %q (want %s)", args[0], strings.Join(base.Distros(), " or ")))
 			}
-			return run(cmd, stdout, stderr, f.options(args[0], stderr))
+			res, err := run(cmd.Context(), f.options(args[0], log, stderr))
+			if err != nil {
+				return err
+			}
+			return cli.Print(stdout, f.output, res, res.text)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.output, "output", "o", "", "qcow2 image to write (replaced); its manifest goes to OUT.json")
+	cli.DestFlag(cmd, &f.dest, "qcow2", "qcow2 image to write (replaced); its manifest goes to OUT.json")
+	cli.OutputFlag(cmd, &f.output)
 	fl.StringVar(&f.mirror, "mirror", base.DefaultMirror, "Debian mirror to install from and to put into apt's sources")
 	fl.StringVar(&f.securityMirror, "security-mirror", base.DefaultSecurityMirror, "Debian security mirror for apt's sources ('' leaves it out)")
 	fl.BoolVar(&f.noUpdates, "no-updates", false, "leave SUITE-updates out of apt's sources")
@@ -82,7 +94,6 @@ func newCommand(stdout, stderr io.Writer) (*cobra.Command, *flags) {
 	fl.StringSliceVar(&f.packages, "package", nil, "more packages to install (repeat, or comma-separated)")
 	fl.StringArrayVar(&f.kernelArgs, "kernel-arg", nil, "argument to add to the kernel command line (repeat)")
 	fl.StringVar(&f.hostname, "hostname", base.DefaultHostname, "/etc/hostname placeholder (cloud-init sets the real one)")
-	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show the output of debootstrap, mkfs.ext4 and qemu-img")
 	return cmd, f
 }
 
@@ -96,15 +107,13 @@ func isDistro(name string) bool {
 	return false
 }
 
-// options turns the flags into base.Options.
-func (f *flags) options(distro string, stderr io.Writer) base.Options {
-	runner := sys.Exec{}
-	if f.verbose {
-		runner.Stream = stderr
-	}
+// options turns the flags into base.Options. Progress goes to stderr; the
+// host commands are logged at debug level and, base's long commands being
+// worth watching, their output streams to stderr from debug level on (-v).
+func (f *flags) options(distro string, log *slog.Logger, stderr io.Writer) base.Options {
 	return base.Options{
 		Distro:         distro,
-		Output:         f.output,
+		Output:         f.dest,
 		Mirror:         f.mirror,
 		SecurityMirror: f.securityMirror,
 		NoUpdates:      f.noUpdates,
@@ -118,19 +127,51 @@ func (f *flags) options(distro string, stderr io.Writer) base.Options {
 		KernelArgs:     f.kernelArgs,
 		Hostname:       f.hostname,
 		Log:            stderr,
-		Runner:         runner,
+		Runner:         cli.Runner(log, stderr, slog.LevelDebug),
 	}
 }
 
-// run builds the image and prints where it went.
-func run(cmd *cobra.Command, stdout, _ io.Writer, o base.Options) error {
-	m, err := base.Build(cmd.Context(), o)
+// Result is what base reports.
+type Result struct {
+	// Image is the qcow2 image written.
+	Image string `json:"image"`
+	// Manifest is the manifest beside it.
+	Manifest string `json:"manifest"`
+	// Size is the image's size in bytes, SHA256 its digest.
+	Size          int64  `json:"size"`
+	SHA256        string `json:"sha256"`
+	Distro        string `json:"distro"`
+	Release       string `json:"release"`
+	DebianVersion string `json:"debianVersion"`
+	Kernel        string `json:"kernel"`
+	RootUUID      string `json:"rootUUID"`
+}
+
+// newResult describes the image at image that m describes.
+func newResult(image string, m *base.Manifest) (*Result, error) {
+	sum, size, err := manifest.FileSHA256(image)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintf(stdout, "%s: %s %s (Debian %s, kernel %s), root UUID %s; manifest %s\n",
-		o.Output, m.Distro, m.Release, m.DebianVersion, m.Kernel, m.Root.UUID, base.SidecarPath(o.Output))
-	return nil
+	return &Result{
+		Image: image, Manifest: base.SidecarPath(image), Size: size, SHA256: sum,
+		Distro: m.Distro, Release: m.Release, DebianVersion: m.DebianVersion, Kernel: m.Kernel, RootUUID: m.Root.UUID,
+	}, nil
+}
+
+func (r *Result) text(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "%s: %s %s (Debian %s, kernel %s), root UUID %s; manifest %s\n",
+		r.Image, r.Distro, r.Release, r.DebianVersion, r.Kernel, r.RootUUID, r.Manifest)
+	return err
+}
+
+// run builds the image and describes it.
+func run(ctx context.Context, o base.Options) (*Result, error) {
+	m, err := base.Build(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return newResult(o.Output, m)
 }
 
 // sizeValue is a byte size flag: a number with an optional K, M, G or T

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,48 +17,63 @@ import (
 	"github.com/kubebake/kubebake/internal/bake"
 	"github.com/kubebake/kubebake/internal/cli"
 	"github.com/kubebake/kubebake/internal/diskformat"
+	"github.com/kubebake/kubebake/internal/manifest"
 	"github.com/kubebake/kubebake/recipes"
 )
 
 type flags struct {
-	out, base, mode, workDir                 string
+	dest, output, base, mode, workDir        string
 	format, name                             string
 	kubernetesDir, criDockerdDir, runtimeDir string
 	firstboot                                string
 	accel, serialLog                         string
+	// version is kubebake's own, the SBOM's creator.
+	version string
 }
 
-// NewCommand returns the build command.
-func NewCommand(stdout, stderr io.Writer) *cobra.Command {
-	f := &flags{}
+// NewCommand returns the build command. Progress (each step with its time,
+// qemu-img's meter on a terminal) goes to stderr, log lines to log, the
+// result to stdout.
+func NewCommand(version string, stdout, stderr io.Writer, log *slog.Logger) *cobra.Command {
+	f := &flags{version: version}
 	cmd := &cobra.Command{
-		Use:   "build RECIPE -o OUTDIR --base IMAGE",
+		Use:   "build RECIPE --dest OUTDIR --base IMAGE",
 		Short: "Bake a node image from a recipe and a base image",
 		Long: "build applies a recipe's plan to a copy of a base image — in chroot mode directly on this\n" +
 			"machine's filesystem (needs root; the fast path without KVM), in vm mode by booting the base\n" +
 			"under QEMU and provisioning it over SSH as an ephemeral build user (the path for any cloud\n" +
 			"image) — and writes OUTDIR/NAME.qcow2 (compressed) and OUTDIR/manifest.json, both atomically,\n" +
-			"printing each step with its time.",
-		Example: "  kubebake build debian-13-containerd --base base.qcow2 -o out/ \\\n" +
-			"      --kubernetes-binaries-dir _build/k8s/v1.36.3/bin --firstboot-binary bin/kubebake-firstboot",
+			"printing each step with its time on standard error. It reports the image (path, manifest,\n" +
+			"size, sha256, plan digest) on standard output as text, or with -o json or yaml.",
+		Example: "  kubebake build debian-13-containerd --base base.qcow2 --dest out/ \\\n" +
+			"      --kubernetes-binaries-dir _build/k8s/v1.36.3/bin --firstboot-binary bin/kubebake-firstboot\n" +
+			"  kubebake build debian-13-containerd --base base.qcow2 -d out/ -o json | jq -r .image",
 		Args:              cli.ExactArgs(1),
 		ValidArgsFunction: cli.CompleteRecipes,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.out == "" || f.base == "" {
-				return cli.Usage(errors.New("build: -o OUTDIR and --base IMAGE are required"))
+			if err := cli.CheckOutput(f.output, true); err != nil {
+				return err
+			}
+			if f.dest == "" || f.base == "" {
+				return cli.Usage(errors.New("build: --dest OUTDIR and --base IMAGE are required"))
 			}
 			if f.mode != bake.ModeChroot && f.mode != bake.ModeVM {
 				return cli.Usage(fmt.Errorf("build: --mode must be chroot or vm, got %q", f.mode))
 			}
-			return Run(cmd.Context(), stdout, args[0], f)
+			res, err := Run(cmd.Context(), stderr, log, args[0], f)
+			if err != nil {
+				return err
+			}
+			return cli.Print(stdout, f.output, res, res.text)
 		},
 	}
-	cmd.Flags().StringVarP(&f.out, "output", "o", "", "directory for NAME.qcow2 and manifest.json")
+	cli.DestFlag(cmd, &f.dest, "", "directory for NAME.qcow2 and manifest.json")
+	cli.OutputFlag(cmd, &f.output)
 	cmd.Flags().StringVar(&f.base, "base", "", "base image (qcow2 or raw), e.g. from kubebake base")
 	cmd.Flags().StringVar(&f.mode, "mode", bake.ModeChroot, "chroot (provision the filesystem here) or vm (boot it under QEMU)")
 	cmd.Flags().StringVar(&f.name, "name", "", "image file name template, e.g. '{{.Recipe}}-{{.KubernetesVersion}}-{{.Date}}-{{.ShortDigest}}' (also .Runtime, .Arch, .Distro, .Release, .Time); the manifest is then NAME.manifest.json")
 	cmd.Flags().StringVar(&f.format, "format", "qcow2", "image format: "+strings.Join(diskformat.Names(), ", ")+" (vmdk is streamOptimized, vhd fixed)")
-	cmd.Flags().StringVar(&f.workDir, "work-dir", "", "directory for temporary files (default: OUTDIR)")
+	cmd.Flags().StringVar(&f.workDir, "work-dir", "", "directory for temporary files (default: the --dest directory)")
 	cmd.Flags().StringVar(&f.kubernetesDir, "kubernetes-binaries-dir", "", "directory of kubeadm, kubelet, kubectl, crictl for kubernetes.source local")
 	cmd.Flags().StringVar(&f.criDockerdDir, "cri-dockerd-dir", "", "directory of cri-dockerd for runtime.criDockerd.source local")
 	cmd.Flags().StringVar(&f.runtimeDir, "runtime-dir", "", "directory of the runtime's binaries (crio and pinns) for runtime.source local")
@@ -70,8 +86,41 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// Run bakes the image.
-func Run(ctx context.Context, stdout io.Writer, recipe string, f *flags) error {
+// Result is what build reports.
+type Result struct {
+	// Name is the image's name (the recipe's, or --name's).
+	Name string `json:"name"`
+	// Image and Manifest are the files written.
+	Image    string `json:"image"`
+	Manifest string `json:"manifest"`
+	Format   string `json:"format"`
+	// Size is the image's size in bytes, SHA256 its digest.
+	Size       int64  `json:"size"`
+	SHA256     string `json:"sha256"`
+	PlanDigest string `json:"planDigest"`
+	// SBOM is the image's SPDX 2.3 SBOM beside it.
+	SBOM string `json:"sbom"`
+	// ManifestData is the manifest itself.
+	ManifestData manifest.Manifest `json:"manifestData"`
+}
+
+// newResult describes what bake.Build produced.
+func newResult(res *bake.Result) *Result {
+	return &Result{
+		Name: res.M.Name, Image: res.Image, Manifest: res.Manifest, Format: res.M.Format,
+		Size: res.M.Size, SHA256: res.M.SHA256, PlanDigest: res.M.PlanDigest, ManifestData: res.M,
+		SBOM: filepath.Join(filepath.Dir(res.Manifest), res.M.SBOM),
+	}
+}
+
+func (r *Result) text(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "image %s (%s, %d bytes, sha256 %s)\nmanifest %s\nsbom %s\n", r.Image, r.Format, r.Size, r.SHA256, r.Manifest, r.SBOM)
+	return err
+}
+
+// Run bakes the image; progress goes to stderr, the host commands are
+// logged to log.
+func Run(ctx context.Context, stderr io.Writer, log *slog.Logger, recipe string, f *flags) (*Result, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -79,12 +128,12 @@ func Run(ctx context.Context, stdout io.Writer, recipe string, f *flags) error {
 	if fb == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		fb = filepath.Join(filepath.Dir(exe), "kubebake-firstboot")
 	}
 	if _, err := os.Stat(fb); err != nil {
-		return fmt.Errorf("kubebake-firstboot binary: %w (build it with make build, or pass --firstboot-binary)", err)
+		return nil, fmt.Errorf("kubebake-firstboot binary: %w (build it with make build, or pass --firstboot-binary)", err)
 	}
 	abs := func(p string) string {
 		if p == "" {
@@ -104,20 +153,22 @@ func Run(ctx context.Context, stdout io.Writer, recipe string, f *flags) error {
 	} {
 		o, err := recipes.FieldOverlay(d.flag, recipes.Field{Path: d.path, Value: abs(d.dir)})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		overlays = append(overlays, o)
 	}
 	res, err := bake.Build(ctx, bake.Options{
-		Recipe: recipe, Base: f.base, OutDir: f.out, Mode: f.mode, WorkDir: f.workDir, Format: f.format, Name: f.name,
+		Recipe: recipe, Base: f.base, OutDir: f.dest, Mode: f.mode, WorkDir: f.workDir, Format: f.format, Name: f.name,
 		Overlays: overlays,
 		Inputs:   map[string]string{"kubebake-firstboot": fb},
-		Progress: stdout,
+		Progress: stderr,
+		Terminal: cli.IsTerminal(stderr),
+		Version:  f.version,
+		Runner:   cli.Runner(log, stderr, cli.LevelTrace),
 		VM:       bake.VMOptions{Accel: f.accel, SerialLog: abs(f.serialLog)},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintf(stdout, "kubebake: image %s (%d bytes, sha256 %s)\nkubebake: manifest %s\n", res.Image, res.M.Size, res.M.SHA256, res.Manifest)
-	return nil
+	return newResult(res), nil
 }

@@ -2,7 +2,6 @@
 package recipes
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -30,17 +29,16 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "recipes",
 		Short:   "List the built-in recipes",
-		Example: "  kubebake recipes\n  kubebake recipes -o json",
+		Example: "  kubebake recipes\n  kubebake recipes -o json | jq -r '.[].name'",
 		Args:    cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cli.CheckOutput(output, "text", "json"); err != nil {
+			if err := cli.CheckOutput(output, false); err != nil {
 				return err
 			}
 			return Run(stdout, output)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
-	_ = cmd.RegisterFlagCompletionFunc("output", cli.CompleteValues("text", "json"))
+	cli.OutputFlag(cmd, &output)
 	return cmd
 }
 
@@ -61,21 +59,18 @@ func List() ([]Info, error) {
 	return out, nil
 }
 
-// Run prints the list.
+// Run prints the list in output (text, json or yaml).
 func Run(stdout io.Writer, output string) error {
 	list, err := List()
 	if err != nil {
 		return err
 	}
-	if output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(list)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDISTRO\tRUNTIME\tKUBERNETES\tSOURCE")
-	for _, i := range list {
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", i.Name, i.Distro, i.Release, i.Runtime, i.Kubernetes, i.Source)
-	}
-	return tw.Flush()
+	return cli.Print(stdout, output, list, func(w io.Writer) error {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tDISTRO\tRUNTIME\tKUBERNETES\tSOURCE")
+		for _, i := range list {
+			fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", i.Name, i.Distro, i.Release, i.Runtime, i.Kubernetes, i.Source)
+		}
+		return tw.Flush()
+	})
 }

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -30,38 +33,61 @@ type Options struct {
 	// Hostname is the generated meta-data's local-hostname; left out when
 	// empty.
 	Hostname string
-	// Output is the seed ISO to write (replaced).
-	Output string
+	// Dest is the seed ISO to write (replaced).
+	Dest string
 }
 
-// NewCommand returns the seed command. stderr is unused; it is taken like
-// every other subcommand's.
-func NewCommand(stdout, _ io.Writer) *cobra.Command {
+// Result is what seed reports.
+type Result struct {
+	// Seed is the ISO written.
+	Seed string `json:"seed"`
+	// Size is its size in bytes.
+	Size int64 `json:"size"`
+	// Files are the files it holds.
+	Files []string `json:"files"`
+}
+
+func (r *Result) text(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "wrote NoCloud seed %s (%d bytes)\n", r.Seed, r.Size)
+	return err
+}
+
+// NewCommand returns the seed command: the result goes to stdout, log
+// lines to log.
+func NewCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 	o := &Options{}
+	var output string
 	cmd := &cobra.Command{
-		Use:   "seed --user-data FILE -o SEED.iso",
+		Use:   "seed --user-data FILE --dest SEED.iso",
 		Short: "Write a cloud-init NoCloud seed ISO (volume cidata) for a VM",
 		Long: "seed writes user-data, meta-data and, when given, network-config and vendor-data to an\n" +
 			"ISO9660 volume labelled cidata (Rock Ridge and Joliet), which cloud-init's NoCloud data\n" +
 			"source reads when the ISO is attached to a VM. Without --meta-data, meta-data holds\n" +
 			"--instance-id (a fresh one when not given) and --hostname. The ISO is replaced whole,\n" +
-			"never half-written.",
-		Example: "  kubebake seed --user-data user-data.yaml --hostname node-1 -o seed.iso\n" +
+			"never half-written. It reports the ISO's path and size as text, or with -o json or yaml.",
+		Example: "  kubebake seed --user-data user-data.yaml --hostname node-1 --dest seed.iso\n" +
 			"  kubebake seed --user-data user-data.yaml --meta-data meta-data.yaml \\\n" +
-			"      --network-config network-config.yaml -o out/node-1-seed.iso\n" +
+			"      --network-config network-config.yaml -d out/node-1-seed.iso -o json\n" +
 			"  qemu-system-x86_64 ... -drive file=seed.iso,if=virtio,format=raw,readonly=on",
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cli.CheckOutput(output, true); err != nil {
+				return err
+			}
 			if o.UserData == "" {
 				return cli.Usage(errors.New("seed: --user-data FILE is required"))
 			}
-			if o.Output == "" {
-				return cli.Usage(errors.New("seed: -o SEED.iso is required"))
+			if o.Dest == "" {
+				return cli.Usage(errors.New("seed: --dest SEED.iso is required"))
 			}
 			if o.MetaData != "" && (o.InstanceID != "" || o.Hostname != "") {
 				return cli.Usage(errors.New("seed: --meta-data cannot be combined with --instance-id or --hostname"))
 			}
-			return Run(stdout, *o)
+			res, err := Run(log, *o)
+			if err != nil {
+				return err
+			}
+			return cli.Print(stdout, output, res, res.text)
 		},
 	}
 	fl := cmd.Flags()
@@ -71,13 +97,15 @@ func NewCommand(stdout, _ io.Writer) *cobra.Command {
 	fl.StringVar(&o.VendorData, "vendor-data", "", "vendor-data file")
 	fl.StringVar(&o.InstanceID, "instance-id", "", "instance-id of the generated meta-data (default: a fresh random one)")
 	fl.StringVar(&o.Hostname, "hostname", "", "local-hostname of the generated meta-data")
-	fl.StringVarP(&o.Output, "output", "o", "", "seed ISO to write (replaced)")
+	cli.DestFlag(cmd, &o.Dest, "iso", "seed ISO to write (replaced)")
+	cli.OutputFlag(cmd, &output)
 	return cmd
 }
 
-// Run reads the input files, writes the seed ISO and prints what it wrote.
-func Run(stdout io.Writer, o Options) error {
+// Run reads the input files and writes the seed ISO.
+func Run(log *slog.Logger, o Options) (*Result, error) {
 	var s nocloud.Seed
+	var files []string
 	inputs := []struct {
 		flag, path string
 		dst        *[]byte
@@ -93,20 +121,24 @@ func Run(stdout io.Writer, o Options) error {
 		}
 		b, err := os.ReadFile(in.path)
 		if err != nil {
-			return fmt.Errorf("%s: %w", in.flag, err)
+			return nil, fmt.Errorf("%s: %w", in.flag, err)
 		}
 		*in.dst = b
+		files = append(files, strings.TrimPrefix(in.flag, "--"))
+		log.Debug("read", "file", in.path, "as", strings.TrimPrefix(in.flag, "--"), "bytes", len(b))
 	}
 	if o.MetaData == "" {
 		s.MetaData = nocloud.DefaultMetaData(o.InstanceID, o.Hostname)
+		files = append(files, "meta-data")
+		log.Debug("generated meta-data", "content", string(s.MetaData))
 	}
-	if err := nocloud.WriteSeed(o.Output, s); err != nil {
-		return err
+	sort.Strings(files)
+	if err := nocloud.WriteSeed(o.Dest, s); err != nil {
+		return nil, err
 	}
-	fi, err := os.Stat(o.Output)
+	fi, err := os.Stat(o.Dest)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintf(stdout, "wrote NoCloud seed %s (%d bytes)\n", o.Output, fi.Size())
-	return nil
+	return &Result{Seed: o.Dest, Size: fi.Size(), Files: files}, nil
 }

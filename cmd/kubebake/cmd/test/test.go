@@ -2,9 +2,9 @@
 package test
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
@@ -21,8 +21,9 @@ type flags struct {
 	timeout                         time.Duration
 }
 
-// NewCommand returns the test command.
-func NewCommand(stdout, stderr io.Writer) *cobra.Command {
+// NewCommand returns the test command. Progress and log lines go to
+// stderr and log, the report to stdout.
+func NewCommand(stdout, stderr io.Writer, log *slog.Logger) *cobra.Command {
 	f := &flags{}
 	cmd := &cobra.Command{
 		Use:   "test IMAGE",
@@ -31,18 +32,19 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 			"history or package caches baked in), then boots the image with a NoCloud seed and checks from\n" +
 			"inside: kernel modules, sysctls, swap, the runtime and its systemd cgroup driver, crictl\n" +
 			"RuntimeReady, kubelet/kubeadm/kubectl versions, pre-loaded images and their pins, kubebake-firstboot,\n" +
-			"and kubeadm's own preflight. It prints a table (or -o json), exits 1 when a check fails and\n" +
-			"always shuts the machine down. With --user-data (e.g. from kubebake userdata) it waits for\n" +
-			"kubebake-firstboot's result instead of running the preflight.",
+			"and kubeadm's own preflight. It prints a table (or -o json or yaml) on standard output,\n" +
+			"progress on standard error, exits 1 when a check fails and always shuts the machine down.\n" +
+			"With --user-data (e.g. from kubebake userdata) it waits for kubebake-firstboot's result\n" +
+			"instead of running the preflight.",
 		Example: "  kubebake test out/debian-13-containerd.qcow2\n  kubebake test out/debian-13-containerd.qcow2 --user-data init.yaml -o json",
 		Args:    cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cli.CheckOutput(f.output, "text", "json"); err != nil {
+			if err := cli.CheckOutput(f.output, false); err != nil {
 				return err
 			}
 			rep, err := imagetest.Run(cmd.Context(), imagetest.Options{
 				Image: args[0], UserData: f.userData, Accel: f.accel, Timeout: f.timeout,
-				KeepSerial: f.serial, Progress: stderr,
+				KeepSerial: f.serial, Progress: stderr, Runner: cli.Runner(log, stderr, cli.LevelTrace),
 			})
 			if err != nil {
 				return err
@@ -56,12 +58,11 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&f.userData, "user-data", "", "extra user data for the machine (cloud-config, MIME or a NodeConfig)")
-	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cli.OutputFlag(cmd, &f.output)
 	cmd.Flags().StringVar(&f.accel, "accel", "auto", "accelerator: auto (KVM when it works, else TCG), kvm or tcg")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 15*time.Minute, "how long the boot and the checks may take")
 	cmd.Flags().StringVar(&f.serial, "serial-log", "", "keep the machine's serial console in this file")
 	cmd.Flags().StringVar(&f.report, "report", "", "also write the JSON report to this file")
-	_ = cmd.RegisterFlagCompletionFunc("output", cli.CompleteValues("text", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("accel", cli.CompleteValues("auto", "kvm", "tcg"))
 	return cmd
 }
@@ -74,38 +75,37 @@ func writeReport(path string, rep *imagetest.Report) error {
 	return nil
 }
 
-// Print writes the report and returns an exit error when a check failed.
+// Print writes the report in output (text, json or yaml) and returns an
+// exit error when a check failed.
 func Print(w io.Writer, rep *imagetest.Report, output string) error {
-	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CHECK\tWHERE\tRESULT\tDETAIL")
-		for _, c := range rep.Checks {
-			res := "PASS"
-			if !c.Passed {
-				res = "FAIL"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, c.Where, res, c.Detail)
-		}
-		tw.Flush()
-		failed := 0
-		for _, c := range rep.Checks {
-			if !c.Passed {
-				failed++
-			}
-		}
-		fmt.Fprintf(w, "%d checks, %d failed; accelerator %s; boot to checks done %.0fs\n", len(rep.Checks), failed, rep.Accel, rep.BootSeconds)
-		if v, ok := rep.Metrics["firstboot-start-seconds"]; ok {
-			fmt.Fprintf(w, "kubebake-firstboot started %.1fs after the kernel\n", v)
-		}
+	if err := cli.Print(w, output, rep, func(w io.Writer) error { return printText(w, rep) }); err != nil {
+		return err
 	}
 	if !rep.Passed {
 		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%s failed its checks", rep.Image)}
+	}
+	return nil
+}
+
+// printText writes the report as a table and a summary.
+func printText(w io.Writer, rep *imagetest.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tWHERE\tRESULT\tDETAIL")
+	failed := 0
+	for _, c := range rep.Checks {
+		res := "PASS"
+		if !c.Passed {
+			res = "FAIL"
+			failed++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, c.Where, res, c.Detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d checks, %d failed; accelerator %s; boot to checks done %.0fs\n", len(rep.Checks), failed, rep.Accel, rep.BootSeconds)
+	if v, ok := rep.Metrics["firstboot-start-seconds"]; ok {
+		fmt.Fprintf(w, "kubebake-firstboot started %.1fs after the kernel\n", v)
 	}
 	return nil
 }

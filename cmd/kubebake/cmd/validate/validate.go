@@ -2,7 +2,6 @@
 package validate
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,30 +23,32 @@ type flags struct {
 func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	f := &flags{}
 	cmd := &cobra.Command{
-		Use:   "validate RECIPE|NODECONFIG",
-		Short: "Report every problem of a recipe (a file or a built-in name) or a NodeConfig",
+		Use:   "validate RECIPE|NODECONFIG|USERDATA",
+		Short: "Report every problem of a recipe (a file or a built-in name), a NodeConfig or the user data that carries one",
 		Long: "validate decodes a recipe strictly, applies defaults and reports every error and warning\n" +
 			"as FILE:LINE:COL: field.path: message. A file that declares a NodeConfig\n" +
 			"(kubebake.dev/v1alpha1) is checked as kubebake-firstboot would check it on the node, before\n" +
-			"it reaches a VM. It exits 0 when the document is valid, 1 when it is not, 2 for usage errors.",
-		Example:           "  kubebake validate recipe.yaml\n  kubebake validate ubuntu-24.04-containerd -o json\n  kubebake validate node.yaml",
+			"it reaches a VM; so is user data that carries one (a #cloud-config, MIME multipart, gzipped\n" +
+			"or not, an Ignition or Butane config), read as the node reads it. It exits 0 when the\n" +
+			"document is valid, 1 when it is not, 2 for usage errors; -o json or yaml prints the result\n" +
+			"as one document.",
+		Example:           "  kubebake validate recipe.yaml\n  kubebake validate ubuntu-24.04-containerd -o json\n  kubebake validate node.yaml -o yaml\n  kubebake validate user-data",
 		Args:              cli.ExactArgs(1),
 		ValidArgsFunction: cli.CompleteRecipes,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cli.CheckOutput(f.output, "text", "json"); err != nil {
+			if err := cli.CheckOutput(f.output, false); err != nil {
 				return err
 			}
 			return run(stdout, stderr, args[0], f.output, f.kubernetes)
 		},
 	}
-	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cli.OutputFlag(cmd, &f.output)
 	cmd.Flags().StringVar(&f.kubernetes, "kubernetes-version", recipes.DefaultKubernetesVersion(),
 		"for a NodeConfig: the image's Kubernetes version, used where the NodeConfig leaves it to the image")
-	_ = cmd.RegisterFlagCompletionFunc("output", cli.CompleteValues("text", "json"))
 	return cmd
 }
 
-// Result is the JSON form of a validation.
+// Result is the JSON and YAML form of a validation.
 type Result struct {
 	Recipe   string          `json:"recipe"`
 	Valid    bool            `json:"valid"`
@@ -74,19 +75,17 @@ func run(stdout, stderr io.Writer, ref, output, kubernetesVersion string) error 
 	if res.Warnings == nil {
 		res.Warnings = []recipes.Entry{}
 	}
-	if output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+	err = cli.Print(stdout, output, res, func(w io.Writer) error {
+		fmt.Fprint(w, l.Report.String())
+		if res.Valid {
+			_, err := fmt.Fprintf(w, "%s: valid (%d warnings)\n", l.Source, len(res.Warnings))
 			return err
 		}
-	} else {
-		fmt.Fprint(stdout, l.Report.String())
-		if res.Valid {
-			fmt.Fprintf(stdout, "%s: valid (%d warnings)\n", l.Source, len(res.Warnings))
-		} else {
-			fmt.Fprintf(stderr, "%s: %d errors, %d warnings\n", l.Source, len(res.Errors), len(res.Warnings))
-		}
+		fmt.Fprintf(stderr, "%s: %d errors, %d warnings\n", l.Source, len(res.Errors), len(res.Warnings))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if !res.Valid {
 		return &cli.ExitError{Code: 1}
@@ -98,14 +97,30 @@ func run(stdout, stderr io.Writer, ref, output, kubernetesVersion string) error 
 // NodeConfig, checks it as the node would.
 func load(ref, kubernetesVersion string) (*recipes.Loaded, error) {
 	if fi, err := os.Stat(ref); err == nil && fi.Mode().IsRegular() && fi.Size() <= nodeconfig.MaxSize {
-		if data, err := os.ReadFile(ref); err == nil && nodeconfig.DeclaresKind(data) {
-			rep := userdata.CheckReport(ref, data, kubernetesVersion)
-			l := &recipes.Loaded{Report: rep, Source: ref}
-			if rep.IsFatal() {
-				return l, &recipes.InvalidError{Report: rep}
+		data, err := os.ReadFile(ref)
+		if err != nil {
+			return nil, err
+		}
+		if nodeconfig.DeclaresKind(data) && !userdata.IsWrapped(data) {
+			return checked(ref, userdata.CheckReport(ref, data, kubernetesVersion))
+		}
+		if _, ok, _ := userdata.Extract(data); ok || userdata.IsWrapped(data) {
+			rep, _, err := userdata.CheckUserData(ref, data, kubernetesVersion)
+			if err != nil {
+				return nil, err
 			}
-			return l, nil
+			return checked(ref, rep)
 		}
 	}
 	return recipes.Load(ref)
+}
+
+// checked is a NodeConfig's report as a loaded document: invalid when it
+// has errors.
+func checked(ref string, rep recipes.Report) (*recipes.Loaded, error) {
+	l := &recipes.Loaded{Report: rep, Source: ref}
+	if rep.IsFatal() {
+		return l, &recipes.InvalidError{Report: rep}
+	}
+	return l, nil
 }
