@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/hack/e2ecluster/timeline"
 	"github.com/kubebake/kubebake/internal/shell"
 	"github.com/kubebake/kubebake/internal/userdata"
 )
@@ -297,17 +298,18 @@ func InstallScript(n Node) ([]byte, error) {
 }
 
 // UserData is n's user data: its NodeConfig, the install script when
-// given, the report script, and the rollout script when given. cloud-init runs the scripts in the order
+// given, the report script, the rollout script when given, and extra
+// parts (TimelinePart). cloud-init runs the scripts in the order
 // of their names, once per instance; with everyBoot the report is a
 // boothook instead, which runs on every boot (a node that is power-cut
 // boots twice and must report after the second).
-func UserData(nodeConfig, install, rollout, report []byte, everyBoot bool) ([]byte, error) {
+func UserData(nodeConfig, install, rollout, report []byte, everyBoot bool, extra ...userdata.Part) ([]byte, error) {
 	parts := []userdata.Part{}
 	if install != nil {
 		parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-0-install.sh", Content: install})
 	}
 	if everyBoot {
-		hook, err := boothook(report)
+		hook, err := boothook("report", report)
 		if err != nil {
 			return nil, err
 		}
@@ -318,23 +320,40 @@ func UserData(nodeConfig, install, rollout, report []byte, everyBoot bool) ([]by
 	if rollout != nil {
 		parts = append(parts, userdata.Part{ContentType: `text/x-shellscript; charset="utf-8"`, Filename: "kubebake-e2e-2-rollout.sh", Content: rollout})
 	}
-	return userdata.MIME(nodeConfig, parts...)
+	return userdata.MIME(nodeConfig, append(parts, extra...)...)
 }
 
-// reportDelimiter ends the report script's here-document in the boothook.
+// reportDelimiter ends the script's here-document in a boothook.
 const reportDelimiter = "KUBEBAKE_E2E_REPORT_END"
 
-// boothook wraps the report script in a boothook that starts it in the
-// background on every boot.
-func boothook(report []byte) ([]byte, error) {
-	if !bytes.HasSuffix(report, []byte("\n")) || bytes.Contains(report, []byte("\n"+reportDelimiter+"\n")) {
-		return nil, fmt.Errorf("the report script must end with a newline and hold no line %s", reportDelimiter)
+// boothook wraps a script in a boothook that writes it to
+// /run/kubebake-e2e-NAME.sh and starts it in the background, as the
+// transient unit kubebake-e2e-NAME, on every boot.
+func boothook(name string, script []byte) ([]byte, error) {
+	if !bytes.HasSuffix(script, []byte("\n")) || bytes.Contains(script, []byte("\n"+reportDelimiter+"\n")) {
+		return nil, fmt.Errorf("the %s script must end with a newline and hold no line %s", name, reportDelimiter)
 	}
 	t, err := template.ParseFS(templates, "templates/boothook.sh.tmpl")
 	if err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	err = t.Execute(&b, struct{ Report, Delimiter string }{string(report), reportDelimiter})
+	err = t.Execute(&b, struct{ Name, Script, Delimiter string }{name, string(script), reportDelimiter})
 	return b.Bytes(), err
+}
+
+// TimelinePart is the user-data part that starts make bench-boot's
+// timeline script (package timeline) at boot, in the background: a
+// boothook, so that it runs outside cloud-init's stages and the boot's
+// own jobs, whose end it waits for.
+func TimelinePart(o timeline.ScriptOptions) (userdata.Part, error) {
+	script, err := timeline.Script(o)
+	if err != nil {
+		return userdata.Part{}, err
+	}
+	hook, err := boothook("timeline", script)
+	if err != nil {
+		return userdata.Part{}, err
+	}
+	return userdata.Part{ContentType: `text/cloud-boothook; charset="utf-8"`, Filename: "kubebake-e2e-3-timeline-boothook.sh", Content: hook}, nil
 }

@@ -87,7 +87,7 @@ func TestReportBoothook(t *testing.T) {
 	sc := testutil.Tool(t, "shellcheck")
 	report, err := ReportScript(worker, 2, time.Minute)
 	require.NoError(t, err)
-	hook, err := boothook(report)
+	hook, err := boothook("report", report)
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(hook), "#cloud-boothook\n#!/bin/sh\n"), "cloud-init strips the first line and runs the rest")
 
@@ -117,7 +117,7 @@ func TestReportBoothook(t *testing.T) {
 	assert.Contains(t, string(args), "--no-block\n")
 	assert.Contains(t, string(args), "/bin/bash\n"+dir+"/kubebake-e2e-report.sh\n")
 
-	_, err = boothook([]byte("#!/bin/bash\n" + reportDelimiter + "\n"))
+	_, err = boothook("report", []byte("#!/bin/bash\n"+reportDelimiter+"\n"))
 	require.ErrorContains(t, err, reportDelimiter)
 
 	ud, err := UserData([]byte("apiVersion: kubebake.dev/v1alpha1\nkind: NodeConfig\nrole: join\n"), nil, nil, report, true)

@@ -8,10 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
+	"github.com/kubebake/kubebake/firstboot/nodeconfig"
+	"github.com/kubebake/kubebake/hack/e2ecluster/timeline"
 	"github.com/kubebake/kubebake/internal/nocloud"
 	"github.com/kubebake/kubebake/internal/sys"
+	"github.com/kubebake/kubebake/internal/userdata"
 	"github.com/kubebake/kubebake/internal/vm"
 )
 
@@ -38,6 +42,15 @@ type Options struct {
 	Timeout, ReadyWait time.Duration
 	// Progress receives what happens, as it happens.
 	Progress io.Writer
+	// JoinAfterInit starts the other nodes only once the init node's
+	// kubebake-firstboot has reported: they join a control plane that is
+	// up (make bench-boot) rather than wait for it.
+	JoinAfterInit bool
+	// Timeline adds make bench-boot's timeline script to every node's user
+	// data, timestamps each console on the host's clock, and waits for
+	// every node's timeline after the reports (NodeResult.Host and
+	// Guest).
+	Timeline bool
 }
 
 // Result is what each node did, in Options.Nodes order.
@@ -67,6 +80,12 @@ type NodeResult struct {
 	Report Report
 	// SerialLog and ReportLog are the console and report files.
 	SerialLog, ReportLog string
+	// Host and Guest are the node's timeline figures (Options.Timeline):
+	// what the host saw on its console, and what its timeline script
+	// reported; TimelineError says why they are incomplete.
+	Host          timeline.HostMarks
+	Guest         timeline.Guest
+	TimelineError string
 }
 
 // firstbootRE is kubebake-firstboot's one result line on the console.
@@ -90,6 +109,8 @@ type machine struct {
 	cutAfter time.Duration
 	cutLine  string
 	cutErr   error
+	// watch timestamps the console (Options.Timeline).
+	watch *serialWatch
 }
 
 // Run boots the nodes, waits for their results and stops them.
@@ -122,7 +143,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			mc.m.Stop(10 * time.Second)
 		}
 	}()
-	for _, n := range o.Nodes {
+	// With JoinAfterInit, the init node's result comes before the others
+	// start.
+	var initResult *NodeResult
+	for i, n := range o.Nodes {
+		if i == 1 && o.JoinAfterInit {
+			nr, err := waitFirstboot(ctx, machines[0], o.Progress)
+			if err != nil {
+				return nil, err
+			}
+			if !nr.Success {
+				return nil, fmt.Errorf("%s failed (%s): the others would join no control plane (serial logs and reports in %s)", nr.Node.Name, nr.FirstbootLine, o.WorkDir)
+			}
+			initResult = nr
+		}
 		net := hub.Netdev()
 		if n.IP == "" {
 			// A lone node with QEMU's user network (NAT to this machine's
@@ -145,16 +179,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	res := &Result{Pass: true}
-	for _, mc := range machines {
-		nr := NodeResult{Node: mc.node, SerialLog: mc.serial, ReportLog: mc.report}
-		line, err := mc.m.WaitSerial(ctx, firstbootRE, time.Until(deadline(ctx)))
-		if err != nil {
-			return nil, fmt.Errorf("%s: waiting for kubebake-firstboot's result: %w\n--- last lines of its console ---\n%s", mc.node.Name, err, tailFile(mc.serial, 25))
+	for i, mc := range machines {
+		nr := initResult
+		if i > 0 || nr == nil {
+			var err error
+			if nr, err = waitFirstboot(ctx, mc, o.Progress); err != nil {
+				return nil, err
+			}
 		}
-		nr.PowerOnToResult = time.Since(mc.started)
-		nr.FirstbootLine = string(line)
-		nr.Success = firstbootRE.FindSubmatch(line)[1][0] == 'S'
-		fmt.Fprintf(o.Progress, "e2e-cluster: %s after %s: %s\n", mc.node.Name, nr.PowerOnToResult.Round(time.Second), nr.FirstbootLine)
 		if mc.cut != nil {
 			// A result before the power cut means the fault was never
 			// injected: that run proves nothing.
@@ -171,7 +203,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				fmt.Fprintf(o.Progress, "e2e-cluster: %s: no power cut: %v\n", mc.node.Name, cutErr)
 			}
 		}
-		res.Nodes = append(res.Nodes, nr)
+		res.Nodes = append(res.Nodes, *nr)
 	}
 	// The init node's report comes last: it waits for the whole cluster.
 	for i := len(machines) - 1; i >= 0; i-- {
@@ -186,7 +218,51 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			res.Pass = false
 		}
 	}
+	if o.Timeline {
+		// The timelines come once each node's boot has finished: the init
+		// node's after its report (cloud-init's last stage runs it).
+		for i, mc := range machines {
+			readTimeline(ctx, mc, &res.Nodes[i], timelineWait(o.ReadyWait))
+		}
+	}
 	return res, nil
+}
+
+// waitFirstboot waits for mc's kubebake-firstboot console line.
+func waitFirstboot(ctx context.Context, mc *machine, progress io.Writer) (*NodeResult, error) {
+	nr := &NodeResult{Node: mc.node, SerialLog: mc.serial, ReportLog: mc.report}
+	line, err := mc.m.WaitSerial(ctx, firstbootRE, time.Until(deadline(ctx)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: waiting for kubebake-firstboot's result: %w\n--- last lines of its console ---\n%s", mc.node.Name, err, tailFile(mc.serial, 25))
+	}
+	nr.PowerOnToResult = time.Since(mc.started)
+	nr.FirstbootLine = string(line)
+	nr.Success = firstbootRE.FindSubmatch(line)[1][0] == 'S'
+	fmt.Fprintf(progress, "e2e-cluster: %s after %s: %s\n", mc.node.Name, nr.PowerOnToResult.Round(time.Second), nr.FirstbootLine)
+	return nr, nil
+}
+
+// timelineWait is how long a node's timeline script waits for systemd to
+// finish booting: on the init node that is after its report, which waits
+// up to readyWait for the cluster.
+func timelineWait(readyWait time.Duration) time.Duration { return readyWait + 15*time.Minute }
+
+// readTimeline waits up to wait for mc's timeline script to finish, and
+// fills nr's timeline figures with what there is.
+func readTimeline(ctx context.Context, mc *machine, nr *NodeResult, wait time.Duration) {
+	var problems []string
+	if _, err := mc.m.WaitFile(ctx, mc.report, timeline.DoneRE(mc.node.Name), min(wait, time.Until(deadline(ctx)))); err != nil {
+		problems = append(problems, fmt.Sprintf("no timeline: %v", err))
+	}
+	if mc.watch != nil {
+		var err error
+		if nr.Host, err = mc.watch.marks(); err != nil {
+			problems = append(problems, fmt.Sprintf("console watch: %v", err))
+		}
+	}
+	b, _ := os.ReadFile(mc.report)
+	nr.Guest = timeline.ParseGuest(b, mc.node.Name)
+	nr.TimelineError = strings.Join(problems, "; ")
 }
 
 // userData is n's user data in a run of o: its NodeConfig, the install
@@ -202,7 +278,19 @@ func userData(o Options, n Node, s Secrets) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return UserData(nc, install, nil, report, n.PowerCut != "")
+	var extra []userdata.Part
+	if o.Timeline {
+		mode := timeline.ModeJoin
+		if n.Role == nodeconfig.RoleInit {
+			mode = timeline.ModeInit
+		}
+		part, err := TimelinePart(timeline.ScriptOptions{Node: n.Name, Mode: mode, ReadyWait: o.ReadyWait, BootWait: timelineWait(o.ReadyWait)})
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, part)
+	}
+	return UserData(nc, install, nil, report, n.PowerCut != "", extra...)
 }
 
 // nodeParts are n's NodeConfig and report script in a run of o.
@@ -314,6 +402,9 @@ func start(ctx context.Context, o Options, accel string, l launch) (*machine, er
 	mc.started = time.Now()
 	if mc.m, err = vm.Start(o.QEMU, args, mc.serial); err != nil {
 		return nil, err
+	}
+	if o.Timeline {
+		mc.watch = watchSerial(ctx, mc.serial, mc.started, mc.m.Done())
 	}
 	if cutRE != nil {
 		mc.cut = make(chan struct{})

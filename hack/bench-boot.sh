@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# make bench-boot: where a node's boot spends its seconds, measured under
+# QEMU on this machine (issue #15, part 1):
+#   1. as make e2e-cluster prepares: kubeadm's images for the Kubernetes
+#      version built from Go modules, the plain base image, and
+#      debian-13-containerd baked with the images imported (chroot mode);
+#   2. ROUNDS rounds (hack/benchboot), the order rotated each round, of:
+#      a 2-node cluster from the baked image (the join starts once the init
+#      node's kubebake-firstboot has reported, so it joins a control plane
+#      that is up); the plain base booted with no NodeConfig, to
+#      multi-user.target and cloud-init's end; and the baseline, the same
+#      cluster from the plain base installing the same recipe at boot
+#      (packages from the Debian mirror through a second, NAT network card;
+#      about 30 minutes a round under TCG);
+#   3. every node runs a timeline script that prints, on its second serial
+#      port, systemd's timestamps, systemd-analyze (time, critical-chain,
+#      blame), kubebake-firstboot's journal with monotonic timestamps
+#      (kubeadm's output among it) and when kubectl saw its Node Ready; the
+#      host timestamps each console as it arrives (firmware, the kernel's
+#      first line, the kernel's start estimated from printk's times);
+#   4. prints a table per kind (init, join, base, baseline-init,
+#      baseline-join): each segment's clock (host: from QEMU's start; guest:
+#      the node's monotonic clock from its kernel's start), its median start
+#      and end, and the median, minimum, maximum and spread of its length
+#      over the rounds; then the ratios issue #15 sets goals for. Writes
+#      OUT/result.json (rewritten after every run) and OUT/table.txt.
+# Needs root. Exits 1 when a run failed (the figures leave it out).
+#   OUT            output directory (default out/bench-boot)
+#   BASE           base image (default OUT/base-debian-13.qcow2, built when missing)
+#   ROUNDS         rounds (default 3)
+#   SKIP_BASELINE  1 leaves the baseline out
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=hack/e2e-lib.sh
+source hack/e2e-lib.sh
+out=${OUT:-out/bench-boot}
+k8s=${K8S_VERSION:-v1.36.3}
+rounds=${ROUNDS:-3}
+e2e_start bench-boot
+
+stage "dependencies, kubebake, Kubernetes $k8s binaries and images from Go modules"
+bash hack/deps.sh
+make --no-print-directory build
+bash hack/k8s-bin.sh -v "$k8s"
+bash hack/k8s-images.sh -v "$k8s"
+images="$root/_build/k8s-images/$k8s"
+
+e2e_base
+
+stage "bake debian-13-containerd with kubeadm's images imported from archives"
+name=debian-13-containerd-bench
+recipe="$out/$name.yaml"
+cluster_recipe containerd "$name" "$k8s" "$images" >"$recipe"
+bins=(--kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary bin/kubebake-firstboot)
+t=$SECONDS
+bin/kubebake build "$recipe" --base "$base" --dest "$out/image" "${bins[@]}"
+fig "bake (s)" "$((SECONDS - t))"
+image="$out/image/$name.qcow2"
+
+stage "the timelines: $rounds round(s)"
+go build -o bin/benchboot ./hack/benchboot
+args=(-image "$image" -base "$base" -rounds "$rounds" -work "$out/run" -result "$out/result.json")
+if [ "${SKIP_BASELINE:-0}" = 1 ]; then
+  args+=(-skip-baseline)
+else
+  args+=(-bundle-recipe "$recipe" "${bins[@]}")
+fi
+# Each run's directory is made afresh; none of an earlier run is left to
+# be mistaken for this one's.
+rm -rf "$out/run"
+rc=0
+bin/benchboot "${args[@]}" || rc=$?
+exit "$rc"
