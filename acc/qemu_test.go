@@ -16,7 +16,9 @@ import (
 // TestQemuBuild bakes examples/qcow2.pkr.hcl for real: the kubebake-qemu
 // builder boots a Debian 13 base image made by `kubebake base` under QEMU,
 // the kubebake provisioner applies debian-13-containerd over SSH, the
-// builder seals and writes the image, and `kubebake test` must accept it.
+// builder seals and writes the image, HCP Packer (the fake of
+// hcpfake_test.go, through an hcp_packer_registry block beside the
+// example) records it, and `kubebake test` must accept it.
 // It needs root (kubebake test reads the disk), QEMU, the base image
 // (KUBEBAKE_ACC_BASE), the Kubernetes binaries (KUBEBAKE_ACC_K8S_BIN) and
 // the kubebake CLI (KUBEBAKE_BIN); hack/acc.sh prepares all of it.
@@ -34,9 +36,13 @@ func TestQemuBuild(t *testing.T) {
 		out = filepath.Join(t.TempDir(), "out")
 	}
 	require.NoError(t, os.RemoveAll(out))
+	// The example as users see it, with an hcp_packer_registry block
+	// beside it, published to the fake HCP Packer.
+	hcp := startHCPFake(t)
+	p.env = append(p.env, hcp.env()...)
 	start := time.Now()
 	log := p.run(0, "build", "-var", "source_image="+base, "-var", "output_directory="+out,
-		"-var", "kubernetes_binaries_dir="+k8s, "examples/qcow2.pkr.hcl")
+		"-var", "kubernetes_binaries_dir="+k8s, qcow2WithHCP(t, p.repo))
 	t.Logf("FIGURE packer build (kubebake-qemu, TCG or KVM) %s", time.Since(start).Round(time.Second))
 	require.NoError(t, os.WriteFile(out+".packer.log", []byte(log), 0o644))
 	for _, line := range strings.Split(log, "\n") {
@@ -53,11 +59,11 @@ func TestQemuBuild(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("FIGURE image size %d bytes", fi.Size())
 	var m struct {
-		SHA256, Recipe, KubernetesVersion, SBOM string
-		SchemaVersion                           int
-		Size                                    int64
-		Runtime                                 struct{ Kind string }
-		RuntimeImages                           []struct{ RepoTags, RepoDigests []string }
+		SHA256, Recipe, KubernetesVersion, SBOM, PlanDigest, Base string
+		SchemaVersion                                             int
+		Size                                                      int64
+		Runtime                                                   struct{ Kind string }
+		RuntimeImages                                             []struct{ RepoTags, RepoDigests []string }
 	}
 	b, err := os.ReadFile(filepath.Join(out, "manifest.json"))
 	require.NoError(t, err)
@@ -70,6 +76,20 @@ func TestQemuBuild(t *testing.T) {
 	assert.Equal(t, 1, m.SchemaVersion)
 	assert.Equal(t, "debian-13-containerd.spdx.json", m.SBOM, "the builder writes the SBOM beside the image")
 	assert.FileExists(t, filepath.Join(out, m.SBOM))
+
+	// HCP Packer recorded the image with the manifest's facts as labels.
+	reg := hcpPublished(t, hcp, log)
+	assert.Equal(t, "kubebake-qemu.node", reg.ComponentType)
+	assert.Equal(t, "kubebake.qemu", reg.Platform)
+	assert.Equal(t, []hcpArtifact{{ExternalIdentifier: "debian-13-containerd.qcow2", Region: out}}, reg.Artifacts)
+	assert.Equal(t, m.Base, reg.SourceExternalIdentifier)
+	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, m.PlanDigest)
+	for k, v := range map[string]string{
+		"recipe": m.Recipe, "kubernetes_version": m.KubernetesVersion, "runtime": m.Runtime.Kind,
+		"plan_digest": m.PlanDigest, "sha256": m.SHA256, "manifest": filepath.Join(out, "manifest.json"),
+	} {
+		assert.Equal(t, v, reg.Labels[k], "label %s", k)
+	}
 
 	start = time.Now()
 	cmd := exec.Command(kubebake, "test", img, "--report", filepath.Join(out, "test.json"))
