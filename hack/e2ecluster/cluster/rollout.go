@@ -172,10 +172,10 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.ControlPlane, err = waitResult(ctx, cpm, o.Progress); err != nil {
+	if res.ControlPlane, err = waitFirstboot(ctx, "e2e-rollout", cpm, o.Progress); err != nil {
 		return nil, err
 	}
-	if res.Old, err = waitResult(ctx, oldm, o.Progress); err != nil {
+	if res.Old, err = waitFirstboot(ctx, "e2e-rollout", oldm, o.Progress); err != nil {
 		return nil, err
 	}
 
@@ -205,7 +205,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.New, err = waitResult(ctx, newm, o.Progress); err != nil {
+	if res.New, err = waitFirstboot(ctx, "e2e-rollout", newm, o.Progress); err != nil {
 		return nil, err
 	}
 	if d, err := waitReady(ctx, newm); err != nil {
@@ -281,7 +281,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		if res.Skew, err = waitResult(ctx, m, o.Progress); err != nil {
+		if res.Skew, err = waitFirstboot(ctx, "e2e-rollout", m, o.Progress); err != nil {
 			return nil, err
 		}
 		if _, err := m.m.WaitFile(ctx, m.report, resultRE, 5*time.Minute); err != nil {
@@ -316,7 +316,7 @@ func Rollout(ctx context.Context, o RolloutOptions) (*RolloutResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		if res.Baseline, err = waitResult(ctx, m, o.Progress); err != nil {
+		if res.Baseline, err = waitFirstboot(ctx, "e2e-rollout", m, o.Progress); err != nil {
 			return nil, err
 		}
 		if d, err := waitReady(ctx, m); err != nil {
@@ -342,20 +342,6 @@ func rolloutUserData(run Options, cp Node, s Secrets, o RolloutOptions) ([]byte,
 		return nil, err
 	}
 	return UserData(nc, nil, rollout, report, false)
-}
-
-// waitResult waits for mc's kubebake-firstboot console line.
-func waitResult(ctx context.Context, mc *machine, progress io.Writer) (*NodeResult, error) {
-	nr := &NodeResult{Node: mc.node, SerialLog: mc.serial, ReportLog: mc.report}
-	line, err := mc.m.WaitSerial(ctx, firstbootRE, time.Until(deadline(ctx)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: waiting for kubebake-firstboot's result: %w\n--- last lines of its console ---\n%s", mc.node.Name, err, tailFile(mc.serial, 25))
-	}
-	nr.PowerOnToResult = time.Since(mc.started)
-	nr.FirstbootLine = string(line)
-	nr.Success = firstbootRE.FindSubmatch(line)[1][0] == 'S'
-	fmt.Fprintf(progress, "e2e-rollout: %s after %s: %s\n", mc.node.Name, nr.PowerOnToResult.Round(time.Second), nr.FirstbootLine)
-	return nr, nil
 }
 
 // readyRE is a joined node's report of its own Node Ready.

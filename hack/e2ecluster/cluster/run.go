@@ -148,7 +148,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var initResult *NodeResult
 	for i, n := range o.Nodes {
 		if i == 1 && o.JoinAfterInit {
-			nr, err := waitFirstboot(ctx, machines[0], o.Progress)
+			nr, err := waitFirstboot(ctx, "e2e-cluster", machines[0], o.Progress)
 			if err != nil {
 				return nil, err
 			}
@@ -183,7 +183,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		nr := initResult
 		if i > 0 || nr == nil {
 			var err error
-			if nr, err = waitFirstboot(ctx, mc, o.Progress); err != nil {
+			if nr, err = waitFirstboot(ctx, "e2e-cluster", mc, o.Progress); err != nil {
 				return nil, err
 			}
 		}
@@ -228,8 +228,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// waitFirstboot waits for mc's kubebake-firstboot console line.
-func waitFirstboot(ctx context.Context, mc *machine, progress io.Writer) (*NodeResult, error) {
+// waitFirstboot waits for mc's kubebake-firstboot console line and says
+// it on progress, after who (e2e-cluster, e2e-rollout).
+func waitFirstboot(ctx context.Context, who string, mc *machine, progress io.Writer) (*NodeResult, error) {
 	nr := &NodeResult{Node: mc.node, SerialLog: mc.serial, ReportLog: mc.report}
 	line, err := mc.m.WaitSerial(ctx, firstbootRE, time.Until(deadline(ctx)))
 	if err != nil {
@@ -238,7 +239,7 @@ func waitFirstboot(ctx context.Context, mc *machine, progress io.Writer) (*NodeR
 	nr.PowerOnToResult = time.Since(mc.started)
 	nr.FirstbootLine = string(line)
 	nr.Success = firstbootRE.FindSubmatch(line)[1][0] == 'S'
-	fmt.Fprintf(progress, "e2e-cluster: %s after %s: %s\n", mc.node.Name, nr.PowerOnToResult.Round(time.Second), nr.FirstbootLine)
+	fmt.Fprintf(progress, "%s: %s after %s: %s\n", who, mc.node.Name, nr.PowerOnToResult.Round(time.Second), nr.FirstbootLine)
 	return nr, nil
 }
 
