@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -54,12 +53,9 @@ func BootPlain(ctx context.Context, o PlainOptions) (*PlainResult, error) {
 	if o.Node.Name == "" || o.Node.IP == "" {
 		return nil, fmt.Errorf("plain boot: the node needs a name and an address")
 	}
-	image, err := filepath.Abs(o.Image)
+	image, err := existingImage(o.Image)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := os.Stat(image); err != nil {
-		return nil, fmt.Errorf("image: %w", err)
 	}
 	_, accel, why, hub, err := setUp(ctx, o.WorkDir, o.Accel, o.QEMU)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kubebake/kubebake/firstboot"
+	"github.com/kubebake/kubebake/hack/e2ecluster/timeline"
 )
 
 // Report is what a node's report script wrote.
@@ -61,67 +62,63 @@ type Avail struct {
 // Parse reads the "E2E NODE KIND TEXT" lines of node from a report log.
 func Parse(b []byte, node string) Report {
 	var r Report
-	prefix := "E2E " + node + " "
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimRight(line, "\r")
-		i := strings.Index(line, prefix)
-		if i < 0 {
-			continue
-		}
-		kind, text, _ := strings.Cut(line[i+len(prefix):], " ")
-		switch kind {
-		case "STATUS":
-			var s firstboot.Status
-			if err := json.Unmarshal([]byte(text), &s); err != nil {
-				r.StatusError = err.Error()
-			} else {
-				r.Status = &s
-			}
-		case "UPTIME":
-			if v, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil {
-				r.Uptimes = append(r.Uptimes, v)
-			}
-		case "INSTALL-START", "INSTALL-DONE":
-			if v, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil {
-				if kind == "INSTALL-START" {
-					r.InstallStart = v
-				} else {
-					r.InstallDone = v
-				}
-			}
-		case "READY":
-			r.ReadyUptime, _ = strconv.ParseFloat(strings.TrimSpace(text), 64)
-		case "FACTS":
-			r.Facts = text
-		case "ROLLOUT":
-			f := strings.Fields(text)
-			if len(f) > 0 {
-				r.Rollout = append(r.Rollout, RolloutStep{Step: f[0], Args: f[1:]})
-			}
-		case "AVAIL":
-			var a Avail
-			if _, err := fmt.Sscanf(text, "%g %d", &a.Uptime, &a.Ready); err == nil {
-				r.Avail = append(r.Avail, a)
-			}
-		case "ROLLOUT-RESULT":
-			r.RolloutDone = true
-			verdict, detail, _ := strings.Cut(text, " ")
-			r.RolloutPass, r.RolloutDetail = verdict == "PASS", detail
-		case "PROGRESS":
-			r.Progress = append(r.Progress, text)
-		case "NODES":
-			r.Nodes = append(r.Nodes, text)
-		case "PODS":
-			r.Pods = append(r.Pods, text)
-		case "LOG":
-			r.Log = append(r.Log, text)
-		case "RESULT":
-			r.Done = true
-			verdict, detail, _ := strings.Cut(text, " ")
-			r.Pass, r.Detail = verdict == "PASS", detail
-		}
-	}
+	timeline.EachLine(b, "E2E "+node+" ", r.line)
 	return r
+}
+
+// line takes one report line.
+func (r *Report) line(kind, text string) {
+	switch kind {
+	case "STATUS":
+		var s firstboot.Status
+		if err := json.Unmarshal([]byte(text), &s); err != nil {
+			r.StatusError = err.Error()
+		} else {
+			r.Status = &s
+		}
+	case "UPTIME":
+		if v, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil {
+			r.Uptimes = append(r.Uptimes, v)
+		}
+	case "INSTALL-START", "INSTALL-DONE":
+		if v, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil {
+			if kind == "INSTALL-START" {
+				r.InstallStart = v
+			} else {
+				r.InstallDone = v
+			}
+		}
+	case "READY":
+		r.ReadyUptime, _ = strconv.ParseFloat(strings.TrimSpace(text), 64)
+	case "FACTS":
+		r.Facts = text
+	case "ROLLOUT":
+		f := strings.Fields(text)
+		if len(f) > 0 {
+			r.Rollout = append(r.Rollout, RolloutStep{Step: f[0], Args: f[1:]})
+		}
+	case "AVAIL":
+		var a Avail
+		if _, err := fmt.Sscanf(text, "%g %d", &a.Uptime, &a.Ready); err == nil {
+			r.Avail = append(r.Avail, a)
+		}
+	case "ROLLOUT-RESULT":
+		r.RolloutDone = true
+		verdict, detail, _ := strings.Cut(text, " ")
+		r.RolloutPass, r.RolloutDetail = verdict == "PASS", detail
+	case "PROGRESS":
+		r.Progress = append(r.Progress, text)
+	case "NODES":
+		r.Nodes = append(r.Nodes, text)
+	case "PODS":
+		r.Pods = append(r.Pods, text)
+	case "LOG":
+		r.Log = append(r.Log, text)
+	case "RESULT":
+		r.Done = true
+		verdict, detail, _ := strings.Cut(text, " ")
+		r.Pass, r.Detail = verdict == "PASS", detail
+	}
 }
 
 // PowerOnToKubeadm is the host's time from starting the node's machine to

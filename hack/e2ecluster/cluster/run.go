@@ -121,12 +121,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-	image, err := filepath.Abs(o.Image)
+	image, err := existingImage(o.Image)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := os.Stat(image); err != nil {
-		return nil, fmt.Errorf("image: %w", err)
 	}
 	secrets, accel, why, hub, err := setUp(ctx, o.WorkDir, o.Accel, o.QEMU)
 	if err != nil {
@@ -226,6 +223,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// existingImage is path made absolute, when the image is there.
+func existingImage(path string) (string, error) {
+	image, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(image); err != nil {
+		return "", fmt.Errorf("image: %w", err)
+	}
+	return image, nil
 }
 
 // waitFirstboot waits for mc's kubebake-firstboot console line and says

@@ -99,18 +99,11 @@ type JournalLine struct {
 // lines, and other nodes', are skipped).
 func ParseGuest(b []byte, node string) Guest {
 	g := Guest{Manager: map[string]float64{}, Units: map[string]Unit{}}
-	prefix := LinePrefix + node + " "
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimRight(line, "\r")
-		i := strings.Index(line, prefix)
-		if i < 0 {
-			continue
-		}
-		kind, text, _ := strings.Cut(line[i+len(prefix):], " ")
+	EachLine(b, LinePrefix+node+" ", func(kind, text string) {
 		if err := g.line(kind, text); err != nil {
 			g.Errors = append(g.Errors, fmt.Sprintf("%s line %q: %v", kind, text, err))
 		}
-	}
+	})
 	return g
 }
 

@@ -104,12 +104,14 @@ func load(ref, kubernetesVersion string) (*recipes.Loaded, error) {
 		if nodeconfig.DeclaresKind(data) && !userdata.IsWrapped(data) {
 			return checked(ref, userdata.CheckReport(ref, data, kubernetesVersion))
 		}
-		if _, ok, _ := userdata.Extract(data); ok || userdata.IsWrapped(data) {
-			rep, _, err := userdata.CheckUserData(ref, data, kubernetesVersion)
-			if err != nil {
-				return nil, err
-			}
+		// User data is found and checked in one pass; a bare document that
+		// carries no NodeConfig is a recipe.
+		rep, _, err := userdata.CheckUserData(ref, data, kubernetesVersion)
+		switch {
+		case err == nil:
 			return checked(ref, rep)
+		case userdata.IsWrapped(data) || !errors.Is(err, userdata.ErrNoNodeConfig):
+			return nil, err
 		}
 	}
 	return recipes.Load(ref)
