@@ -34,6 +34,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   echo "deps: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
+  # shellcheck source=hack/apt.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+  # shellcheck disable=SC2119 # no options: the system's own sources
+  apt_update
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

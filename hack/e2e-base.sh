@@ -29,7 +29,10 @@ command -v mkfs.ext4 >/dev/null 2>&1 || missing+=(e2fsprogs)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "e2e-base: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
+  # shellcheck source=hack/apt.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+  # shellcheck disable=SC2119 # no options: the system's own sources
+  apt_update
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 

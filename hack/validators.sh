@@ -29,11 +29,24 @@ mirror="${KUBEBAKE_VALIDATORS_MIRROR:-http://deb.debian.org/debian}"
 
 log() { echo "validators: $*" >&2; }
 
+# shellcheck source=hack/apt.sh
+. "$root/hack/apt.sh"
+
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then
     "$@"
   else
     sudo "$@"
+  fi
+}
+
+# system_apt_update: apt_update for the system's own sources, as root.
+system_apt_update() {
+  if [ "$(id -u)" -eq 0 ]; then
+    # shellcheck disable=SC2119 # no options: the system's own sources
+    apt_update
+  else
+    sudo bash -c ". '$root/hack/apt.sh' && apt_update"
   fi
 }
 
@@ -54,7 +67,7 @@ command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  sudo_if_needed apt-get update -q
+  system_apt_update
   sudo_if_needed apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
@@ -73,10 +86,13 @@ if ! have_dockerd || ! have_containerd; then
   keyring=/usr/share/keyrings/debian-archive-keyring.gpg
   if [ ! -s "$keyring" ]; then
     log "installing debian-archive-keyring"
-    sudo_if_needed apt-get update -q
+    system_apt_update
     sudo_if_needed apt-get install -y -q debian-archive-keyring
   fi
-  echo "deb [signed-by=$keyring] $mirror $suite main" >"$apt_dir/sources.list"
+  # Only the Packages index: a machine with apt-file (or appstream) installed
+  # would otherwise also fetch the 12 MB Contents files through its
+  # apt.conf.d, and fail when a syncing mirror serves them at a wrong size.
+  echo "deb [signed-by=$keyring target=Packages] $mirror $suite main" >"$apt_dir/sources.list"
   apt_opts=(
     -o "Dir::Etc::sourcelist=$apt_dir/sources.list"
     -o "Dir::Etc::sourceparts=/dev/null"
@@ -86,7 +102,7 @@ if ! have_dockerd || ! have_containerd; then
     -o "APT::Sandbox::User=root"
   )
   log "fetching $suite's package lists"
-  apt-get "${apt_opts[@]}" -q update >/dev/null
+  apt_update "${apt_opts[@]}" >/dev/null
   rm -f "$debs"/*.deb
   log "downloading $suite's docker.io and containerd"
   (cd "$debs" && apt-get "${apt_opts[@]}" -q download docker.io containerd >/dev/null)
