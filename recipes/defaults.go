@@ -18,6 +18,14 @@ const (
 // RequiredKernelModules are always loaded.
 func RequiredKernelModules() []string { return []string{"overlay", "br_netfilter"} }
 
+// DefaultSSHHostKeyTypes are the SSH host key types a node makes at first
+// boot unless node.sshHostKeyTypes says otherwise: no RSA, whose key
+// generation is the slow one.
+func DefaultSSHHostKeyTypes() []string { return []string{"ecdsa", "ed25519"} }
+
+// SSHHostKeyTypes are the SSH host key types cloud-init can make.
+func SSHHostKeyTypes() []string { return []string{"rsa", "ecdsa", "ed25519"} }
+
 // Graceful node shutdown defaults: the kubelet delays a shutdown by 30s,
 // the last 10s of it for critical pods.
 const (
@@ -110,6 +118,9 @@ func SetDefaults(r *Recipe, f *Facts) {
 	}
 	if n.DisableSwap == nil {
 		n.DisableSwap = &t
+	}
+	if len(n.SSHHostKeyTypes) == 0 {
+		n.SSHHostKeyTypes = DefaultSSHHostKeyTypes()
 	}
 	setStr(&n.ShutdownGracePeriod, DefaultShutdownGracePeriod)
 	if n.ShutdownGracePeriodCriticalPods == "" {

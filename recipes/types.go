@@ -234,6 +234,13 @@ type Node struct {
 	// ShutdownGracePeriodCriticalPods is the part of ShutdownGracePeriod
 	// kept for critical pods, which end last (default 10s).
 	ShutdownGracePeriodCriticalPods string `json:"shutdownGracePeriodCriticalPods,omitempty"`
+	// SSHHostKeyTypes are the SSH host key types cloud-init makes at first
+	// boot (its ssh_genkeytypes): rsa, ecdsa and ed25519. Defaults to ecdsa
+	// and ed25519: an RSA-3072 key costs seconds of CPU on the boot's
+	// critical path, and every OpenSSH client since 6.5 speaks ed25519. Add
+	// rsa for clients that need it. Ignored on Fedora CoreOS, where
+	// sshd-keygen makes the keys.
+	SSHHostKeyTypes []string `json:"sshHostKeyTypes,omitempty"`
 	// SELinux is enforcing, permissive or disabled (EL and Fedora CoreOS
 	// only). Defaults to permissive on EL, as kubeadm's docs do, and
 	// enforcing on Fedora CoreOS.

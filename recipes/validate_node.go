@@ -37,6 +37,7 @@ func (v *validator) node() {
 		}
 	}
 	v.shutdown(n)
+	v.sshHostKeyTypes(n)
 	if n.SELinux != "" {
 		if known && v.f.Family.SELinux == "" {
 			v.errorf("node.selinux", "applies to EL and Fedora CoreOS only, not %s", d.Key())
@@ -173,6 +174,22 @@ func (v *validator) shutdown(n Node) {
 	if okTotal && okCritical && critical > total {
 		v.errorf("node.shutdownGracePeriodCriticalPods", "%s is longer than node.shutdownGracePeriod (%s), of which it is a part",
 			n.ShutdownGracePeriodCriticalPods, n.ShutdownGracePeriod)
+	}
+}
+
+// sshHostKeyTypes checks node.sshHostKeyTypes: types cloud-init knows,
+// each once.
+func (v *validator) sshHostKeyTypes(n Node) {
+	seen := map[string]bool{}
+	for i, k := range n.SSHHostKeyTypes {
+		p := fmt.Sprintf("node.sshHostKeyTypes[%d]", i)
+		switch {
+		case !oneOf(k, SSHHostKeyTypes()...):
+			v.errorf(p, "unknown key type %q (want %s)", k, strings.Join(SSHHostKeyTypes(), ", "))
+		case seen[k]:
+			v.errorf(p, "%q is listed twice", k)
+		}
+		seen[k] = true
 	}
 }
 

@@ -192,6 +192,15 @@ func TestValidateErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "ssh host key types cloud-init does not make, and one twice",
+			doc: header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nruntime:\n  kind: containerd\nnode:\n" +
+				"  sshHostKeyTypes: [ed25519, dsa, ed25519]\n",
+			want: []want{
+				{"recipe.yaml:9:30", "node.sshHostKeyTypes[1]", "unknown key type \"dsa\" (want rsa, ecdsa, ed25519)"},
+				{"recipe.yaml:9:35", "node.sshHostKeyTypes[2]", "listed twice"},
+			},
+		},
+		{
 			name: "runtime config that does not parse",
 			doc:  header + "base:\n  distro: ubuntu\n  release: \"24.04\"\nruntime:\n  kind: containerd\n  config: \"[plugins\"\n",
 			want: []want{{"recipe.yaml:8:11", "runtime.config", "not valid TOML"}},

@@ -134,6 +134,7 @@ func consumerChecks() []consumerCheck {
 		{"cri-o registries.conf.d", kind(recipes.RuntimeCRIO), checkConsumerRegistries},
 		{"kubelet config drop-in", always, checkConsumerKubelet},
 		{"graceful node shutdown", always, checkConsumerShutdown},
+		{"first boot waits for", always, checkConsumerBoot},
 		{"crictl.yaml", always, checkConsumerCrictl},
 		{"ignition", func(cp *consumerPlan) bool { return cp.plan.Family == recipes.FamilyFCOS }, checkConsumerIgnition},
 		{"systemd-analyze verify", always, checkConsumerSystemd},

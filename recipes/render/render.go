@@ -243,12 +243,21 @@ func (b *builder) build() error {
 		b.script("hook-"+h.Name, "user hook (after)", []byte(h.Run), nil)
 	}
 	if recipes.Bool(r.Seal.Enabled, true) {
-		b.step("seal", "Generalize the image: cloud-init, machine-id, SSH host keys, caches, logs, history.", "seal.sh.tmpl")
+		var sealFiles []string
+		if !d.F.Ignition {
+			sealFiles = append(sealFiles, b.file(SSHKeysCloudConfig, "cloud-ssh-keys.cfg.tmpl", "0644"))
+		}
+		b.step("seal", "Generalize the image: cloud-init, machine-id, SSH host keys, caches, logs, history.", "seal.sh.tmpl", sealFiles...)
 	}
 	b.inputs()
 	b.finishImageJSON()
 	return b.err
 }
+
+// SSHKeysCloudConfig is the cloud-init drop-in that names the SSH host key
+// types made at first boot (node.sshHostKeyTypes), after the seal step has
+// removed the bake's keys.
+const SSHKeysCloudConfig = "/etc/cloud/cloud.cfg.d/80-kubebake-ssh-keys.cfg"
 
 // repoFiles adds the repository definitions in use.
 func (b *builder) repoFiles() []string {
@@ -392,6 +401,10 @@ func (b *builder) daemonJSON() []byte {
 	return append(out, '\n')
 }
 
+// KubeletWaitConfigDropIn is the kubelet unit's drop-in that keeps it from
+// starting before kubeadm has written its configuration.
+const KubeletWaitConfigDropIn = "/etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf"
+
 // kubeletFiles adds the kubelet unit (for binaries), its flags, its
 // configuration drop-in and crictl.yaml.
 func (b *builder) kubeletFiles() []string {
@@ -403,6 +416,7 @@ func (b *builder) kubeletFiles() []string {
 			b.file("/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", "10-kubeadm.conf.tmpl", "0644"))
 	}
 	out = append(out,
+		b.file(KubeletWaitConfigDropIn, "kubelet-wait-config.conf.tmpl", "0644"),
 		b.file(d.KubeletEnvFile, "kubelet-env.tmpl", "0644"),
 		b.file(d.KubeletDropInDir+"/10-kubebake.conf", "kubelet-dropin.conf.tmpl", "0644"),
 		b.file("/etc/crictl.yaml", "crictl.yaml.tmpl", "0644"))

@@ -5,6 +5,7 @@ set -euo pipefail
 KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
 
 # Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf /etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/sysconfig/kubelet /etc/sysconfig/kubelet
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/kubernetes/kubelet.conf.d/10-kubebake.conf /etc/kubernetes/kubelet.conf.d/10-kubebake.conf
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/crictl.yaml /etc/crictl.yaml
@@ -17,6 +18,7 @@ DNF=(dnf -y -q)
 systemctl enable kubelet.service
 
 # The package's default copies of the files above are not in force.
+rm -f /etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf.dpkg-dist /etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf.dpkg-new /etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf.rpmnew
 rm -f /etc/sysconfig/kubelet.dpkg-dist /etc/sysconfig/kubelet.dpkg-new /etc/sysconfig/kubelet.rpmnew
 rm -f /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-dist /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-new /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.rpmnew
 rm -f /etc/crictl.yaml.dpkg-dist /etc/crictl.yaml.dpkg-new /etc/crictl.yaml.rpmnew

@@ -5,6 +5,7 @@ set -euo pipefail
 KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
 
 # Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf /etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/default/kubelet /etc/default/kubelet
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/kubernetes/kubelet.conf.d/10-kubebake.conf /etc/kubernetes/kubelet.conf.d/10-kubebake.conf
 install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/crictl.yaml /etc/crictl.yaml
@@ -18,6 +19,7 @@ apt-mark hold kubelet kubeadm kubectl cri-tools
 systemctl enable kubelet.service
 
 # The package's default copies of the files above are not in force.
+rm -f /etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf.dpkg-dist /etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf.dpkg-new /etc/systemd/system/kubelet.service.d/05-kubebake-wait-for-config.conf.rpmnew
 rm -f /etc/default/kubelet.dpkg-dist /etc/default/kubelet.dpkg-new /etc/default/kubelet.rpmnew
 rm -f /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-dist /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.dpkg-new /etc/kubernetes/kubelet.conf.d/10-kubebake.conf.rpmnew
 rm -f /etc/crictl.yaml.dpkg-dist /etc/crictl.yaml.dpkg-new /etc/crictl.yaml.rpmnew

@@ -3,6 +3,9 @@
 # Rendered from recipe ubuntu-24.04-docker. Safe to run more than once.
 set -euo pipefail
 KUBEBAKE_STAGE="${KUBEBAKE_STAGE:-/var/tmp/kubebake}"
+
+# Files this step places.
+install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/cloud/cloud.cfg.d/80-kubebake-ssh-keys.cfg /etc/cloud/cloud.cfg.d/80-kubebake-ssh-keys.cfg
 if command -v cloud-init >/dev/null; then
   cloud-init clean --logs --seed
 fi
@@ -23,3 +26,6 @@ done
 rm -rf /var/lib/kubelet/pki /etc/kubernetes/pki
 # No first-boot result may be baked in.
 rm -f /var/lib/kubebake/status.json /var/lib/kubebake/firstboot.success /var/lib/kubebake/firstboot.failed /var/lib/kubebake/kubeadm.done /etc/kubebake/kubeadm.yaml /etc/kubebake/node.yaml
+
+# The package's default copies of the files above are not in force.
+rm -f /etc/cloud/cloud.cfg.d/80-kubebake-ssh-keys.cfg.dpkg-dist /etc/cloud/cloud.cfg.d/80-kubebake-ssh-keys.cfg.dpkg-new /etc/cloud/cloud.cfg.d/80-kubebake-ssh-keys.cfg.rpmnew
