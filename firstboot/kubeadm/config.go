@@ -106,6 +106,7 @@ func Render(c *nodeconfig.NodeConfig, o Options) ([]byte, error) {
 			Networking:           networking{c.Cluster.PodSubnet, c.Cluster.ServiceSubnet, c.Cluster.DNSDomain},
 		}
 		if v4 {
+			cc.EncryptionAlgorithm = c.Cluster.EncryptionAlgorithm
 			ic.Timeouts = &timeouts{
 				ControlPlaneComponentHealthCheck: c.Timeouts.ControlPlaneComponentHealthCheck.String(),
 				KubeletHealthCheck:               c.Timeouts.KubeletHealthCheck.String(),

@@ -75,6 +75,8 @@ type clusterConfiguration struct {
 	ControlPlaneEndpoint string     `json:"controlPlaneEndpoint,omitempty"`
 	Networking           networking `json:"networking"`
 	APIServer            *apiServer `json:"apiServer,omitempty"`
+	// EncryptionAlgorithm is v1beta4's; v1beta3 has only RSA-2048 keys.
+	EncryptionAlgorithm string `json:"encryptionAlgorithm,omitempty"`
 }
 
 type kubeletConfiguration struct {

@@ -3,6 +3,7 @@ package nodeconfig
 import (
 	"crypto/rand"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -13,7 +14,32 @@ const (
 	DefaultServiceSubnet = "10.96.0.0/12"
 	DefaultDNSDomain     = "cluster.local"
 	DefaultBindPort      = 6443
+	// DefaultEncryptionAlgorithm is an init node's key type from
+	// Kubernetes 1.31 (see Cluster.EncryptionAlgorithm).
+	DefaultEncryptionAlgorithm = "ECDSA-P256"
 )
+
+// EncryptionAlgorithms are the key types kubeadm knows, each with the
+// Kubernetes minor version that first takes it.
+func EncryptionAlgorithms() []struct {
+	Name     string
+	MinMinor int
+} {
+	return []struct {
+		Name     string
+		MinMinor int
+	}{{"RSA-2048", 0}, {"RSA-3072", 31}, {"RSA-4096", 31}, {"ECDSA-P256", 31}, {"ECDSA-P384", 34}}
+}
+
+// minorOf is the minor number of a version such as v1.36.3.
+func minorOf(version string) (int, bool) {
+	m := versionRE.FindStringSubmatch(version)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[2])
+	return n, err == nil
+}
 
 // Env is what defaulting reads from the machine: the image's baked
 // Kubernetes version and CRI socket, and the host name.
@@ -43,6 +69,9 @@ func SetDefaults(c *NodeConfig, env Env) error {
 	if c.Role == RoleInit {
 		set(&c.Cluster.ServiceSubnet, DefaultServiceSubnet)
 		set(&c.Cluster.DNSDomain, DefaultDNSDomain)
+		if minor, ok := minorOf(c.Cluster.KubernetesVersion); ok && minor >= 31 {
+			set(&c.Cluster.EncryptionAlgorithm, DefaultEncryptionAlgorithm)
+		}
 	}
 	set(&c.Node.Name, strings.ToLower(env.Hostname))
 	if c.Node.BindPort == 0 {

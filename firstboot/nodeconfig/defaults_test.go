@@ -13,6 +13,31 @@ import (
 
 var tokenShape = regexp.MustCompile(`^[a-z0-9]{6}\.[a-z0-9]{16}$`)
 
+// TestEncryptionAlgorithmDefault: an init node's keys are ECDSA-P256 from
+// Kubernetes 1.31 (kubeadm's v1beta4), kubeadm's own RSA-2048 before; a
+// choice is kept; joining nodes take the cluster's.
+func TestEncryptionAlgorithmDefault(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, doc, version, want string
+	}{
+		{"init on 1.36", "role: init\n", "v1.36.3", "ECDSA-P256"},
+		{"init on 1.31, the first with v1beta4", "role: init\n", "v1.31.0", "ECDSA-P256"},
+		{"init on 1.30: kubeadm's RSA-2048", "role: init\n", "v1.30.14", ""},
+		{"init keeps its choice", "role: init\ncluster: {encryptionAlgorithm: RSA-4096}\n", "v1.36.3", "RSA-4096"},
+		{"join takes the cluster's", "role: join\n", "v1.36.3", ""},
+		{"control-plane takes the cluster's", "role: control-plane\n", "v1.36.3", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := decode(t, header+tc.doc)
+			require.NoError(t, nodeconfig.SetDefaults(c, nodeconfig.Env{KubernetesVersion: tc.version, Hostname: "h"}))
+			assert.Equal(t, tc.want, c.Cluster.EncryptionAlgorithm)
+		})
+	}
+}
+
 func TestSetDefaults(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -176,6 +176,9 @@ func (v *validator) cluster(c *NodeConfig) {
 			v.errorf("cluster."+s.name, "applies to role init only (joining nodes take the cluster's)")
 		}
 	}
+	if cl.EncryptionAlgorithm != "" {
+		v.encryptionAlgorithm(c)
+	}
 	if cl.DNSDomain != "" {
 		for _, label := range strings.Split(cl.DNSDomain, ".") {
 			if !dnsLabelRE.MatchString(label) {
@@ -184,6 +187,30 @@ func (v *validator) cluster(c *NodeConfig) {
 			}
 		}
 	}
+}
+
+// encryptionAlgorithm checks cluster.encryptionAlgorithm: a key type
+// kubeadm knows, for the Kubernetes version, on the node that makes the
+// cluster's keys.
+func (v *validator) encryptionAlgorithm(c *NodeConfig) {
+	const field = "cluster.encryptionAlgorithm"
+	alg := c.Cluster.EncryptionAlgorithm
+	if c.Role != RoleInit {
+		v.errorf(field, "applies to role init only (joining nodes take the cluster's)")
+		return
+	}
+	var names []string
+	for _, a := range EncryptionAlgorithms() {
+		names = append(names, a.Name)
+		if a.Name != alg {
+			continue
+		}
+		if minor, ok := minorOf(c.Cluster.KubernetesVersion); ok && minor < a.MinMinor {
+			v.errorf(field, "%s needs Kubernetes v1.%d or later (kubeadm's v1beta4 configuration), not %s", alg, a.MinMinor, c.Cluster.KubernetesVersion)
+		}
+		return
+	}
+	v.errorf(field, "unknown algorithm %q (want one of %s)", alg, strings.Join(names, ", "))
 }
 
 func (v *validator) bootstrap(c *NodeConfig) {

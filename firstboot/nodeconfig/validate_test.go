@@ -106,6 +106,20 @@ func TestValidate(t *testing.T) {
 		{name: "certificateKey on join", role: "join", mutate: func(c *nodeconfig.NodeConfig) { c.Bootstrap.CertificateKey = testCertKey }, want: []string{"bootstrap"}},
 		{name: "bad CIDR", role: "init", mutate: func(c *nodeconfig.NodeConfig) { c.Cluster.PodSubnet = "10.244.0.0/16,10.300.0.0/16" }, want: []string{"cluster.podSubnet"}},
 		{name: "bad service CIDR", role: "init", mutate: func(c *nodeconfig.NodeConfig) { c.Cluster.ServiceSubnet = "10.96.0.0" }, want: []string{"cluster.serviceSubnet"}},
+		{name: "unknown encryption algorithm", role: "init", mutate: func(c *nodeconfig.NodeConfig) { c.Cluster.EncryptionAlgorithm = "ECDSA" }, want: []string{"cluster.encryptionAlgorithm"}},
+		{name: "ECDSA before v1beta4", role: "init", mutate: func(c *nodeconfig.NodeConfig) {
+			c.Cluster.KubernetesVersion, c.Cluster.EncryptionAlgorithm = "v1.30.14", "ECDSA-P256"
+		}, want: []string{"cluster.encryptionAlgorithm"}},
+		{name: "ECDSA-P384 before 1.34", role: "init", mutate: func(c *nodeconfig.NodeConfig) {
+			c.Cluster.KubernetesVersion, c.Cluster.EncryptionAlgorithm = "v1.33.2", "ECDSA-P384"
+		}, want: []string{"cluster.encryptionAlgorithm"}},
+		{name: "ECDSA-P384 on 1.34", role: "init", mutate: func(c *nodeconfig.NodeConfig) {
+			c.Cluster.KubernetesVersion, c.Cluster.EncryptionAlgorithm = "v1.34.0", "ECDSA-P384"
+		}},
+		{name: "RSA-2048 before v1beta4", role: "init", mutate: func(c *nodeconfig.NodeConfig) {
+			c.Cluster.KubernetesVersion, c.Cluster.EncryptionAlgorithm = "v1.30.14", "RSA-2048"
+		}},
+		{name: "encryption algorithm on join", role: "join", mutate: func(c *nodeconfig.NodeConfig) { c.Cluster.EncryptionAlgorithm = "RSA-2048" }, want: []string{"cluster.encryptionAlgorithm"}},
 		{name: "podSubnet on join", role: "join", mutate: func(c *nodeconfig.NodeConfig) { c.Cluster.PodSubnet = "10.244.0.0/16" }, want: []string{"cluster.podSubnet"}},
 		{name: "bad version", role: "init", mutate: func(c *nodeconfig.NodeConfig) { c.Cluster.KubernetesVersion = "v1.36" }, want: []string{"cluster.kubernetesVersion"}},
 		{name: "no version", role: "init", mutate: func(c *nodeconfig.NodeConfig) { c.Cluster.KubernetesVersion = "" }, want: []string{"cluster.kubernetesVersion"}},
