@@ -29,6 +29,12 @@
 #   BASE           base image (default OUT/base-debian-13.qcow2, built when missing)
 #   ROUNDS         rounds (default 3)
 #   SKIP_BASELINE  1 leaves the baseline out
+#   COMPARE_REF    a git commit: the same recipe is also baked by kubebake
+#                  (and kubebake-firstboot) as of that commit, on the same
+#                  base, and its cluster booted in every round; the table
+#                  then shows each segment before (that commit) and after
+#                  (this tree), and the ratios after over before
+#   COMPARE        an image to compare with instead (already baked)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -58,9 +64,29 @@ bin/kubebake build "$recipe" --base "$base" --dest "$out/image" "${bins[@]}"
 fig "bake (s)" "$((SECONDS - t))"
 image="$out/image/$name.qcow2"
 
+compare=${COMPARE:-}
+if [ -n "${COMPARE_REF:-}" ]; then
+  ref=$(git rev-parse --short "$COMPARE_REF^{commit}")
+  stage "bake the same recipe with kubebake as of $ref, to compare with"
+  tree="$root/_build/bench-boot-compare/$ref"
+  if [ ! -x "$tree/bin/kubebake" ] || [ ! -x "$tree/bin/kubebake-firstboot" ]; then
+    rm -rf "$tree" && mkdir -p "$tree"
+    git archive "$ref" | tar -x -C "$tree"
+    make --no-print-directory -C "$tree" build VERSION="$ref"
+  fi
+  t=$SECONDS
+  "$tree/bin/kubebake" build "$recipe" --base "$base" --dest "$out/compare" \
+    --kubernetes-binaries-dir "_build/k8s/$k8s/bin" --firstboot-binary "$tree/bin/kubebake-firstboot"
+  fig "bake as of $ref (s)" "$((SECONDS - t))"
+  compare="$out/compare/$name.qcow2"
+fi
+
 stage "the timelines: $rounds round(s)"
 go build -o bin/benchboot ./hack/benchboot
 args=(-image "$image" -base "$base" -rounds "$rounds" -work "$out/run" -result "$out/result.json")
+if [ -n "$compare" ]; then
+  args+=(-compare "$compare")
+fi
 if [ "${SKIP_BASELINE:-0}" = 1 ]; then
   args+=(-skip-baseline)
 else

@@ -4,6 +4,8 @@
 //   - baked: a 2-node cluster from the baked image, the join started once
 //     the init node's kubebake-firstboot has reported (it joins a control
 //     plane that is up);
+//   - compare (with -compare): the same cluster from another image, the
+//     recipe baked before a change, for before/after figures;
 //   - base: the plain base image with no NodeConfig, to multi-user.target
 //     and cloud-init's end;
 //   - baseline: the same cluster from the plain base installing the same
@@ -39,17 +41,18 @@ import (
 
 // options are the command's flags.
 type options struct {
-	image, base, work, result, accel, qemu string
-	rounds                                 int
-	skipBaseline                           bool
-	bundle                                 cluster.BundleOptions
-	timeout, readyWait, plainWait          time.Duration
+	image, base, compare, work, result, accel, qemu string
+	rounds                                          int
+	skipBaseline                                    bool
+	bundle                                          cluster.BundleOptions
+	timeout, readyWait, plainWait                   time.Duration
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.image, "image", "", "the baked image (required)")
 	flag.StringVar(&o.base, "base", "", "the plain base image the recipe was baked on (required)")
+	flag.StringVar(&o.compare, "compare", "", "an image to compare the baked one with (the same recipe baked before a change): its cluster is booted in every round too (kinds before-init, before-join)")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each boots every kind once")
 	flag.BoolVar(&o.skipBaseline, "skip-baseline", false, "leave out the baseline (the plain base installing the recipe at boot)")
 	flag.StringVar(&o.bundle.Recipe, "bundle-recipe", "", "the baked image's recipe, for the baseline")
@@ -67,7 +70,7 @@ func main() {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "benchboot:", err)
 		}
-		fmt.Fprintln(os.Stderr, "usage: benchboot -image BAKED.qcow2 -base BASE.qcow2 [-rounds N] [-work DIR] [-result FILE] [-accel auto|kvm|tcg]\n"+
+		fmt.Fprintln(os.Stderr, "usage: benchboot -image BAKED.qcow2 -base BASE.qcow2 [-compare BEFORE.qcow2] [-rounds N] [-work DIR] [-result FILE] [-accel auto|kvm|tcg]\n"+
 			"                 (-skip-baseline | -bundle-recipe RECIPE -kubernetes-binaries-dir DIR -firstboot-binary FILE)")
 		os.Exit(2)
 	}
@@ -101,16 +104,21 @@ func (o options) check() error {
 // Boots of a round.
 const (
 	bootBaked    = "baked"
+	bootCompare  = "compare"
 	bootBase     = "base"
 	bootBaseline = "baseline"
 )
 
 // roundOrder is the order of the boots in round r (from 1): rotated, so
 // that no kind always comes first (a cold cache) or last.
-func roundOrder(r int, skipBaseline bool) []string {
-	boots := []string{bootBaked, bootBase, bootBaseline}
-	if skipBaseline {
-		boots = boots[:2]
+func roundOrder(r int, compare, skipBaseline bool) []string {
+	boots := []string{bootBaked}
+	if compare {
+		boots = append(boots, bootCompare)
+	}
+	boots = append(boots, bootBase)
+	if !skipBaseline {
+		boots = append(boots, bootBaseline)
 	}
 	k := (r - 1) % len(boots)
 	return append(append([]string{}, boots[k:]...), boots[:k]...)
@@ -129,6 +137,9 @@ func run(ctx context.Context, o options) (int, error) {
 	res := timeline.NewResult(o.rounds, time.Now())
 	res.Accel = accel
 	res.Images = map[string]string{bootBaked: o.image, bootBase: o.base}
+	if o.compare != "" {
+		res.Images[bootCompare] = o.compare
+	}
 	bundle := ""
 	if !o.skipBaseline {
 		o.bundle.Disk = filepath.Join(o.work, "bundle.raw")
@@ -151,7 +162,7 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	failed := 0
 	for r := 1; r <= o.rounds && ctx.Err() == nil; r++ {
-		order := roundOrder(r, o.skipBaseline)
+		order := roundOrder(r, o.compare != "", o.skipBaseline)
 		res.Order = append(res.Order, order)
 		for _, boot := range order {
 			if ctx.Err() != nil {
@@ -165,6 +176,8 @@ func run(ctx context.Context, o options) (int, error) {
 				runs = []timeline.Run{plainRun(ctx, o, accel, r, dir)}
 			case bootBaked:
 				runs = clusterRuns(ctx, o, accel, r, dir, o.image, "", "")
+			case bootCompare:
+				runs = clusterRuns(ctx, o, accel, r, dir, o.compare, "", "before-")
 			case bootBaseline:
 				runs = clusterRuns(ctx, o, accel, r, dir, o.base, bundle, "baseline-")
 			}
@@ -200,14 +213,17 @@ func run(ctx context.Context, o options) (int, error) {
 	return failed, nil
 }
 
-// nodes are a cluster's machines, as make e2e-cluster has them: the init
-// node with two virtual CPUs and 3 GiB, the join with one (under TCG each
-// virtual CPU is a host thread the control plane competes with) and 2
-// GiB. With uplink each has a second card on QEMU's user network, for the
-// Debian mirror that an install at boot needs.
+// nodes are a cluster's machines: the init node with two virtual CPUs and
+// 3 GiB, as make e2e-cluster has it and as the plain base boots, and the
+// join with two and 2 GiB, so that its boot is shaped as the plain base's
+// it is compared with. The join starts once the init node's control plane
+// has settled (cluster.Options.JoinAfterInit), so the host's two cores
+// are not taken by a control plane still starting. With uplink each has a
+// second card on QEMU's user network, for the Debian mirror that an
+// install at boot needs.
 func nodes(uplink bool) []cluster.Node {
 	cp := cluster.Node{Name: "cp1", Role: "init", IP: "192.168.76.11", MAC: "52:54:00:6b:62:11", UUID: uuid.NewString(), MemoryMiB: 3072}
-	w := cluster.Node{Name: "worker1", Role: "join", IP: "192.168.76.12", MAC: "52:54:00:6b:62:12", UUID: uuid.NewString(), MemoryMiB: 2048, SMP: 1}
+	w := cluster.Node{Name: "worker1", Role: "join", IP: "192.168.76.12", MAC: "52:54:00:6b:62:12", UUID: uuid.NewString(), MemoryMiB: 2048, SMP: 2}
 	if uplink {
 		cp.UplinkMAC, w.UplinkMAC = "52:54:00:6b:63:11", "52:54:00:6b:63:12"
 	}

@@ -18,20 +18,24 @@ import (
 
 func TestRoundOrder(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		round int
-		skip  bool
-		want  []string
+		name          string
+		round         int
+		compare, skip bool
+		want          []string
 	}{
-		{"first round", 1, false, []string{"baked", "base", "baseline"}},
-		{"second round, rotated", 2, false, []string{"base", "baseline", "baked"}},
-		{"third round", 3, false, []string{"baseline", "baked", "base"}},
-		{"fourth round as the first", 4, false, []string{"baked", "base", "baseline"}},
-		{"no baseline, first", 1, true, []string{"baked", "base"}},
-		{"no baseline, second", 2, true, []string{"base", "baked"}},
+		{"first round", 1, false, false, []string{"baked", "base", "baseline"}},
+		{"second round, rotated", 2, false, false, []string{"base", "baseline", "baked"}},
+		{"third round", 3, false, false, []string{"baseline", "baked", "base"}},
+		{"fourth round as the first", 4, false, false, []string{"baked", "base", "baseline"}},
+		{"no baseline, first", 1, false, true, []string{"baked", "base"}},
+		{"no baseline, second", 2, false, true, []string{"base", "baked"}},
+		{"compared, no baseline, first", 1, true, true, []string{"baked", "compare", "base"}},
+		{"compared, no baseline, second", 2, true, true, []string{"compare", "base", "baked"}},
+		{"compared, no baseline, third", 3, true, true, []string{"base", "baked", "compare"}},
+		{"compared and baseline, second", 2, true, false, []string{"compare", "base", "baseline", "baked"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, roundOrder(tc.round, tc.skip))
+			assert.Equal(t, tc.want, roundOrder(tc.round, tc.compare, tc.skip))
 		})
 	}
 }
@@ -124,7 +128,7 @@ sleep 0.2
 printf '[    0.000000] Linux version 6.12\r\n[    0.150000] Run /init as init process\r\n' >>"$console"
 sleep 0.3
 printf 'kubebake-firstboot: SUCCESS node %s\r\n' "$node" >>"$console"
-printf 'E2E %s RESULT PASS fake\n' "$node" >>"$report"
+printf 'E2E %s SETTLED 9.0s fake\nE2E %s RESULT PASS fake\n' "$node" "$node" >>"$report"
 printf 'KUBEBAKE-TIMELINE %s START x 1.0\nKUBEBAKE-TIMELINE %s READY 9.5\nKUBEBAKE-TIMELINE %s MANAGER UserspaceTimestampMonotonic=10000000\nKUBEBAKE-TIMELINE %s DONE 12.0\n' "$node" "$node" "$node" "$node" >>"$report"
 sleep 60
 `

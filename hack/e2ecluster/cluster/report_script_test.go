@@ -47,15 +47,16 @@ func TestReportScriptVerdict(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, nodes, pods, daemonsets string
-		pass                          bool
+		pass, settled                 bool
 		detail                        string
 	}{
-		{"ready", twoNodesReady, podsReady, "kube-proxy 2 2\n", true, "2 nodes Ready, 6 kube-system pods Running and Ready, 1 daemonsets Ready on every node"},
-		{"kube-proxy not yet on the new node", twoNodesReady, podsReady, "kube-proxy 1 1\n", false, "kube-proxy(1/2)"},
-		{"kube-proxy scheduled, not ready", twoNodesReady, podsReady, "kube-proxy 1 2\n", false, "kube-proxy(1/2)"},
-		{"no daemonsets", twoNodesReady, podsReady, "", false, "daemonsets 0"},
-		{"a node not Ready", "cp1 Ready control-plane 5m v1.36.3\nworker1 NotReady <none> 2m v1.36.3\n", podsReady, "kube-proxy 2 2\n", false, "nodes Ready 1/2"},
-		{"a pod not ready", twoNodesReady, strings.Replace(podsReady, "coredns-1 1/1 Running", "coredns-1 0/1 Running", 1), "kube-proxy 2 2\n", false, "coredns-1(Running,0/1"},
+		{"ready", twoNodesReady, podsReady, "kube-proxy 2 2\n", true, true, "2 nodes Ready, 6 kube-system pods Running and Ready, 1 daemonsets Ready on every node"},
+		{"kube-proxy not yet on the new node", twoNodesReady, podsReady, "kube-proxy 1 1\n", false, true, "kube-proxy(1/2)"},
+		{"kube-proxy scheduled, not ready", twoNodesReady, podsReady, "kube-proxy 1 2\n", false, true, "kube-proxy(1/2)"},
+		{"no daemonsets", twoNodesReady, podsReady, "", false, true, "daemonsets 0"},
+		{"a node not Ready", "cp1 Ready control-plane 5m v1.36.3\nworker1 NotReady <none> 2m v1.36.3\n", podsReady, "kube-proxy 2 2\n", false, true, "nodes Ready 1/2"},
+		{"no node Ready", "cp1 NotReady control-plane 5m v1.36.3\n", podsReady, "kube-proxy 1 1\n", false, false, "nodes Ready 0/2"},
+		{"a pod not ready", twoNodesReady, strings.Replace(podsReady, "coredns-1 1/1 Running", "coredns-1 0/1 Running", 1), "kube-proxy 2 2\n", false, false, "coredns-1(Running,0/1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -86,6 +87,7 @@ func TestReportScriptVerdict(t *testing.T) {
 			r := Parse(b, "cp1")
 			require.True(t, r.Done, "a RESULT line:\n%s", b)
 			assert.Equal(t, tc.pass, r.Pass, "%s", b)
+			assert.Equal(t, tc.settled, SettledRE("cp1").Match(b), "a SETTLED line once the control plane is up:\n%s", b)
 			if tc.pass {
 				assert.Equal(t, tc.detail, r.Detail)
 			} else {

@@ -43,8 +43,11 @@ type Options struct {
 	// Progress receives what happens, as it happens.
 	Progress io.Writer
 	// JoinAfterInit starts the other nodes only once the init node's
-	// kubebake-firstboot has reported: they join a control plane that is
-	// up (make bench-boot) rather than wait for it.
+	// kubebake-firstboot has reported success and its report script has
+	// seen the control plane settle (SETTLED: the node Ready, every
+	// kube-system pod there Running and Ready): they join a control plane
+	// that is up (make bench-boot) rather than one still starting, which
+	// under TCG takes the host's CPU from the joining node.
 	JoinAfterInit bool
 	// Timeline adds make bench-boot's timeline script to every node's user
 	// data, timestamps each console on the host's clock, and waits for
@@ -90,6 +93,12 @@ type NodeResult struct {
 
 // firstbootRE is kubebake-firstboot's one result line on the console.
 var firstbootRE = regexp.MustCompile(`kubebake-firstboot: (SUCCESS|FAILED)[^\r\n]*`)
+
+// SettledRE matches the line the init node's report script writes once its
+// control plane has settled.
+func SettledRE(node string) *regexp.Regexp {
+	return regexp.MustCompile(`E2E ` + regexp.QuoteMeta(node) + ` SETTLED[^\r\n]*`)
+}
 
 // resultRE is the report script's last line.
 var resultRE = regexp.MustCompile(`E2E \S+ RESULT (PASS|FAIL)[^\r\n]*`)
@@ -153,6 +162,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				return nil, fmt.Errorf("%s failed (%s): the others would join no control plane (serial logs and reports in %s)", nr.Node.Name, nr.FirstbootLine, o.WorkDir)
 			}
 			initResult = nr
+			line, err := machines[0].m.WaitFile(ctx, machines[0].report, SettledRE(nr.Node.Name), min(o.ReadyWait, time.Until(deadline(ctx))))
+			if err != nil {
+				return nil, fmt.Errorf("%s: its control plane did not settle: %w (serial logs and reports in %s)", nr.Node.Name, err, o.WorkDir)
+			}
+			fmt.Fprintf(o.Progress, "e2e-cluster: %s: %s; starting the others\n", nr.Node.Name, line)
 		}
 		net := hub.Netdev()
 		if n.IP == "" {

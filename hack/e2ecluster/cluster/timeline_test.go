@@ -103,14 +103,18 @@ if [ "$node" = "${FAKE_FAIL:-}" ]; then
 fi
 echo "success $node $(now)" >>"$FAKE_LOG"
 printf 'kubebake-firstboot: SUCCESS %s node %s done (Kubernetes v1.36.3) in 1.0s\r\n' "$node" "$node" >>"$console"
-printf 'E2E %s STATUS {"result":"success","phases":[{"name":"kubeadm","seconds":0.5,"result":"success"}]}\nE2E %s RESULT PASS fake\n' "$node" "$node" >>"$report"
+printf 'E2E %s STATUS {"result":"success","phases":[{"name":"kubeadm","seconds":0.5,"result":"success"}]}\n' "$node" >>"$report"
+sleep 0.5
+echo "settled $node $(now)" >>"$FAKE_LOG"
+printf 'E2E %s SETTLED 9.0s nodes Ready 1/2\nE2E %s RESULT PASS fake\n' "$node" "$node" >>"$report"
 sleep 1
 printf 'KUBEBAKE-TIMELINE %s START %s 1.0\nKUBEBAKE-TIMELINE %s READY 9.5\nKUBEBAKE-TIMELINE %s DONE 12.0\n' "$node" "$node" "$node" "$node" >>"$report"
 sleep 60
 `
 
 // TestRunJoinAfterInitTimeline runs a 2-node cluster of fake machines:
-// with JoinAfterInit the join starts only after the init node's result;
+// with JoinAfterInit the join starts only after the init node's result
+// and its control plane has settled;
 // with Timeline each node's console is timestamped and its timeline, which
 // comes after its report's verdict, is waited for.
 func TestRunJoinAfterInitTimeline(t *testing.T) {
@@ -144,6 +148,7 @@ func TestRunJoinAfterInitTimeline(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Greater(t, events["start worker1"], events["success cp1"], "the join starts after the init node's result")
+	assert.Greater(t, events["start worker1"], events["settled cp1"], "the join starts once the init node's control plane has settled")
 
 	for _, n := range res.Nodes {
 		assert.True(t, n.Success, n.Node.Name)

@@ -219,6 +219,42 @@ var ratioDefs = []Ratio{
 	{Name: "baked init, kernel to kubeadm start, over the plain base's kernel to multi-user.target (guest clocks)", Kind: KindInit, Row: "total: kernel → kubeadm starts", OfKind: KindBase, OfRow: "total: kernel → multi-user.target"},
 	{Name: "installed at boot over baked: init, power-on to kubeadm success", Kind: KindBaselineInit, Row: "total: power-on → kubeadm success", OfKind: KindInit, OfRow: "total: power-on → kubeadm success"},
 	{Name: "installed at boot over baked: join, power-on to Node Ready", Kind: KindBaselineJoin, Row: "total: power-on → Node Ready", OfKind: KindJoin, OfRow: "total: power-on → Node Ready"},
+	{Name: "baked over compared (after over before): init, power-on to kubeadm success", Kind: KindInit, Row: "total: power-on → kubeadm success", OfKind: KindBeforeInit, OfRow: "total: power-on → kubeadm success", Goal: "<= 0.75"},
+	{Name: "baked over compared (after over before): init, power-on to kubeadm start", Kind: KindInit, Row: "total: power-on → kubeadm starts", OfKind: KindBeforeInit, OfRow: "total: power-on → kubeadm starts"},
+	{Name: "baked over compared (after over before): init, power-on to Node Ready", Kind: KindInit, Row: "total: power-on → Node Ready", OfKind: KindBeforeInit, OfRow: "total: power-on → Node Ready"},
+	{Name: "baked over compared (after over before): join, power-on to kubeadm start", Kind: KindJoin, Row: "total: power-on → kubeadm starts", OfKind: KindBeforeJoin, OfRow: "total: power-on → kubeadm starts"},
+	{Name: "baked over compared (after over before): join, power-on to Node Ready", Kind: KindJoin, Row: "total: power-on → Node Ready", OfKind: KindBeforeJoin, OfRow: "total: power-on → Node Ready"},
+}
+
+// Change is one segment's median in the compared image (Before) and the
+// baked one (After).
+type Change struct {
+	Name   string  `json:"name"`
+	Clock  string  `json:"clock"`
+	Before float64 `json:"before"`
+	After  float64 `json:"after"`
+}
+
+// Changes lists, for the segments both summaries have, the median length
+// in before and in after, in after's row order; segments only one has
+// are listed with -1 for the other.
+func Changes(before, after Summary) []Change {
+	var out []Change
+	seen := map[string]bool{}
+	for _, a := range after.Rows {
+		c := Change{Name: a.Name, Clock: a.Clock, Before: -1, After: a.Median}
+		if b, ok := before.Row(a.Name); ok {
+			c.Before = b.Median
+		}
+		seen[a.Name] = true
+		out = append(out, c)
+	}
+	for _, b := range before.Rows {
+		if !seen[b.Name] {
+			out = append(out, Change{Name: b.Name, Clock: b.Clock, Before: b.Median, After: -1})
+		}
+	}
+	return out
 }
 
 // Ratios are the ratios of medians the issue asks about, those whose

@@ -24,6 +24,17 @@ func Print(w io.Writer, r *Result) {
 	for _, s := range r.Summary {
 		printSummary(w, s)
 	}
+	byKind := map[string]Summary{}
+	for _, s := range r.Summary {
+		byKind[s.Kind] = s
+	}
+	for _, pair := range [][2]string{{KindBeforeInit, KindInit}, {KindBeforeJoin, KindJoin}} {
+		before, okB := byKind[pair[0]]
+		after, okA := byKind[pair[1]]
+		if okB && okA {
+			printChanges(w, pair[1], before, after)
+		}
+	}
 	if len(r.Ratios) > 0 {
 		fmt.Fprintln(w, "\n== ratios of medians")
 		for _, q := range r.Ratios {
@@ -93,6 +104,31 @@ func printSummary(w io.Writer, s Summary) {
 			took = fmt.Sprintf(" +%.1fs", c.Took)
 		}
 		fmt.Fprintf(w, "    %s%s %s%s  (n %d)\n", strings.Repeat("  ", c.Depth), c.Unit, at, took, c.N)
+	}
+}
+
+// printChanges writes each segment's median before (the compared image)
+// and after (the baked one), and the difference.
+func printChanges(w io.Writer, kind string, before, after Summary) {
+	fmt.Fprintf(w, "\n== %s: before (compared image, %d run(s)) → after (baked image, %d run(s)): median length of each segment, seconds\n", kind, before.Runs, after.Runs)
+	cs := Changes(before, after)
+	width := len("segment")
+	for _, c := range cs {
+		width = max(width, utf8.RuneCountInString(c.Name))
+	}
+	fmt.Fprintf(w, "  %s  %-10s %8s %8s %8s\n", pad("segment", width), "clock", "before", "after", "change")
+	num := func(v float64) string {
+		if v < 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", v)
+	}
+	for _, c := range cs {
+		change := "-"
+		if c.Before >= 0 && c.After >= 0 {
+			change = fmt.Sprintf("%+.1f", c.After-c.Before)
+		}
+		fmt.Fprintf(w, "  %s  %-10s %8s %8s %8s\n", pad(c.Name, width), c.Clock, num(c.Before), num(c.After), change)
 	}
 }
 

@@ -58,10 +58,15 @@ const (
 	KindBase         = "base"
 	KindBaselineInit = "baseline-init"
 	KindBaselineJoin = "baseline-join"
+	// KindBeforeInit and KindBeforeJoin are the cluster from the image
+	// bench-boot compares with (-compare: the same recipe baked before a
+	// change), booted in the same rounds.
+	KindBeforeInit = "before-init"
+	KindBeforeJoin = "before-join"
 )
 
 // Kinds in the order the table shows them.
-var Kinds = []string{KindInit, KindJoin, KindBase, KindBaselineInit, KindBaselineJoin}
+var Kinds = []string{KindInit, KindBeforeInit, KindJoin, KindBeforeJoin, KindBase, KindBaselineInit, KindBaselineJoin}
 
 // KindTitle says what a kind is.
 var KindTitle = map[string]string{
@@ -70,6 +75,8 @@ var KindTitle = map[string]string{
 	KindBase:         "plain base image, no NodeConfig: to multi-user.target and cloud-init's end",
 	KindBaselineInit: "plain base installing the same recipe at boot, kubeadm init",
 	KindBaselineJoin: "plain base installing the same recipe at boot, kubeadm join to a control plane already up",
+	KindBeforeInit:   "the image compared with (baked before the change), kubeadm init",
+	KindBeforeJoin:   "the image compared with (baked before the change), kubeadm join to a control plane already up",
 }
 
 // Segment is one span of a boot on one clock, in seconds.
@@ -319,6 +326,14 @@ var kubeadmTagRE = regexp.MustCompile(`^\[([a-z][a-z0-9-]*)\] `)
 // attemptRE is firstboot's line before each kubeadm run.
 var attemptRE = regexp.MustCompile(`^kubebake-firstboot: running kubeadm (init|join)\b`)
 
+// kubeletStarting is kubeadm's line when it (re)starts the kubelet.
+const kubeletStarting = "Starting the kubelet"
+
+// KubeletStartedSegment is the part of kubeadm's [kubelet-start] after it
+// has started the kubelet: on init, the static Pods starting until
+// kube-apiserver answers.
+const KubeletStartedSegment = "kubeadm [kubelet-start] kubelet started → next line (init: API server answers)"
+
 // minorTags are kubeadm tags that report on the phase around them rather
 // than start one: kubeadm prints [patches] inside etcd, control-plane
 // and kubelet-start.
@@ -355,8 +370,8 @@ func kubeadmSegments(lines []JournalLine, start, end float64) (segs []Segment, l
 		segs = append(segs, Segment{Name: "kubeadm earlier attempts", Group: GroupKubeadm, Clock: ClockGuest, Start: round3(start), End: round3(from)})
 	}
 	type mark struct {
-		tag string
-		at  float64
+		tag, name string
+		at        float64
 	}
 	var marks []mark
 	for _, l := range in {
@@ -374,10 +389,19 @@ func kubeadmSegments(lines []JournalLine, start, end float64) (segs []Segment, l
 			continue
 		}
 		last = l.At
+		if m[1] == "kubelet-start" && strings.Contains(l.Message, kubeletStarting) && len(marks) > 0 && marks[len(marks)-1].name == "kubeadm [kubelet-start]" {
+			// kubeadm has written the kubelet's files and restarts it;
+			// what follows is the kubelet starting the static Pods and,
+			// on init, kube-apiserver coming up: the next phase's first
+			// line is printed once kubeadm's admin ClusterRoleBinding
+			// call succeeds.
+			marks = append(marks, mark{m[1], KubeletStartedSegment, l.At})
+			continue
+		}
 		if minorTags[m[1]] || (len(marks) > 0 && marks[len(marks)-1].tag == m[1]) {
 			continue
 		}
-		marks = append(marks, mark{m[1], l.At})
+		marks = append(marks, mark{m[1], "kubeadm [" + m[1] + "]", l.At})
 	}
 	if len(marks) == 0 {
 		return segs, 0
@@ -386,9 +410,9 @@ func kubeadmSegments(lines []JournalLine, start, end float64) (segs []Segment, l
 	seen := map[string]int{}
 	stop := max(end, last)
 	for i, m := range marks {
-		seen[m.tag]++
-		name := "kubeadm [" + m.tag + "]"
-		if n := seen[m.tag]; n > 1 {
+		seen[m.name]++
+		name := m.name
+		if n := seen[m.name]; n > 1 {
 			name += fmt.Sprintf(" (%d)", n)
 		}
 		next := stop

@@ -67,7 +67,8 @@ func TestBuildInit(t *testing.T) {
 		{"kubeadm [certs]", GroupKubeadm, ClockGuest, 81.741, 98.431},
 		{"kubeadm [etcd]", GroupKubeadm, ClockGuest, 103.911, 104.208},
 		{"kubeadm [control-plane]", GroupKubeadm, ClockGuest, 104.208, 105.153},
-		{"kubeadm [kubelet-start]", GroupKubeadm, ClockGuest, 105.153, 210.327},
+		{"kubeadm [kubelet-start]", GroupKubeadm, ClockGuest, 105.153, 105.581},
+		{KubeletStartedSegment, GroupKubeadm, ClockGuest, 105.581, 210.327},
 		{"kubeadm [control-plane-check]", GroupKubeadm, ClockGuest, 210.665, 266.533},
 		// The last phase ends with kubeadm's last line, after the phase's
 		// end by firstboot's clock (292.003).
@@ -105,7 +106,8 @@ func TestBuildJoin(t *testing.T) {
 	assert.Empty(t, tl.Missing)
 	// The kubelet's TLS bootstrap comes back to [kubelet-start] after
 	// [kubelet-check]: a segment of its own.
-	assert.Equal(t, Segment{Name: "kubeadm [kubelet-start]", Group: GroupKubeadm, Clock: ClockGuest, Start: 364.226, End: 375.841}, segment(t, tl, "kubeadm [kubelet-start]"))
+	assert.Equal(t, Segment{Name: "kubeadm [kubelet-start]", Group: GroupKubeadm, Clock: ClockGuest, Start: 364.226, End: 364.761}, segment(t, tl, "kubeadm [kubelet-start]"))
+	assert.Equal(t, Segment{Name: KubeletStartedSegment, Group: GroupKubeadm, Clock: ClockGuest, Start: 364.761, End: 375.841}, segment(t, tl, KubeletStartedSegment))
 	assert.Equal(t, Segment{Name: "kubeadm [kubelet-check]", Group: GroupKubeadm, Clock: ClockGuest, Start: 375.841, End: 383.032}, segment(t, tl, "kubeadm [kubelet-check]"))
 	assert.Equal(t, Segment{Name: "kubeadm [kubelet-start] (2)", Group: GroupKubeadm, Clock: ClockGuest, Start: 383.032, End: 412.206}, segment(t, tl, "kubeadm [kubelet-start] (2)"))
 	assert.Equal(t, Segment{Name: "kubeadm done → Node Ready", Group: GroupNode, Clock: ClockGuest, Start: 412.206, End: 447.61}, segment(t, tl, "kubeadm done → Node Ready"))
