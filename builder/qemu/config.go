@@ -47,8 +47,18 @@ type Config struct {
 	// vCPUs, 4096 MiB, PVSCSI, VMXNET3, vmx-13, EFI when the disk has an
 	// ESP, the guest OS the provisioner reported; see the README).
 	Format string `mapstructure:"format"`
-	// Compress the qcow2 output (default true; ignored for raw).
+	// Compress the qcow2 output (default true; ignored for raw). false is
+	// `compression_type = "none"`.
 	Compress *bool `mapstructure:"compress"`
+	// How the qcow2 output is compressed: `zlib` (default: every QEMU and
+	// every qcow2 reader reads it), `zstd` (qemu-img's
+	// `compression_type=zstd`: about 5 times faster to write and 2 times
+	// faster to read here, a few percent smaller, but only QEMU 5.1 or
+	// later built with zstd reads it; see Compression below) or `none`
+	// (the same as `compress = false`). zstd is for qcow2 only: vmdk and
+	// ova (streamOptimized) compress with deflate by themselves, raw, vhd
+	// and vhdx are not compressed.
+	CompressionType string `mapstructure:"compression_type"`
 	// Grow the disk to this size (`20G`, `40960M`) before the boot; cloud
 	// images grow their root filesystem to fit. Default: the source's size.
 	DiskSize string `mapstructure:"disk_size"`
@@ -124,7 +134,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	var errs *packersdk.MultiError
 	add := func(format string, a ...any) { errs = packersdk.MultiErrorAppend(errs, fmt.Errorf(format, a...)) }
 	c.qemuPluginNames(add)
-	c.defaults()
+	c.defaults(add)
 
 	if c.SourceImage == "" {
 		add("source_image: required (a path or URL of a cloud image)")
@@ -146,8 +156,10 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	if strings.ContainsAny(c.VMName, "/\x00") || c.VMName == "." || c.VMName == ".." {
 		add("vm_name: %q is not a file name", c.VMName)
 	}
-	if _, ok := diskformat.Lookup(c.Format); !ok {
+	if f, ok := diskformat.Lookup(c.Format); !ok {
 		add("format: %q must be one of %s", c.Format, strings.Join(diskformat.Names(), ", "))
+	} else if err := f.CheckCompression(c.compression()); err != nil {
+		add("compression_type: %q with format %q: %w", c.CompressionType, c.Format, err)
 	}
 	if c.DiskSize != "" && !sizeRE.MatchString(c.DiskSize) {
 		add("disk_size: %q must be a size such as 20G or 40960M", c.DiskSize)
@@ -215,8 +227,8 @@ func (c *Config) qemuPluginNames(add func(string, ...any)) {
 	}
 }
 
-// defaults fills what was left empty.
-func (c *Config) defaults() {
+// defaults fills what was left empty; add reports what cannot be.
+func (c *Config) defaults(add func(string, ...any)) {
 	if c.VMName == "" {
 		c.VMName = c.PackerBuildName
 		if c.VMName == "" {
@@ -229,10 +241,7 @@ func (c *Config) defaults() {
 	if c.Format == "" {
 		c.Format = "qcow2"
 	}
-	if c.Compress == nil {
-		t := true
-		c.Compress = &t
-	}
+	c.compressionDefaults(add)
 	if c.Accelerator == "" {
 		c.Accelerator = vm.AccelAuto
 	}

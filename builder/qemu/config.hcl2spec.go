@@ -73,6 +73,7 @@ type FlatConfig struct {
 	VMName                    *string           `mapstructure:"vm_name" cty:"vm_name" hcl:"vm_name"`
 	Format                    *string           `mapstructure:"format" cty:"format" hcl:"format"`
 	Compress                  *bool             `mapstructure:"compress" cty:"compress" hcl:"compress"`
+	CompressionType           *string           `mapstructure:"compression_type" cty:"compression_type" hcl:"compression_type"`
 	DiskSize                  *string           `mapstructure:"disk_size" cty:"disk_size" hcl:"disk_size"`
 	Accelerator               *string           `mapstructure:"accelerator" cty:"accelerator" hcl:"accelerator"`
 	CPUModel                  *string           `mapstructure:"cpu_model" cty:"cpu_model" hcl:"cpu_model"`
@@ -171,6 +172,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"vm_name":                      &hcldec.AttrSpec{Name: "vm_name", Type: cty.String, Required: false},
 		"format":                       &hcldec.AttrSpec{Name: "format", Type: cty.String, Required: false},
 		"compress":                     &hcldec.AttrSpec{Name: "compress", Type: cty.Bool, Required: false},
+		"compression_type":             &hcldec.AttrSpec{Name: "compression_type", Type: cty.String, Required: false},
 		"disk_size":                    &hcldec.AttrSpec{Name: "disk_size", Type: cty.String, Required: false},
 		"accelerator":                  &hcldec.AttrSpec{Name: "accelerator", Type: cty.String, Required: false},
 		"cpu_model":                    &hcldec.AttrSpec{Name: "cpu_model", Type: cty.String, Required: false},

@@ -35,9 +35,18 @@ func (s *stepConvertImage) Run(ctx context.Context, state multistep.StateBag) mu
 	dst := filepath.Join(c.OutputDirectory, c.VMName+"."+f.Ext)
 	s.tmp = filepath.Join(c.OutputDirectory, "."+c.VMName+"."+f.Ext+".tmp")
 	start := time.Now()
-	ui.Say(fmt.Sprintf("Writing %s (%s%s)", dst, c.Format, map[bool]string{true: ", compressed"}[f.Compressible && *c.Compress]))
+	comp := c.compression()
+	desc := c.Format
+	if written := f.Compression(comp); written != diskformat.CompressionNone {
+		desc += ", " + string(written) + "-compressed"
+	}
+	ui.Say(fmt.Sprintf("Writing %s (%s)", dst, desc))
 	convert := func(ctx context.Context, dst string) error {
-		_, err := d.QemuImg(ctx, f.ConvertArgs("qcow2", state.Get(keyOverlay).(string), *c.Compress, dst)...)
+		args, err := f.ConvertArgs("qcow2", state.Get(keyOverlay).(string), comp, dst)
+		if err != nil {
+			return err
+		}
+		_, err = d.QemuImg(ctx, args...)
 		return err
 	}
 	machine := diskformat.Machine{Name: c.VMName}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubebake/kubebake/api"
 	"github.com/kubebake/kubebake/internal/atomicfile"
+	"github.com/kubebake/kubebake/internal/diskformat"
 	"github.com/kubebake/kubebake/internal/manifest"
 	"github.com/kubebake/kubebake/internal/sbom"
 	"github.com/kubebake/kubebake/recipes/render"
@@ -41,6 +42,9 @@ func (s *stepWriteManifest) Run(_ context.Context, state multistep.StateBag) mul
 		Name:          s.config.VMName, Image: filepath.Base(img), Format: s.config.Format, SHA256: sum, Size: size,
 		Base: s.config.SourceImage, Mode: "packer-kubebake-qemu", BuiltAt: now.UTC(),
 		BuildSeconds: now.Sub(s.start).Seconds(),
+	}
+	if f, ok := diskformat.Lookup(s.config.Format); ok {
+		m.Compression = string(f.Compression(s.config.compression()))
 	}
 	if src, ok := state.Get(keySource).(string); ok {
 		if bs, _, err := manifest.FileSHA256(src); err == nil {

@@ -60,6 +60,10 @@ type Options struct {
 	// Format is the image's format (internal/diskformat; default qcow2,
 	// compressed).
 	Format string
+	// Compression is the qcow2's compression (default zlib, which every
+	// consumer reads; zstd needs QEMU 5.1 or later to read it); the other
+	// formats have their own (diskformat.Format.CheckCompression).
+	Compression diskformat.Compression
 	// Mode is chroot (default) or vm.
 	Mode string
 	// WorkDir holds temporary files (default: beside OutDir).
@@ -112,6 +116,9 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	format, ok := diskformat.Lookup(o.Format)
 	if !ok {
 		return nil, fmt.Errorf("format %q: want one of %s", o.Format, strings.Join(diskformat.Names(), ", "))
+	}
+	if err := format.CheckCompression(o.Compression); err != nil {
+		return nil, fmt.Errorf("compression %s: %w", o.Compression, err)
 	}
 	var nameTmpl *template.Template
 	if o.Name != "" {

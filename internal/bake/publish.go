@@ -43,7 +43,11 @@ func publish(ctx context.Context, o Options, p *render.Plan, d provisioned, form
 	f.Close()
 	defer os.Remove(tmpImage)
 	convert := func(ctx context.Context, dst string) error {
-		_, err := o.Runner.Run(ctx, convertCmd(o, format, d, dst))
+		c, err := convertCmd(o, format, d, dst)
+		if err != nil {
+			return err
+		}
+		_, err = o.Runner.Run(ctx, c)
 		return err
 	}
 	machine := diskformat.Machine{Name: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch}
@@ -79,7 +83,7 @@ func publish(ctx context.Context, o Options, p *render.Plan, d provisioned, form
 		Recipe: p.Recipe, Distro: p.Base.Distro, Release: p.Base.Release, Arch: p.Base.Arch,
 		KubernetesVersion: p.Kubernetes.Version, KubernetesSource: p.Kubernetes.Source, KubernetesOrigin: p.Kubernetes.Origin, PlanDigest: p.Digest(), Runtime: p.Runtime, Images: p.Images,
 		Base: filepath.Base(o.Base), BaseSHA256: baseSum, Mode: o.Mode, BuiltAt: time.Now().UTC(),
-		RuntimeImages: d.images,
+		RuntimeImages: d.images, Compression: string(format.Compression(o.Compression)),
 	}
 	if vs, err := virtualSize(ctx, o.Runner, format.Driver, tmpImage); err == nil {
 		m.VirtualSize = vs
@@ -100,15 +104,17 @@ func publish(ctx context.Context, o Options, p *render.Plan, d provisioned, form
 }
 
 // convertCmd is the qemu-img convert that writes the provisioned disk to
-// dst in format: on a terminal with its progress meter streamed to
-// o.Progress, otherwise quiet.
-func convertCmd(o Options, format diskformat.Format, d provisioned, dst string) sys.Cmd {
+// dst in format with o.Compression: on a terminal with its progress meter
+// streamed to o.Progress, otherwise quiet.
+func convertCmd(o Options, format diskformat.Format, d provisioned, dst string) (sys.Cmd, error) {
 	if !o.Terminal {
-		return sys.Command("qemu-img", format.ConvertArgs(d.driver, d.disk, true, dst)...)
+		args, err := format.ConvertArgs(d.driver, d.disk, o.Compression, dst)
+		return sys.Command("qemu-img", args...), err
 	}
-	c := sys.Command("qemu-img", format.ProgressConvertArgs(d.driver, d.disk, true, dst)...)
+	args, err := format.ProgressConvertArgs(d.driver, d.disk, o.Compression, dst)
+	c := sys.Command("qemu-img", args...)
 	c.Stream = o.Progress
-	return c
+	return c, err
 }
 
 // syncFile flushes a file that another program wrote to the disk, so that

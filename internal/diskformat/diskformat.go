@@ -22,9 +22,13 @@ type Format struct {
 	Driver string
 	// Options are qemu-img convert's -o options for it.
 	Options string
-	// Compressible means -c applies (qcow2; vmdk's streamOptimized
-	// subformat compresses by itself).
+	// Compressible means the user's Compression applies: qemu-img's -c
+	// and -o compression_type (qcow2).
 	Compressible bool
+	// OwnCompression is the compression a format that is not Compressible
+	// has whatever is asked: deflate for vmdk's streamOptimized subformat.
+	// Empty: none.
+	OwnCompression Compression
 	// Package, when set, is the package the disk qemu-img wrote is put
 	// into after the conversion: PackageOVA. Empty: the image is the disk.
 	Package string
@@ -37,11 +41,11 @@ func formats() []Format {
 	return []Format{
 		{Name: "qcow2", Ext: "qcow2", Driver: "qcow2", Compressible: true, For: "QEMU, OpenStack, libvirt"},
 		{Name: "raw", Ext: "raw", Driver: "raw", For: "any hypervisor, dd to a disk"},
-		{Name: "vmdk", Ext: "vmdk", Driver: "vmdk", Options: "subformat=streamOptimized", For: "vSphere, OVA"},
+		{Name: "vmdk", Ext: "vmdk", Driver: "vmdk", Options: "subformat=streamOptimized", OwnCompression: CompressionDeflate, For: "vSphere, OVA"},
 		{Name: "vhd", Ext: "vhd", Driver: "vpc", Options: "subformat=fixed,force_size=on", For: "Azure (fixed size, MiB-aligned)"},
 		{Name: "vhdx", Ext: "vhdx", Driver: "vhdx", Options: "subformat=dynamic", For: "Hyper-V"},
 		{
-			Name: "ova", Ext: "ova", Driver: "vmdk", Options: "subformat=streamOptimized,adapter_type=lsilogic", Package: PackageOVA,
+			Name: "ova", Ext: "ova", Driver: "vmdk", Options: "subformat=streamOptimized,adapter_type=lsilogic", OwnCompression: CompressionDeflate, Package: PackageOVA,
 			For: "vSphere, VirtualBox (OVF 1.0 appliance: descriptor, streamOptimized disk, SHA256 manifest)",
 		},
 	}
@@ -68,28 +72,34 @@ func Names() []string {
 }
 
 // ConvertArgs are qemu-img's arguments that write src (in srcDriver) to
-// dst in f's disk format, compressed when asked and f allows it.
-func (f Format) ConvertArgs(srcDriver, src string, compress bool, dst string) []string {
+// dst in f's disk format, compressed with c (empty: the default) where f
+// takes a choice (Compressible: qcow2's -c and compression_type). A
+// compression f cannot be written with (CheckCompression: zstd for
+// anything but qcow2) is an error.
+func (f Format) ConvertArgs(srcDriver, src string, c Compression, dst string) ([]string, error) {
+	if err := f.CheckCompression(c); err != nil {
+		return nil, err
+	}
 	args := []string{"convert", "-q", "-f", srcDriver, "-O", f.Driver}
-	opts := f.Options
-	if compress && f.Compressible {
+	compress, opts := f.compressionArgs(c)
+	if compress {
 		args = append(args, "-c")
-		if f.Name == "qcow2" {
-			opts = "compression_type=zlib"
-		}
 	}
 	if opts != "" {
 		args = append(args, "-o", opts)
 	}
-	return append(args, src, dst)
+	return append(args, src, dst), nil
 }
 
 // ProgressConvertArgs are ConvertArgs for a terminal: qemu-img shows its
 // progress (-p) instead of being quiet (-q); nothing else changes.
-func (f Format) ProgressConvertArgs(srcDriver, src string, compress bool, dst string) []string {
-	args := f.ConvertArgs(srcDriver, src, compress, dst)
+func (f Format) ProgressConvertArgs(srcDriver, src string, c Compression, dst string) ([]string, error) {
+	args, err := f.ConvertArgs(srcDriver, src, c, dst)
+	if err != nil {
+		return nil, err
+	}
 	args[1] = "-p"
-	return args
+	return args, nil
 }
 
 // QemuImg runs qemu-img with args and returns its standard output; a

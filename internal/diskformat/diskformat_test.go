@@ -16,29 +16,63 @@ import (
 func TestConvertArgs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name     string
-		format   string
-		compress bool
-		want     []string
+		name        string
+		format      string
+		compression diskformat.Compression
+		want        []string
 	}{
-		{name: "compressed qcow2", format: "qcow2", compress: true, want: []string{"convert", "-q", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zlib", "s", "d"}},
-		{name: "plain qcow2", format: "qcow2", want: []string{"convert", "-q", "-f", "raw", "-O", "qcow2", "s", "d"}},
-		{name: "raw ignores compress", format: "raw", compress: true, want: []string{"convert", "-q", "-f", "raw", "-O", "raw", "s", "d"}},
-		{name: "stream-optimized vmdk", format: "vmdk", compress: true, want: []string{"convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", "s", "d"}},
+		{name: "default qcow2 is zlib", format: "qcow2", want: []string{"convert", "-q", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zlib", "s", "d"}},
+		{name: "zlib qcow2", format: "qcow2", compression: diskformat.CompressionZlib, want: []string{"convert", "-q", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zlib", "s", "d"}},
+		{name: "zstd qcow2", format: "qcow2", compression: diskformat.CompressionZstd, want: []string{"convert", "-q", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zstd", "s", "d"}},
+		{name: "plain qcow2", format: "qcow2", compression: diskformat.CompressionNone, want: []string{"convert", "-q", "-f", "raw", "-O", "qcow2", "s", "d"}},
+		{name: "raw ignores zlib", format: "raw", compression: diskformat.CompressionZlib, want: []string{"convert", "-q", "-f", "raw", "-O", "raw", "s", "d"}},
+		{name: "stream-optimized vmdk", format: "vmdk", want: []string{"convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", "s", "d"}},
+		{name: "stream-optimized vmdk ignores none", format: "vmdk", compression: diskformat.CompressionNone, want: []string{"convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", "s", "d"}},
 		{name: "fixed vhd", format: "vhd", want: []string{"convert", "-q", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", "s", "d"}},
 		{name: "vhdx", format: "vhdx", want: []string{"convert", "-q", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic", "s", "d"}},
-		{name: "ova's disk", format: "ova", compress: true, want: []string{"convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized,adapter_type=lsilogic", "s", "d"}},
+		{name: "ova's disk", format: "ova", compression: diskformat.CompressionZlib, want: []string{"convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized,adapter_type=lsilogic", "s", "d"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f, ok := diskformat.Lookup(tc.format)
 			require.True(t, ok)
-			assert.Equal(t, tc.want, f.ConvertArgs("raw", "s", tc.compress, "d"))
+			got, err := f.ConvertArgs("raw", "s", tc.compression, "d")
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
 		})
 	}
 	_, ok := diskformat.Lookup("vdi")
 	assert.False(t, ok)
+}
+
+// TestConvertArgsRefuses: a compression the format cannot be written with
+// is an error saying why (naming the format), not arguments.
+func TestConvertArgsRefuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		format      string
+		compression diskformat.Compression
+		want        string
+	}{
+		{name: "zstd vmdk", format: "vmdk", compression: diskformat.CompressionZstd, want: "zstd is for qcow2 only: format vmdk is a streamOptimized VMDK, which compresses its grains with deflate by itself"},
+		{name: "zstd ova", format: "ova", compression: diskformat.CompressionZstd, want: "zstd is for qcow2 only: format ova is a streamOptimized VMDK"},
+		{name: "zstd raw", format: "raw", compression: diskformat.CompressionZstd, want: "zstd is for qcow2 only: format raw is not compressed"},
+		{name: "unknown", format: "qcow2", compression: "lz4", want: `unknown compression "lz4" (want one of zlib, zstd, none)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f, _ := diskformat.Lookup(tc.format)
+			args, err := f.ConvertArgs("raw", "s", tc.compression, "d")
+			require.Error(t, err)
+			assert.Nil(t, args)
+			assert.Contains(t, err.Error(), tc.want)
+			_, err = f.ProgressConvertArgs("raw", "s", tc.compression, "d")
+			assert.Error(t, err, "ProgressConvertArgs refuses it too")
+		})
+	}
 }
 
 // TestQemuImgWritesEveryFormat has the real qemu-img write each format and
@@ -60,7 +94,9 @@ func TestQemuImgWritesEveryFormat(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			dst := filepath.Join(dir, "image."+f.Ext)
-			out, err := exec.Command(qemuImg, f.ConvertArgs("raw", src, true, dst)...).CombinedOutput()
+			convert, err := f.ConvertArgs("raw", src, diskformat.DefaultCompression, dst)
+			require.NoError(t, err)
+			out, err := exec.Command(qemuImg, convert...).CombinedOutput()
 			require.NoError(t, err, "%s", out)
 			args := []string{"info", "--output=json", dst}
 			if name == "vhd" {
@@ -103,23 +139,27 @@ func TestQemuImgWritesEveryFormat(t *testing.T) {
 func TestProgressConvertArgs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name     string
-		format   string
-		compress bool
-		want     []string
+		name        string
+		format      string
+		compression diskformat.Compression
+		want        []string
 	}{
-		{name: "compressed qcow2", format: "qcow2", compress: true, want: []string{"convert", "-p", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zlib", "s", "d"}},
+		{name: "default qcow2", format: "qcow2", want: []string{"convert", "-p", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zlib", "s", "d"}},
+		{name: "zstd qcow2", format: "qcow2", compression: diskformat.CompressionZstd, want: []string{"convert", "-p", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zstd", "s", "d"}},
+		{name: "plain qcow2", format: "qcow2", compression: diskformat.CompressionNone, want: []string{"convert", "-p", "-f", "raw", "-O", "qcow2", "s", "d"}},
 		{name: "raw", format: "raw", want: []string{"convert", "-p", "-f", "raw", "-O", "raw", "s", "d"}},
-		{name: "stream-optimized vmdk", format: "vmdk", compress: true, want: []string{"convert", "-p", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", "s", "d"}},
+		{name: "stream-optimized vmdk", format: "vmdk", compression: diskformat.CompressionZlib, want: []string{"convert", "-p", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", "s", "d"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f, ok := diskformat.Lookup(tc.format)
 			require.True(t, ok)
-			got := f.ProgressConvertArgs("raw", "s", tc.compress, "d")
+			got, err := f.ProgressConvertArgs("raw", "s", tc.compression, "d")
+			require.NoError(t, err)
 			assert.Equal(t, tc.want, got)
-			quiet := f.ConvertArgs("raw", "s", tc.compress, "d")
+			quiet, err := f.ConvertArgs("raw", "s", tc.compression, "d")
+			require.NoError(t, err)
 			assert.Equal(t, "-q", quiet[1], "not on a terminal: quiet")
 			quiet[1] = "-p"
 			assert.Equal(t, quiet, got, "only -q becomes -p")
@@ -139,10 +179,14 @@ func TestQemuImgProgress(t *testing.T) {
 	out, err := exec.Command(qemuImg, "create", "-q", "-f", "raw", src, "8M").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	f, _ := diskformat.Lookup("qcow2")
-	out, err = exec.Command(qemuImg, f.ProgressConvertArgs("raw", src, true, filepath.Join(dir, "p.qcow2"))...).CombinedOutput()
+	args, err := f.ProgressConvertArgs("raw", src, diskformat.DefaultCompression, filepath.Join(dir, "p.qcow2"))
+	require.NoError(t, err)
+	out, err = exec.Command(qemuImg, args...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "(100.00/100%)\r")
-	out, err = exec.Command(qemuImg, f.ConvertArgs("raw", src, true, filepath.Join(dir, "q.qcow2"))...).CombinedOutput()
+	args, err = f.ConvertArgs("raw", src, diskformat.DefaultCompression, filepath.Join(dir, "q.qcow2"))
+	require.NoError(t, err)
+	out, err = exec.Command(qemuImg, args...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Empty(t, string(out))
 }

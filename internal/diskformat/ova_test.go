@@ -64,7 +64,11 @@ func qcow2Disk(t *testing.T, qemuImg string, table interface{}) string {
 // convert of src (qcow2) with f's arguments.
 func convertWith(qemuImg diskformat.QemuImg, f diskformat.Format, src string) diskformat.Convert {
 	return func(ctx context.Context, dst string) error {
-		_, err := qemuImg(ctx, f.ConvertArgs("qcow2", src, true, dst)...)
+		args, err := f.ConvertArgs("qcow2", src, diskformat.DefaultCompression, dst)
+		if err != nil {
+			return err
+		}
+		_, err = qemuImg(ctx, args...)
 		return err
 	}
 }

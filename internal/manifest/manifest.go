@@ -60,6 +60,11 @@ type Manifest struct {
 	// SBOM is the file name, beside the manifest, of the image's SPDX 2.3
 	// JSON software bill of materials (internal/sbom): NAME.spdx.json.
 	SBOM string `json:"sbom,omitempty"`
+	// Compression is how the image file's data is compressed
+	// (diskformat.Compression): zlib or zstd (a qcow2's clusters; zstd
+	// needs QEMU 5.1 or later to read), deflate (a streamOptimized VMDK:
+	// vmdk, ova) or none. Empty in manifests written before it was.
+	Compression string `json:"compression,omitempty"`
 }
 
 // RuntimeImage is one image in the runtime's store.

@@ -113,6 +113,12 @@ func TestUsageErrors(t *testing.T) {
 			err: "build: --dest OUTDIR and --base IMAGE are required"},
 		{name: "bad mode", args: []string{"debian-13-containerd", "-d", "out/", "--base", "b.qcow2", "--mode", "docker"},
 			err: `build: --mode must be chroot or vm, got "docker"`},
+		{name: "bad compression", args: []string{"debian-13-containerd", "-d", "out/", "--base", "b.qcow2", "--compression", "lz4"},
+			err: `build: --compression: "lz4" must be one of zlib, zstd, none`},
+		{name: "zstd vmdk", args: []string{"debian-13-containerd", "-d", "out/", "--base", "b.qcow2", "--format", "vmdk", "--compression", "zstd"},
+			err: "build: --compression zstd with --format vmdk: zstd is for qcow2 only: format vmdk is a streamOptimized VMDK, which compresses its grains with deflate by itself"},
+		{name: "zstd raw", args: []string{"debian-13-containerd", "-d", "out/", "--base", "b.qcow2", "--format", "raw", "--compression", "zstd"},
+			err: "build: --compression zstd with --format raw: zstd is for qcow2 only: format raw is not compressed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
