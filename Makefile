@@ -56,7 +56,7 @@ test: acc-plugin ## install the validators, kubeadm and packer (cached), then go
 generate: ## regenerate the plugin's HCL2 specs, its docs in the integrations layout (.web-docs), docs/recipe-reference.md and the golden plans
 	bash hack/generate.sh
 
-bench: ## print figures: Go benchmarks, base build, bake per mode, the plain-apt floor, sizes, boot (root)
+bench: ## print figures: Go benchmarks, base build, the chroot bake against a plain-apt floor for the same plan (BENCH_ROUNDS (3) alternated rounds, medians, ratio; BASE=IMAGE skips the base build), vm bake (BENCH_VM=1), sizes, boot (root)
 	bash hack/bench.sh
 
 bench-boot: ## a timeline of every second of a node's boot under QEMU: baked init and join, the plain base, and the base installing the recipe at boot; ROUNDS (3) rotated rounds, median and spread per segment on the host's or the guest's clock; out/bench-boot/result.json and table.txt (root; SKIP_BASELINE=1)

@@ -33,6 +33,10 @@ type FamilyInfo struct {
 	// ZramSwap means the distro may turn swap on zram on, which the swap
 	// step turns off for good.
 	ZramSwap bool
+	// Caches are the package manager's downloads and lists: the steps
+	// write them and the seal step empties them, so a chroot bake keeps
+	// them on the build machine (render.Plan.Scratch).
+	Caches []string
 }
 
 // Pin pins a package to a version in the family's syntax; an empty
@@ -53,11 +57,13 @@ func families() []FamilyInfo {
 			BasePackages:   []string{"ca-certificates", "curl", "conntrack", "socat", "ethtool", "iproute2", "iptables", "kmod", "util-linux"},
 			KubeletEnvFile: "/etc/default/kubelet", BinDir: "/usr/bin",
 			PinSeparator: "=", KubernetesRevision: "-1.1", RepoFormat: "deb",
+			Caches: []string{"/var/cache/apt", "/var/lib/apt/lists"},
 		},
 		{
 			Name: FamilyDnf, BasePackages: elBase,
 			KubeletEnvFile: "/etc/sysconfig/kubelet", BinDir: "/usr/bin",
 			PinSeparator: "-", RepoFormat: "rpm", SELinux: "permissive", ZramSwap: true,
+			Caches: []string{"/var/cache/dnf"},
 		},
 		{
 			Name: FamilyFCOS, Ignition: true, BasePackages: elBase,

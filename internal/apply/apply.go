@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +40,10 @@ type Options struct {
 	Progress io.Writer
 	// KeepStage leaves the staging directory on the target.
 	KeepStage bool
+	// StageDisk says the target has the disk WriteStageDisk wrote attached
+	// (serial StageDiskSerial): the stage is unpacked from it instead of
+	// uploaded.
+	StageDisk bool
 	// Now tells time (default time.Now).
 	Now func() time.Time
 	// BeforeStep, when set, runs before each step with its name; an error
@@ -121,7 +124,11 @@ func Apply(ctx context.Context, t Target, p *render.Plan, o Options) ([]StepResu
 		fmt.Fprintf(o.Progress, "kubebake: [%d/%d] %s done in %s\n", i+1, len(p.Steps), s.Name, d.Round(time.Millisecond))
 	}
 	if !o.KeepStage {
-		if code, err := t.Run(ctx, "rm -rf "+shell.Quote(o.Stage), io.Discard); err != nil || code != 0 {
+		if r, ok := t.(StageRemover); ok {
+			if err := r.RemoveStage(ctx, o.Stage); err != nil {
+				return results, fmt.Errorf("remove %s on the target: %w", o.Stage, err)
+			}
+		} else if code, err := t.Run(ctx, "rm -rf "+shell.Quote(o.Stage), io.Discard); err != nil || code != 0 {
 			return results, fmt.Errorf("remove %s on the target: exit code %d: %v", o.Stage, code, err)
 		}
 	}
@@ -129,38 +136,32 @@ func Apply(ctx context.Context, t Target, p *render.Plan, o Options) ([]StepResu
 	return results, nil
 }
 
-// stage uploads the plan's files, steps and inputs.
+// stage uploads the plan's files, steps and inputs, or with StageDisk
+// unpacks them from the disk WriteStageDisk wrote.
 func stage(ctx context.Context, t Target, p *render.Plan, o Options) error {
-	for _, f := range p.Files {
-		mode, err := strconv.ParseUint(f.Mode, 8, 32)
-		if err != nil {
-			return fmt.Errorf("stage %s: mode %q: %w", f.Path, f.Mode, err)
-		}
-		if err := t.Upload(ctx, path.Join(o.Stage, "rootfs", f.Path), bytes.NewReader(f.Content), int64(len(f.Content)), os.FileMode(mode)); err != nil {
-			return fmt.Errorf("stage %s: %w", f.Path, err)
-		}
+	if o.StageDisk {
+		return stageFromDisk(ctx, t, o.Stage, o.Progress)
 	}
-	for _, s := range p.Steps {
-		if err := t.Upload(ctx, path.Join(o.Stage, s.Script), bytes.NewReader(s.Body), int64(len(s.Body)), 0o755); err != nil {
-			return fmt.Errorf("stage step %s: %w", s.Name, err)
-		}
+	entries, err := stageEntries(p, o.Inputs)
+	if err != nil {
+		return err
 	}
-	for _, in := range p.Inputs {
-		host := in.HostPath
-		if h, ok := o.Inputs[in.Name]; ok {
-			host = h
+	for _, e := range entries {
+		dst := path.Join(o.Stage, e.rel)
+		if e.host != "" {
+			if err := uploadFile(ctx, t, e.host, dst, e.mode); err != nil {
+				return fmt.Errorf("input %s: %w", path.Base(e.rel), err)
+			}
+			continue
 		}
-		if host == "" {
-			return fmt.Errorf("input %s: no file given for it", in.Name)
-		}
-		if err := uploadFile(ctx, t, host, path.Join(o.Stage, "inputs", in.Name), in.Mode); err != nil {
-			return fmt.Errorf("input %s: %w", in.Name, err)
+		if err := t.Upload(ctx, dst, bytes.NewReader(e.data), int64(len(e.data)), e.mode); err != nil {
+			return fmt.Errorf("stage %s: %w", e.rel, err)
 		}
 	}
 	return nil
 }
 
-func uploadFile(ctx context.Context, t Target, host, dst, mode string) error {
+func uploadFile(ctx context.Context, t Target, host, dst string, mode os.FileMode) error {
 	f, err := os.Open(host)
 	if err != nil {
 		return err
@@ -173,11 +174,14 @@ func uploadFile(ctx context.Context, t Target, host, dst, mode string) error {
 	if !info.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file", host)
 	}
-	m, err := strconv.ParseUint(mode, 8, 32)
-	if err != nil {
-		return fmt.Errorf("mode %q: %w", mode, err)
+	// A target that can show the file where it is need not copy it; a lent
+	// file keeps its own mode, so only one with the mode wanted is lent.
+	if l, ok := t.(FileLender); ok && info.Mode().Perm() == mode.Perm() {
+		if lent, err := l.LendFile(ctx, host, dst); lent || err != nil {
+			return err
+		}
 	}
-	return t.Upload(ctx, dst, f, info.Size(), os.FileMode(m))
+	return t.Upload(ctx, dst, f, info.Size(), mode)
 }
 
 // prefixWriter prefixes every line.

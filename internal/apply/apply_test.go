@@ -98,6 +98,57 @@ func TestApplyStagesAndRunsInOrder(t *testing.T) {
 	assert.Contains(t, progress.String(), "  prepare | ok\n")
 }
 
+// stageRemoverTarget removes the stage itself.
+type stageRemoverTarget struct {
+	fakeTarget
+	removed []string
+}
+
+func (s *stageRemoverTarget) RemoveStage(_ context.Context, stage string) error {
+	s.removed = append(s.removed, stage)
+	return nil
+}
+
+// TestApplyLetsTheTargetRemoveTheStage: a StageRemover removes the stage
+// (a chroot's is a mount point, which rm -rf cannot remove); no script does.
+func TestApplyLetsTheTargetRemoveTheStage(t *testing.T) {
+	p := plan(t, "debian-13-containerd")
+	st := &stageRemoverTarget{fakeTarget: fakeTarget{files: map[string][]byte{}, modes: map[string]os.FileMode{}}}
+	_, err := apply.Apply(context.Background(), st, p, apply.Options{Inputs: inputs(t, p)})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/var/tmp/kubebake"}, st.removed)
+	assert.Len(t, st.runs, len(p.Steps), "the steps ran, and nothing else")
+}
+
+// lenderTarget lends the files named in lends instead of taking uploads.
+type lenderTarget struct {
+	fakeTarget
+	lent map[string]string
+}
+
+func (l *lenderTarget) LendFile(_ context.Context, host, dst string) (bool, error) {
+	if strings.HasSuffix(dst, "/kubelet") || strings.HasSuffix(dst, "/kubeadm") {
+		l.lent[dst] = host
+		return true, nil
+	}
+	return false, nil
+}
+
+// TestApplyLendsInputs: an input the target can lend is not uploaded; one
+// it cannot lend, or whose mode on this machine is not the one wanted, is.
+func TestApplyLendsInputs(t *testing.T) {
+	p := plan(t, "debian-13-containerd")
+	in := inputs(t, p)
+	require.NoError(t, os.Chmod(in["kubeadm"], 0o700))
+	lt := &lenderTarget{fakeTarget: fakeTarget{files: map[string][]byte{}, modes: map[string]os.FileMode{}}, lent: map[string]string{}}
+	_, err := apply.Apply(context.Background(), lt, p, apply.Options{Inputs: in})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"/var/tmp/kubebake/inputs/kubelet": in["kubelet"]}, lt.lent)
+	assert.NotContains(t, lt.files, "/var/tmp/kubebake/inputs/kubelet", "a lent input is not uploaded")
+	assert.Contains(t, lt.files, "/var/tmp/kubebake/inputs/kubeadm", "an input of another mode is uploaded")
+	assert.Contains(t, lt.files, "/var/tmp/kubebake/inputs/kubectl", "an input the target does not lend is uploaded")
+}
+
 func TestApplyStopsAtFirstFailingStep(t *testing.T) {
 	p := plan(t, "debian-13-containerd")
 	ft := &fakeTarget{files: map[string][]byte{}, modes: map[string]os.FileMode{}, fail: "runtime"}

@@ -18,11 +18,31 @@ import (
 
 // Chroot is a Target that is a root filesystem on this machine: files are
 // written into it and scripts run with chroot(8). Open mounts /proc, /sys (with this machine's cgroups)
-// and /dev into it, stops package scripts from starting services and lends
-// it this machine's resolv.conf; Close undoes all of it.
+// and /dev into it, stops package scripts from starting services, lends
+// it this machine's resolv.conf and spares dpkg its syncs; Close undoes all
+// of it. With Scratch and Stage, what the steps write there stays on this
+// machine (scratch.go).
 type Chroot struct {
-	Root    string
+	Root string
+	// Scratch are directories of the root (as the steps see them) whose
+	// writes stay off the root's file system: Open mounts a directory of
+	// HostDir on each, holding a copy of what the root has there, and Close
+	// unmounts it and puts back in the root what the steps left there.
+	// Package downloads and lists that the seal step removes then never
+	// reach the image.
+	Scratch []string
+	// Stage, when set, is the staging directory: Open mounts an empty
+	// directory of HostDir there and Close drops it, so the staged plan
+	// and inputs never reach the image.
+	Stage string
+	// HostDir holds the directories mounted on Scratch and Stage, on this
+	// machine outside the root.
+	HostDir string
+	// Runner runs cp, mount and umount for Scratch and Stage (default
+	// sys.Exec).
+	Runner  sys.Runner
 	mounted []string
+	scratch []scratchMount
 	swapped []string // files set aside by Open, restored by Close
 }
 
@@ -73,17 +93,28 @@ func (c *Chroot) Open(ctx context.Context) error {
 		}
 		c.mounted = append(c.mounted, dst)
 	}
+	if err := c.mountScratch(ctx); err != nil {
+		c.Close()
+		return err
+	}
 	// Package scripts must not start services in a chroot.
 	// Name resolution comes from this machine, for package downloads.
 	resolv, _ := os.ReadFile("/etc/resolv.conf")
-	for _, f := range []struct {
+	type lentFile struct {
 		rel     string
 		content []byte
 		mode    os.FileMode
-	}{
+	}
+	files := []lentFile{
 		{"usr/sbin/policy-rc.d", []byte("#!/bin/sh\n# kubebake: no service starts during the bake\nexit 101\n"), 0o755},
 		{"etc/resolv.conf", resolv, 0o644},
-	} {
+	}
+	// dpkg need not sync every file it unpacks: the bake syncs the file
+	// system once, at its end, and a bake that fails is thrown away.
+	if fi, err := os.Stat(filepath.Join(c.Root, dpkgConfDir)); err == nil && fi.IsDir() {
+		files = append(files, lentFile{dpkgConfDir + "/kubebake-unsafe-io", []byte("# kubebake: the bake syncs once, at its end\nforce-unsafe-io\n"), 0o644})
+	}
+	for _, f := range files {
 		if err := c.setAside(f.rel); err != nil {
 			c.Close()
 			return err
@@ -97,7 +128,8 @@ func (c *Chroot) Open(ctx context.Context) error {
 }
 
 // Close stops whatever still runs inside the root, unmounts what Open
-// mounted and removes the service policy.
+// mounted and removes the files it lent (service policy, resolv.conf,
+// dpkg's unsafe-io).
 func (c *Chroot) Close() error {
 	var errs []error
 	if err := killRootedIn(c.Root); err != nil {
@@ -109,6 +141,9 @@ func (c *Chroot) Close() error {
 		}
 	}
 	c.mounted = nil
+	if err := c.unmountScratch(context.Background()); err != nil {
+		errs = append(errs, err)
+	}
 	for _, rel := range c.swapped {
 		p := filepath.Join(c.Root, rel)
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -151,6 +186,9 @@ func writeFile(p string, content io.Reader, mode os.FileMode) error {
 	}
 	return f.Close()
 }
+
+// dpkgConfDir holds dpkg's configuration snippets in a Debian root.
+const dpkgConfDir = "etc/dpkg/dpkg.cfg.d"
 
 // stepGrace is how long a cancelled step's processes have between SIGTERM
 // (which lets its traps stop the daemons it started) and SIGKILL.

@@ -28,6 +28,9 @@ type Disk struct {
 	Path     string
 	Format   string // qcow2 or raw
 	ReadOnly bool
+	// Serial, when set, is the disk's serial number: the guest finds it as
+	// /dev/disk/by-id/virtio-SERIAL (and in /sys/block/vdX/serial).
+	Serial string
 }
 
 // Config describes one machine.
@@ -109,12 +112,20 @@ func Args(c Config) ([]string, error) {
 			format = "qcow2"
 		}
 		drive := fmt.Sprintf("if=virtio,index=%d,format=%s,file=%s", i, format, escape(d.Path))
+		if d.Serial != "" {
+			// A serial is the device's property: -drive's own serial= is
+			// gone from QEMU.
+			drive = fmt.Sprintf("if=none,id=disk%d,format=%s,file=%s", i, format, escape(d.Path))
+		}
 		if d.ReadOnly {
 			drive += ",readonly=on"
 		} else {
 			drive += ",discard=unmap" // the guest's fstrim frees image space
 		}
 		args = append(args, "-drive", drive)
+		if d.Serial != "" {
+			args = append(args, "-device", fmt.Sprintf("virtio-blk-pci,drive=disk%d,serial=%s", i, escape(d.Serial)))
+		}
 	}
 	if c.Snapshot {
 		args = append(args, "-snapshot")

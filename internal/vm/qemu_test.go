@@ -59,6 +59,16 @@ func TestArgs(t *testing.T) {
 			want:    []string{"-netdev stream,id=net0,server=on,addr.type=unix,addr.path=/w/l.sock"},
 			notWant: []string{"user,id=net0"},
 		},
+		{
+			name: "a disk with a serial, as the guest finds it by id",
+			cfg:  vm.Config{Accel: vm.AccelTCG, Disks: []vm.Disk{{Path: "a"}, {Path: "/w/stage,1.tar", Format: "raw", ReadOnly: true, Serial: "kubebake-stage"}}},
+			want: []string{
+				"-drive if=virtio,index=0,format=qcow2,file=a,discard=unmap",
+				"-drive if=none,id=disk1,format=raw,file=/w/stage,,1.tar,readonly=on",
+				"-device virtio-blk-pci,drive=disk1,serial=kubebake-stage",
+			},
+			notWant: []string{"if=virtio,index=1"},
+		},
 		{name: "unresolved accelerator", cfg: vm.Config{Accel: "auto", Disks: []vm.Disk{{Path: "a"}}}, err: "want kvm or tcg"},
 		{name: "no disk", cfg: vm.Config{Accel: vm.AccelTCG}, err: "no disk"},
 	}

@@ -41,6 +41,12 @@ type data struct {
 	CriDockerd         criDockerdData
 	RuntimeDropIn      string
 
+	// EarlyPackages are the runtime's and the CNI plugins' packages when
+	// they come from the distro's repositories (no repositories step): the
+	// prepare step installs them with the base tools where no service can
+	// start (a chroot), one package transaction instead of three.
+	EarlyPackages []string
+
 	Sysctls []keyValue
 	// Shutdown is the kubelet's graceful node shutdown; zero when off.
 	Shutdown     shutdownData
@@ -187,6 +193,15 @@ func (dd *data) packages(r *recipes.Recipe) {
 		}
 		dd.LayerPackages = append(dd.LayerPackages, r.Node.Packages...)
 		dd.RuntimePackages, dd.KubernetesPackages = nil, nil
+		return
+	}
+	// The recipe's extra packages stay in their own step: it comes after
+	// the firewall step, whose outcome they may change (ufw, firewalld).
+	if r.Kubernetes.Source != recipes.SourcePackages && rt.Source != recipes.SourceUpstream {
+		dd.EarlyPackages = append([]string{}, dd.RuntimePackages...)
+		if r.Kubernetes.CNIPlugins.Source == recipes.SourceDistro {
+			dd.EarlyPackages = append(dd.EarlyPackages, "containernetworking-plugins")
+		}
 	}
 }
 

@@ -40,6 +40,16 @@ type Plan struct {
 	Steps []Step `json:"steps"`
 	// Inputs are files the applier must stage from the build host.
 	Inputs []Input `json:"inputs"`
+	// Packages are what the steps install from package repositories, each
+	// once, in the order the steps first ask for them, as the package
+	// manager is asked (a pinned one as kubelet=1.36.3-1.1).
+	Packages []string `json:"packages,omitempty"`
+	// Scratch are directories that the steps fill and the seal step
+	// empties (package downloads and lists). An applier that can keep
+	// their writes off the image may: the chroot mounts a directory of the
+	// build machine there while the steps run, and puts back what they
+	// left.
+	Scratch []string `json:"scratch,omitempty"`
 	// Warnings from validation, kept with the plan.
 	Warnings []string `json:"warnings,omitempty"`
 	// Butane and Ignition are set for the fcos family.

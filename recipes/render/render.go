@@ -250,6 +250,10 @@ func (b *builder) build() error {
 		b.step("seal", "Generalize the image: cloud-init, machine-id, SSH host keys, caches, logs, history.", "seal.sh.tmpl", sealFiles...)
 	}
 	b.inputs()
+	b.plan.Packages = b.packageList()
+	if steps {
+		b.plan.Scratch = d.F.Caches
+	}
 	b.finishImageJSON()
 	return b.err
 }

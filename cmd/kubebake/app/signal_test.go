@@ -57,6 +57,10 @@ func vmBuild(t *testing.T, dir, bin string) (*exec.Cmd, string) {
 	require.NoError(t, os.WriteFile(base, []byte("base"), 0o644))
 	fb := filepath.Join(dir, "kubebake-firstboot")
 	require.NoError(t, os.WriteFile(fb, []byte("fb"), 0o755))
+	// The inputs go on the stage disk before the machine starts.
+	for _, name := range []string{"kubeadm", "kubelet", "kubectl", "crictl"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(name), 0o755))
+	}
 	out := filepath.Join(dir, "out")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "KUBEBAKE_AS_MAIN=1", "PATH="+bin+":"+os.Getenv("PATH"),

@@ -26,6 +26,26 @@ done
 rm -rf /var/lib/kubelet/pki /etc/kubernetes/pki
 # No first-boot result may be baked in.
 rm -f /var/lib/kubebake/status.json /var/lib/kubebake/firstboot.success /var/lib/kubebake/firstboot.failed /var/lib/kubebake/kubeadm.done /etc/kubebake/kubeadm.yaml /etc/kubebake/node.yaml
+# The bake changed /usr, so systemd would rebuild the linker cache, the
+# journal's message catalog and the hardware database at first boot
+# (ConditionNeedsUpdate=/etc and /var): seconds of CPU on the boot's
+# critical path. Do it now and stamp both up to date, as
+# systemd-update-done.service would.
+if command -v ldconfig >/dev/null; then
+  ldconfig
+fi
+if command -v journalctl >/dev/null; then
+  journalctl --update-catalog || true
+fi
+if command -v systemd-hwdb >/dev/null; then
+  systemd-hwdb update || true
+fi
+for done_bin in /usr/lib/systemd/systemd-update-done /lib/systemd/systemd-update-done; do
+  if [ -x "$done_bin" ]; then
+    "$done_bin"
+    break
+  fi
+done
 
 # The package's default copies of the files above are not in force.
 rm -f /etc/cloud/cloud.cfg.d/80-kubebake-ssh-keys.cfg.dpkg-dist /etc/cloud/cloud.cfg.d/80-kubebake-ssh-keys.cfg.dpkg-new /etc/cloud/cloud.cfg.d/80-kubebake-ssh-keys.cfg.rpmnew

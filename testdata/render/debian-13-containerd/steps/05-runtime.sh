@@ -10,7 +10,22 @@ install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/network/
 export DEBIAN_FRONTEND=noninteractive
 APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
-"${APT[@]}" install --no-install-recommends containerd
+# kb_live succeeds when this root is a booted system, not a chroot.
+kb_live() {
+  [ -d /run/systemd/system ] && ! systemd-detect-virt --quiet --chroot 2>/dev/null
+}
+
+# kb_installed PACKAGE...: every package is installed.
+kb_installed() {
+  local status
+  status=$(dpkg-query -W -f="\${db:Status-Abbrev}\n" "$@" 2>/dev/null) || return 1
+  ! grep -qv '^ii' <<<"$status"
+}
+
+# In a chroot the prepare step installed them.
+if kb_live || ! kb_installed containerd; then
+  "${APT[@]}" install --no-install-recommends containerd
+fi
 systemctl enable containerd.service
 
 # The package's default copies of the files above are not in force.

@@ -12,7 +12,22 @@ install -D -m 0644 -o root -g root "$KUBEBAKE_STAGE/rootfs"/etc/systemd/network/
 export DEBIAN_FRONTEND=noninteractive
 APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
-"${APT[@]}" install --no-install-recommends docker.io docker-cli
+# kb_live succeeds when this root is a booted system, not a chroot.
+kb_live() {
+  [ -d /run/systemd/system ] && ! systemd-detect-virt --quiet --chroot 2>/dev/null
+}
+
+# kb_installed PACKAGE...: every package is installed.
+kb_installed() {
+  local status
+  status=$(dpkg-query -W -f="\${db:Status-Abbrev}\n" "$@" 2>/dev/null) || return 1
+  ! grep -qv '^ii' <<<"$status"
+}
+
+# In a chroot the prepare step installed them.
+if kb_live || ! kb_installed docker.io docker-cli; then
+  "${APT[@]}" install --no-install-recommends docker.io docker-cli
+fi
 install -m 0755 "$KUBEBAKE_STAGE/inputs/cri-dockerd" /usr/bin/cri-dockerd
 systemctl enable containerd.service docker.service cri-docker.socket cri-docker.service
 

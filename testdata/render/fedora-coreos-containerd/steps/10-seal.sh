@@ -25,3 +25,23 @@ rm -f /var/lib/kubebake/status.json /var/lib/kubebake/firstboot.success /var/lib
 # Let Ignition run again with the user's config on the image's first boot.
 mount -o remount,rw /boot
 touch /boot/ignition.firstboot
+# The bake changed /usr, so systemd would rebuild the linker cache, the
+# journal's message catalog and the hardware database at first boot
+# (ConditionNeedsUpdate=/etc and /var): seconds of CPU on the boot's
+# critical path. Do it now and stamp both up to date, as
+# systemd-update-done.service would.
+if command -v ldconfig >/dev/null; then
+  ldconfig
+fi
+if command -v journalctl >/dev/null; then
+  journalctl --update-catalog || true
+fi
+if command -v systemd-hwdb >/dev/null; then
+  systemd-hwdb update || true
+fi
+for done_bin in /usr/lib/systemd/systemd-update-done /lib/systemd/systemd-update-done; do
+  if [ -x "$done_bin" ]; then
+    "$done_bin"
+    break
+  fi
+done
