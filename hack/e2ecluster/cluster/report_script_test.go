@@ -21,11 +21,18 @@ case "$*" in
 "get nodes --no-headers") cat "$dir/nodes" ;;
 "get pods -n kube-system --no-headers") cat "$dir/pods" ;;
 "get daemonsets -n kube-system --no-headers "*) cat "$dir/daemonsets" ;;
+"get deployments -n kube-system --no-headers "*) cat "$dir/deployments" ;;
 *) echo "fake kubectl $*" ;;
 esac
 `
 
 const (
+	corednsUp      = "coredns 2 2\n"
+	podsStaticOnly = `etcd-cp1 1/1 Running 0 5m
+kube-apiserver-cp1 1/1 Running 0 5m
+kube-controller-manager-cp1 1/1 Running 0 5m
+kube-scheduler-cp1 1/1 Running 0 5m
+`
 	twoNodesReady = "cp1 Ready control-plane 5m v1.36.3\nworker1 Ready <none> 2m v1.36.3\n"
 	// Every pod there is is Running and Ready: worker1's kube-proxy pod
 	// does not exist yet (as seen once on a docker cluster under TCG).
@@ -47,16 +54,19 @@ func TestReportScriptVerdict(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, nodes, pods, daemonsets string
+		deployments                   string
 		pass, settled                 bool
 		detail                        string
 	}{
-		{"ready", twoNodesReady, podsReady, "kube-proxy 2 2\n", true, true, "2 nodes Ready, 6 kube-system pods Running and Ready, 1 daemonsets Ready on every node"},
-		{"kube-proxy not yet on the new node", twoNodesReady, podsReady, "kube-proxy 1 1\n", false, true, "kube-proxy(1/2)"},
-		{"kube-proxy scheduled, not ready", twoNodesReady, podsReady, "kube-proxy 1 2\n", false, true, "kube-proxy(1/2)"},
-		{"no daemonsets", twoNodesReady, podsReady, "", false, true, "daemonsets 0"},
-		{"a node not Ready", "cp1 Ready control-plane 5m v1.36.3\nworker1 NotReady <none> 2m v1.36.3\n", podsReady, "kube-proxy 2 2\n", false, true, "nodes Ready 1/2"},
-		{"no node Ready", "cp1 NotReady control-plane 5m v1.36.3\n", podsReady, "kube-proxy 1 1\n", false, false, "nodes Ready 0/2"},
-		{"a pod not ready", twoNodesReady, strings.Replace(podsReady, "coredns-1 1/1 Running", "coredns-1 0/1 Running", 1), "kube-proxy 2 2\n", false, false, "coredns-1(Running,0/1"},
+		{"ready", twoNodesReady, podsReady, "kube-proxy 2 2\n", corednsUp, true, true, "2 nodes Ready, 6 kube-system pods Running and Ready, 1 daemonsets Ready on every node"},
+		{"kube-proxy not yet on the new node", twoNodesReady, podsReady, "kube-proxy 1 1\n", corednsUp, false, true, "kube-proxy(1/2)"},
+		{"kube-proxy scheduled, not ready", twoNodesReady, podsReady, "kube-proxy 1 2\n", corednsUp, false, true, "kube-proxy(1/2)"},
+		{"no daemonsets", twoNodesReady, podsReady, "", corednsUp, false, false, "daemonsets 0"},
+		{"a node not Ready", "cp1 Ready control-plane 5m v1.36.3\nworker1 NotReady <none> 2m v1.36.3\n", podsReady, "kube-proxy 2 2\n", corednsUp, false, true, "nodes Ready 1/2"},
+		{"no node Ready", "cp1 NotReady control-plane 5m v1.36.3\n", podsReady, "kube-proxy 1 1\n", corednsUp, false, false, "nodes Ready 0/2"},
+		{"a pod not ready", twoNodesReady, strings.Replace(podsReady, "coredns-1 1/1 Running", "coredns-1 0/1 Running", 1), "kube-proxy 2 2\n", corednsUp, false, false, "coredns-1(Running,0/1"},
+		{"add-ons' pods not made yet: the static pods alone", "cp1 Ready control-plane 5m v1.36.3\n", podsStaticOnly, "kube-proxy 0 1\n", "coredns <none> 2\n", false, false, "nodes Ready 1/2"},
+		{"CoreDNS not available yet", "cp1 Ready control-plane 5m v1.36.3\n", podsReady, "kube-proxy 1 1\n", "coredns 1 2\n", false, false, "nodes Ready 1/2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -65,7 +75,7 @@ func TestReportScriptVerdict(t *testing.T) {
 			require.NoError(t, os.MkdirAll(bin, 0o755))
 			require.NoError(t, os.MkdirAll(state, 0o755))
 			for name, content := range map[string]string{
-				"bin/kubectl": fakeKubectl, "bin/nodes": tc.nodes, "bin/pods": tc.pods, "bin/daemonsets": tc.daemonsets,
+				"bin/kubectl": fakeKubectl, "bin/nodes": tc.nodes, "bin/pods": tc.pods, "bin/daemonsets": tc.daemonsets, "bin/deployments": tc.deployments,
 				"state/firstboot.success": "2026-12-01T12:00:00Z\n", "state/status.json": `{"result":"success"}`,
 			} {
 				require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o755))
