@@ -114,17 +114,7 @@ func TestConvertImageCompression(t *testing.T) {
 			if tc.header == "" {
 				return
 			}
-			js, err = exec.Command(bin, "info", "--output=json", "-f", "qcow2", state.Get(keyOutput).(string)).Output()
-			require.NoError(t, err)
-			var info struct {
-				Specific struct {
-					Data struct {
-						CompressionType string `json:"compression-type"`
-					} `json:"data"`
-				} `json:"format-specific"`
-			}
-			require.NoError(t, json.Unmarshal(js, &info))
-			assert.Equal(t, tc.header, info.Specific.Data.CompressionType)
+			assert.Equal(t, tc.header, testutil.QcowCompressionType(t, bin, state.Get(keyOutput).(string)))
 		})
 	}
 }

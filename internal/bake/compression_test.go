@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -57,17 +56,7 @@ func TestPublishCompression(t *testing.T) {
 			if tc.header == "" {
 				return
 			}
-			js, err := exec.Command(bin, "info", "--output=json", "-f", "qcow2", res.Image).Output()
-			require.NoError(t, err)
-			var info struct {
-				Specific struct {
-					Data struct {
-						CompressionType string `json:"compression-type"`
-					} `json:"data"`
-				} `json:"format-specific"`
-			}
-			require.NoError(t, json.Unmarshal(js, &info))
-			assert.Equal(t, tc.header, info.Specific.Data.CompressionType)
+			assert.Equal(t, tc.header, testutil.QcowCompressionType(t, bin, res.Image))
 		})
 	}
 }

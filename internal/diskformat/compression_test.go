@@ -3,7 +3,6 @@ package diskformat_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -122,17 +121,7 @@ func TestQemuImgWritesCompression(t *testing.T) {
 			require.NoError(t, err)
 			_, err = qemuImg(ctx, args...)
 			require.NoError(t, err)
-			js, err := qemuImg(ctx, "info", "--output=json", "-f", "qcow2", dst)
-			require.NoError(t, err)
-			var info struct {
-				Specific struct {
-					Data struct {
-						CompressionType string `json:"compression-type"`
-					} `json:"data"`
-				} `json:"format-specific"`
-			}
-			require.NoError(t, json.Unmarshal([]byte(js), &info))
-			assert.Equal(t, tc.header, info.Specific.Data.CompressionType)
+			assert.Equal(t, tc.header, testutil.QcowCompressionType(t, bin, dst))
 			_, err = qemuImg(ctx, "check", "-q", "-f", "qcow2", dst)
 			require.NoError(t, err, "qemu-img check")
 			_, err = qemuImg(ctx, "compare", "-q", "-f", "raw", "-F", "qcow2", src, dst)

@@ -2,6 +2,7 @@
 package testutil
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -101,4 +102,25 @@ func DirNames(t testing.TB, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// QcowCompressionType is the compression type qemu-img (the program
+// qemuImg) reads in the header of the qcow2 at path: zlib or zstd.
+func QcowCompressionType(t testing.TB, qemuImg, path string) string {
+	t.Helper()
+	js, err := exec.Command(qemuImg, "info", "--output=json", "-f", "qcow2", path).Output()
+	if err != nil {
+		t.Fatalf("qemu-img info %s: %v", path, err)
+	}
+	var info struct {
+		Specific struct {
+			Data struct {
+				CompressionType string `json:"compression-type"`
+			} `json:"data"`
+		} `json:"format-specific"`
+	}
+	if err := json.Unmarshal(js, &info); err != nil {
+		t.Fatalf("qemu-img info %s: %v", path, err)
+	}
+	return info.Specific.Data.CompressionType
 }
