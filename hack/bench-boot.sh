@@ -7,8 +7,11 @@
 #   2. ROUNDS rounds (hack/benchboot), the order rotated each round, of:
 #      a 2-node cluster from the baked image (the join starts once the init
 #      node's kubebake-firstboot has reported, so it joins a control plane
-#      that is up); the plain base booted with no NodeConfig, to
-#      multi-user.target and cloud-init's end; and the baseline, the same
+#      that is up, and before it the plain base boots there too, beside
+#      the settled control plane, so that the join is compared with a boot
+#      under the same load); the plain base booted alone with no
+#      NodeConfig, to multi-user.target and cloud-init's end; and the
+#      baseline, the same
 #      cluster from the plain base installing the same recipe at boot
 #      (packages from the Debian mirror through a second, NAT network card;
 #      about 30 minutes a round under TCG);
@@ -18,8 +21,8 @@
 #      (kubeadm's output among it) and when kubectl saw its Node Ready; the
 #      host timestamps each console as it arrives (firmware, the kernel's
 #      first line, the kernel's start estimated from printk's times);
-#   4. prints a table per kind (init, join, base, baseline-init,
-#      baseline-join): each segment's clock (host: from QEMU's start; guest:
+#   4. prints a table per kind (init, join, base, base-loaded,
+#      baseline-init, baseline-join): each segment's clock (host: from QEMU's start; guest:
 #      the node's monotonic clock from its kernel's start), its median start
 #      and end, and the median, minimum, maximum and spread of its length
 #      over the rounds; then the ratios issue #15 sets goals for. Writes

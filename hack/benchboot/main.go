@@ -3,7 +3,8 @@
 // of
 //   - baked: a 2-node cluster from the baked image, the join started once
 //     the init node's kubebake-firstboot has reported (it joins a control
-//     plane that is up);
+//     plane that is up), and before the join the plain base booted beside
+//     the settled control plane (base-loaded: the join's fair comparison);
 //   - compare (with -compare): the same cluster from another image, the
 //     recipe baked before a change, for before/after figures;
 //   - base: the plain base image with no NodeConfig, to multi-user.target
@@ -13,7 +14,7 @@
 //
 // Every node runs the timeline script (package timeline) and the host
 // timestamps its console. It prints a table per kind (init, join, base,
-// baseline-init, baseline-join) with the median, minimum, maximum and
+// base-loaded, baseline-init, baseline-join) with the median, minimum, maximum and
 // spread of every segment, each on its clock (host or guest), and writes
 // the machine-readable result (rewritten after every run) and the table
 // beside it. It exits 1 when a run failed; the figures leave such runs
@@ -173,13 +174,23 @@ func run(ctx context.Context, o options) (int, error) {
 			var runs []timeline.Run
 			switch boot {
 			case bootBase:
-				runs = []timeline.Run{plainRun(ctx, o, accel, r, dir)}
+				runs = []timeline.Run{plainRun(ctx, o, accel, r, dir, timeline.KindBase)}
 			case bootBaked:
-				runs = clusterRuns(ctx, o, accel, r, dir, o.image, "", "")
+				// The plain base boots beside the init node once its
+				// control plane has settled, before the join, so that the
+				// join is compared with a boot under the same load.
+				var loaded timeline.Run
+				runs = clusterRuns(ctx, o, accel, r, dir, o.image, "", "", func(ctx context.Context) error {
+					loaded = plainRun(ctx, o, accel, r, filepath.Join(dir, "base-loaded"), timeline.KindBaseLoaded)
+					return nil
+				})
+				if loaded.Kind != "" {
+					runs = append(runs, loaded)
+				}
 			case bootCompare:
-				runs = clusterRuns(ctx, o, accel, r, dir, o.compare, "", "before-")
+				runs = clusterRuns(ctx, o, accel, r, dir, o.compare, "", "before-", nil)
 			case bootBaseline:
-				runs = clusterRuns(ctx, o, accel, r, dir, o.base, bundle, "baseline-")
+				runs = clusterRuns(ctx, o, accel, r, dir, o.base, bundle, "baseline-", nil)
 			}
 			for _, x := range runs {
 				if !x.OK {
@@ -232,8 +243,9 @@ func nodes(uplink bool) []cluster.Node {
 
 // clusterRuns boots a 2-node cluster from image (with bundle: the plain
 // base installing the recipe at boot) and returns each node's run; kinds
-// are prefixed with prefix.
-func clusterRuns(ctx context.Context, o options, accel string, round int, dir, image, bundle, prefix string) []timeline.Run {
+// are prefixed with prefix. afterSettled, when set, runs once the init
+// node's control plane has settled, before the join starts.
+func clusterRuns(ctx context.Context, o options, accel string, round int, dir, image, bundle, prefix string, afterSettled func(context.Context) error) []timeline.Run {
 	ns := nodes(bundle != "")
 	res, err := cluster.Run(ctx, cluster.Options{
 		Image: image, WorkDir: dir, Nodes: ns, Accel: accel, QEMU: o.qemu, Timeout: o.timeout, ReadyWait: o.readyWait, Bundle: bundle,
@@ -242,7 +254,7 @@ func clusterRuns(ctx context.Context, o options, accel string, round int, dir, i
 			ControlPlaneHealth: 15 * time.Minute, KubeletHealth: 10 * time.Minute, ControlPlane: 40 * time.Minute,
 			TLSBootstrap: 20 * time.Minute, PodCIDR: 20 * time.Minute,
 		},
-		JoinAfterInit: true, Timeline: true, Progress: os.Stdout,
+		JoinAfterInit: true, AfterSettled: afterSettled, Timeline: true, Progress: os.Stdout,
 	})
 	if err != nil {
 		var runs []timeline.Run
@@ -290,16 +302,22 @@ func nodeRun(round int, kind string, nr cluster.NodeResult) timeline.Run {
 	return timeline.Run{Round: round, Kind: kind, Node: nr.Node.Name, OK: len(problems) == 0, Error: strings.Join(problems, "; "), Host: nr.Host, Guest: &g, Timeline: &tl}
 }
 
-// plainRun boots the plain base once, shaped as the init node.
-func plainRun(ctx context.Context, o options, accel string, round int, dir string) timeline.Run {
+// plainRun boots the plain base once, shaped as the init node, as kind
+// (base, or base-loaded beside a settled control plane: then shaped as the
+// join node, on a network of its own).
+func plainRun(ctx context.Context, o options, accel string, round int, dir, kind string) timeline.Run {
 	n := cluster.Node{Name: "base1", IP: "192.168.76.11", MAC: "52:54:00:6b:62:11", UUID: uuid.NewString(), MemoryMiB: 3072}
-	r := timeline.Run{Round: round, Kind: timeline.KindBase, Node: n.Name}
+	if kind == timeline.KindBaseLoaded {
+		n = cluster.Node{Name: "base2", IP: "192.168.76.13", MAC: "52:54:00:6b:62:13", UUID: uuid.NewString(), MemoryMiB: 2048, SMP: 2}
+	}
+	fmt.Printf("bench-boot: round %d: %s\n", round, kind)
+	r := timeline.Run{Round: round, Kind: kind, Node: n.Name}
 	res, err := cluster.BootPlain(ctx, cluster.PlainOptions{Image: o.base, WorkDir: dir, Node: n, Accel: accel, QEMU: o.qemu, Wait: o.plainWait, Progress: os.Stdout})
 	if err != nil {
 		r.Error = err.Error()
 		return r
 	}
-	tl := timeline.Build(timeline.Input{Kind: timeline.KindBase, Node: n.Name, Round: round, Host: res.Host, Guest: res.Guest})
+	tl := timeline.Build(timeline.Input{Kind: kind, Node: n.Name, Round: round, Host: res.Host, Guest: res.Guest})
 	g := res.Guest
 	r.Host, r.Guest, r.Timeline = res.Host, &g, &tl
 	r.OK = res.TimelineError == "" && g.Done

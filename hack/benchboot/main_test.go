@@ -165,13 +165,15 @@ func TestRunFake(t *testing.T) {
 		assert.True(t, r.OK, "%s %s: %s", r.Kind, r.Node, r.Error)
 		kinds = append(kinds, r.Kind+" "+r.Node)
 	}
-	assert.Equal(t, []string{"init cp1", "join worker1", "base base1"}, kinds)
-	require.Len(t, res.Summary, 3)
+	assert.Equal(t, []string{"init cp1", "join worker1", "base-loaded base2", "base base1"}, kinds, "the loaded base is booted in the baked cluster's run")
+	require.Len(t, res.Summary, 4)
+
 	table, err := os.ReadFile(filepath.Join(dir, "out", "table.txt"))
 	require.NoError(t, err)
 	assert.Contains(t, string(table), "== join: baked image, kubeadm join")
 	assert.Contains(t, string(table), "firmware+loader: power-on → kernel start (estimated)")
-	for _, d := range []string{"r1-baked", "r1-base"} {
+	assert.Contains(t, string(table), "== base-loaded: plain base image, no NodeConfig, booted beside the baked init node")
+	for _, d := range []string{"r1-baked", "r1-baked/base-loaded", "r1-base"} {
 		assert.DirExists(t, filepath.Join(o.work, d))
 	}
 }

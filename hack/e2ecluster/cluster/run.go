@@ -49,6 +49,11 @@ type Options struct {
 	// that is up (make bench-boot) rather than one still starting, which
 	// under TCG takes the host's CPU from the joining node.
 	JoinAfterInit bool
+	// AfterSettled, with JoinAfterInit, runs once the init node's control
+	// plane has settled and before the others start: make bench-boot boots
+	// the plain base there, beside the control plane, to measure the
+	// host's load in the join's slot. Its error ends the run.
+	AfterSettled func(ctx context.Context) error
 	// Timeline adds make bench-boot's timeline script to every node's user
 	// data, timestamps each console on the host's clock, and waits for
 	// every node's timeline after the reports (NodeResult.Host and
@@ -165,6 +170,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			line, err := machines[0].m.WaitFile(ctx, machines[0].report, SettledRE(nr.Node.Name), min(o.ReadyWait, time.Until(deadline(ctx))))
 			if err != nil {
 				return nil, fmt.Errorf("%s: its control plane did not settle: %w (serial logs and reports in %s)", nr.Node.Name, err, o.WorkDir)
+			}
+			if o.AfterSettled != nil {
+				if err := o.AfterSettled(ctx); err != nil {
+					return nil, fmt.Errorf("after %s settled: %w", nr.Node.Name, err)
+				}
 			}
 			fmt.Fprintf(o.Progress, "e2e-cluster: %s: %s; starting the others\n", nr.Node.Name, line)
 		}

@@ -130,13 +130,24 @@ func TestRunJoinAfterInitTimeline(t *testing.T) {
 		{Name: "cp1", Role: "init", IP: "192.168.76.11", MAC: "52:54:00:6b:62:11"},
 		{Name: "worker1", Role: "join", IP: "192.168.76.12", MAC: "52:54:00:6b:62:12"},
 	}
+	var between string
 	res, err := Run(context.Background(), Options{
 		Image: image, WorkDir: filepath.Join(dir, "w"), Nodes: nodes, Cluster: tcg, Accel: "tcg", QEMU: qemu,
 		Timeout: time.Minute, ReadyWait: time.Minute, JoinAfterInit: true, Timeline: true,
+		AfterSettled: func(context.Context) error {
+			// What the log holds now: the init node settled, the join not
+			// yet started.
+			b, err := os.ReadFile(log)
+			require.NoError(t, err)
+			between = string(b)
+			return nil
+		},
 	})
 	require.NoError(t, err)
 	assert.True(t, res.Pass)
 	require.Len(t, res.Nodes, 2)
+	assert.Contains(t, between, "settled cp1", "AfterSettled runs once the init node has settled")
+	assert.NotContains(t, between, "start worker1", "and before the join starts")
 
 	events := map[string]float64{}
 	b, err := os.ReadFile(log)

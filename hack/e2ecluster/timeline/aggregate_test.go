@@ -119,6 +119,16 @@ func TestRatios(t *testing.T) {
 	})
 	got := Ratios(sums)
 	require.Len(t, got, 2, "only the ratios whose rows were measured")
+	loaded := Ratios(Aggregate([]Timeline{
+		run(KindJoin, 1, seg("total: power-on → kubeadm starts", GroupTotal, ClockMixed, 0, 105)),
+		run(KindBase, 1, seg("total: power-on → multi-user.target", GroupTotal, ClockMixed, 0, 56)),
+		run(KindBaseLoaded, 1, seg("total: power-on → multi-user.target", GroupTotal, ClockMixed, 0, 100)),
+	}))
+	require.Len(t, loaded, 3)
+	assert.Equal(t, []string{"join/base", "join/base-loaded", "base-loaded/base"},
+		[]string{loaded[0].Kind + "/" + loaded[0].OfKind, loaded[1].Kind + "/" + loaded[1].OfKind, loaded[2].Kind + "/" + loaded[2].OfKind})
+	assert.Equal(t, 1.05, loaded[1].Value, "the join over the base under the same load")
+	assert.Equal(t, "<= 1.2", loaded[1].Goal)
 	assert.Equal(t, 1.2, got[0].Value)
 	assert.Equal(t, KindInit, got[0].Kind)
 	assert.Equal(t, "<= 1.2", got[0].Goal)

@@ -58,6 +58,10 @@ const (
 	KindBase         = "base"
 	KindBaselineInit = "baseline-init"
 	KindBaselineJoin = "baseline-join"
+	// KindBaseLoaded is the plain base booted beside a settled control
+	// plane, in the slot the join boots in: what the host's load there
+	// does to a boot that runs no kubeadm, the join's fair comparison.
+	KindBaseLoaded = "base-loaded"
 	// KindBeforeInit and KindBeforeJoin are the cluster from the image
 	// bench-boot compares with (-compare: the same recipe baked before a
 	// change), booted in the same rounds.
@@ -66,13 +70,14 @@ const (
 )
 
 // Kinds in the order the table shows them.
-var Kinds = []string{KindInit, KindBeforeInit, KindJoin, KindBeforeJoin, KindBase, KindBaselineInit, KindBaselineJoin}
+var Kinds = []string{KindInit, KindBeforeInit, KindJoin, KindBeforeJoin, KindBase, KindBaseLoaded, KindBaselineInit, KindBaselineJoin}
 
 // KindTitle says what a kind is.
 var KindTitle = map[string]string{
 	KindInit:         "baked image, kubeadm init",
 	KindJoin:         "baked image, kubeadm join to a control plane already up",
 	KindBase:         "plain base image, no NodeConfig: to multi-user.target and cloud-init's end",
+	KindBaseLoaded:   "plain base image, no NodeConfig, booted beside the baked init node once its control plane settled (the join's slot): to multi-user.target and cloud-init's end",
 	KindBaselineInit: "plain base installing the same recipe at boot, kubeadm init",
 	KindBaselineJoin: "plain base installing the same recipe at boot, kubeadm join to a control plane already up",
 	KindBeforeInit:   "the image compared with (baked before the change), kubeadm init",
@@ -148,7 +153,7 @@ func Build(in Input) Timeline {
 	}
 	b.bootSegments(in)
 	userspace := g.Manager["UserspaceTimestampMonotonic"]
-	if in.Kind == KindBase {
+	if in.Kind == KindBase || in.Kind == KindBaseLoaded {
 		b.plainSegments(in, userspace)
 	} else {
 		b.firstbootSegments(in, userspace)
