@@ -48,6 +48,8 @@ type Guest struct {
 	// the wait ran out), and BootFinished when it said so.
 	BootState    string  `json:"bootState,omitempty"`
 	BootFinished float64 `json:"bootFinished,omitempty"`
+	// Containers are the runtime's containers at the script's end.
+	Containers []Container `json:"containers,omitempty"`
 	// Done is whether the script's last line came.
 	Done bool `json:"done"`
 	// Errors are lines that did not parse.
@@ -176,6 +178,12 @@ func (g *Guest) line(kind, text string) error {
 		if l, ok := ParseJournalLine(text); ok {
 			g.Journal = append(g.Journal, l)
 		}
+	case "CONTAINERS":
+		cs, err := parseContainers(text)
+		if err != nil {
+			return err
+		}
+		g.Containers = cs
 	case "DONE":
 		g.Done = true
 	}

@@ -98,6 +98,44 @@ cat <<'EOF'
 [  344.710311] cp1 systemd[1]: Finished kubebake-firstboot.service - kubebake first boot.
 EOF
 `
+	// fakeCrictl prints as crictl ps -a -o json does (indented, createdAt
+	// an int64 as a string); fakeDate the wall clock it is read against.
+	fakeCrictl = `#!/bin/bash
+echo "crictl $*" >>"$(dirname "$0")/calls"
+cat <<'EOF'
+{
+  "containers": [
+    {
+      "id": "a1",
+      "metadata": {
+        "name": "kube-controller-manager",
+        "attempt": 1
+      },
+      "state": "CONTAINER_RUNNING",
+      "createdAt": "1764755670000000000",
+      "labels": {
+        "io.kubernetes.pod.name": "kube-controller-manager-cp1"
+      }
+    },
+    {
+      "id": "b2",
+      "metadata": {
+        "name": "etcd",
+        "attempt": 0
+      },
+      "state": "CONTAINER_RUNNING",
+      "createdAt": "1764755640500000000",
+      "labels": {
+        "io.kubernetes.pod.name": "etcd-cp1"
+      }
+    }
+  ]
+}
+EOF
+`
+	fakeDate = `#!/bin/bash
+echo 1764755700000000000
+`
 	fakeKubectl = `#!/bin/bash
 dir=$(dirname "$0")
 echo "kubectl $*" >>"$dir/calls"
@@ -120,7 +158,7 @@ func runScript(t *testing.T, mode, firstboot string) (string, string) {
 	bin, state := filepath.Join(dir, "bin"), filepath.Join(dir, "state")
 	require.NoError(t, os.MkdirAll(bin, 0o755))
 	require.NoError(t, os.MkdirAll(state, 0o755))
-	for name, content := range map[string]string{"systemctl": fakeSystemctl, "systemd-analyze": fakeAnalyze, "dmesg": fakeDmesg, "journalctl": fakeJournalctl, "kubectl": fakeKubectl} {
+	for name, content := range map[string]string{"systemctl": fakeSystemctl, "systemd-analyze": fakeAnalyze, "dmesg": fakeDmesg, "journalctl": fakeJournalctl, "kubectl": fakeKubectl, "crictl": fakeCrictl, "date": fakeDate} {
 		require.NoError(t, os.WriteFile(filepath.Join(bin, name), []byte(content), 0o755))
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(bin, "calls"), nil, 0o644))
@@ -170,12 +208,18 @@ func TestScriptRun(t *testing.T) {
 	assert.Len(t, g.Journal, 9)
 	require.NotNil(t, g.Status)
 	assert.Len(t, g.Status.Phases, 7)
+	require.Len(t, g.Containers, 2, "crictl's containers, its indented JSON read from one line")
+	assert.Equal(t, "etcd", g.Containers[0].Name, "oldest first")
+	assert.Equal(t, "kube-controller-manager-cp1", g.Containers[1].Pod)
+	assert.Equal(t, 1, g.Containers[1].Attempt)
+	assert.InDelta(t, 29.5, g.Containers[1].Created-g.Containers[0].Created, 0.001, "creation times 29.5 s apart on the guest's clock")
 
 	for _, want := range []string{
 		"kubectl --kubeconfig /etc/kubernetes/admin.conf wait --for=condition=Ready node/cp1 --timeout=60s",
 		"systemctl is-system-running --wait",
 		"systemd-analyze critical-chain kubebake-firstboot.service",
 		"journalctl -b -o short-monotonic --no-pager -u kubebake-firstboot.service",
+		"crictl ps -a -o json",
 	} {
 		assert.Contains(t, calls, want)
 	}

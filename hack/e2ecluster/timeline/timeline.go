@@ -43,13 +43,16 @@ const (
 	GroupBoot      = "boot"
 	GroupFirstboot = "firstboot"
 	GroupKubeadm   = "kubeadm"
-	GroupNode      = "node"
-	GroupTotal     = "total"
-	GroupUnit      = "unit"
+	// GroupPods is the runtime's containers: when each was created, from
+	// the kubelet's start.
+	GroupPods  = "pods"
+	GroupNode  = "node"
+	GroupTotal = "total"
+	GroupUnit  = "unit"
 )
 
 // groupOrder ranks the groups for the table.
-var groupOrder = map[string]int{GroupBoot: 0, GroupFirstboot: 1, GroupKubeadm: 2, GroupNode: 3, GroupTotal: 4, GroupUnit: 5}
+var groupOrder = map[string]int{GroupBoot: 0, GroupFirstboot: 1, GroupKubeadm: 2, GroupPods: 3, GroupNode: 4, GroupTotal: 5, GroupUnit: 6}
 
 // Kinds of boot that make bench-boot measures.
 const (
@@ -307,6 +310,7 @@ func (b *builder) firstbootSegments(in Input, userspace float64) {
 			b.miss("no kubeadm output in the journal")
 		}
 		b.t.Segments = append(b.t.Segments, segs...)
+		b.containerSegments(g.Containers, kubeletStartedAt(g.Journal, kubeadmEnd))
 		// The journal may time kubeadm's last line a little after the
 		// phase's end by firstboot's clock; the later one ends kubeadm.
 		kubeadmEnd = max(kubeadmEnd, last)
