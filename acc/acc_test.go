@@ -222,6 +222,8 @@ build {
 	out2 := p.run(0, "build", tpl)
 	assert.Contains(t, out2, "KUBEBAKE-ACC-OK", "the staged plan equals kubebake render's")
 	assert.Contains(t, out2, "node checks passed")
+	assert.Contains(t, out2, "kubebake: [stage] uploading the plan's", "the null builder attaches no stage disk: the stage goes through the communicator")
+	assert.Contains(t, out2, "through the communicator: the builder attached no stage disk (only kubebake-qemu does)")
 	assert.Regexp(t, `\[\d+/\d+\] runtime: `, out2, "steps are announced with their names")
 	assert.Contains(t, out2, "runtime | double ran step runtime", "step output streams with the step's name")
 	log, err := os.ReadFile(filepath.Join(m.root, "steps.log"))

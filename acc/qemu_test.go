@@ -47,12 +47,15 @@ func TestQemuBuild(t *testing.T) {
 	require.NoError(t, os.WriteFile(out+".packer.log", []byte(log), 0o644))
 	for _, line := range strings.Split(log, "\n") {
 		if strings.Contains(line, " done in ") || strings.Contains(line, "Accelerator") || strings.Contains(line, "powered off") ||
-			strings.Contains(line, "Wrote ") || strings.Contains(line, "node checks passed") || strings.Contains(line, "steps done") {
+			strings.Contains(line, "Wrote ") || strings.Contains(line, "node checks passed") || strings.Contains(line, "steps done") ||
+			strings.Contains(line, "kubebake: [stage] ") {
 			t.Logf("FIGURE %s", strings.TrimSpace(line))
 		}
 	}
 	assert.Contains(t, log, "node checks passed")
 	assert.Contains(t, log, "The guest powered off")
+	assert.Contains(t, log, "kubebake: [stage] wrote the plan's", "the plan goes in on the builder's stage disk, not over SSH")
+	assert.Contains(t, log, "kubebake: [stage] the machine unpacked the stage disk in ")
 
 	img := filepath.Join(out, "debian-13-containerd.qcow2")
 	fi, err := os.Stat(img)

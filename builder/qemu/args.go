@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kubebake/kubebake/internal/apply"
 	"github.com/kubebake/kubebake/internal/vm"
 )
 
@@ -33,8 +34,9 @@ func sourceFormat(info, path string) string {
 }
 
 // machineConfig describes the build machine: the overlay first, then the
-// seed (SSH mode) or the Ignition through fw_cfg (Ignition mode).
-func machineConfig(c *Config, accel, overlay, seed, ignition, serial string, sshPort int) vm.Config {
+// seed and the stage disk, read-only with its serial (SSH mode), or the
+// Ignition through fw_cfg (Ignition mode).
+func machineConfig(c *Config, accel, overlay, seed, stage, ignition, serial string, sshPort int) vm.Config {
 	m := vm.Config{
 		Accel: accel, CPU: c.CPUModel, MemoryMiB: c.Memory, SMP: c.CPUs,
 		SerialLog: serial, SSHPort: sshPort,
@@ -42,6 +44,9 @@ func machineConfig(c *Config, accel, overlay, seed, ignition, serial string, ssh
 	}
 	if seed != "" {
 		m.Disks = append(m.Disks, vm.Disk{Path: seed, Format: "raw", ReadOnly: true})
+	}
+	if stage != "" {
+		m.Disks = append(m.Disks, vm.Disk{Path: stage, Format: "raw", ReadOnly: true, Serial: apply.StageDiskSerial})
 	}
 	if ignition != "" {
 		m.Extra = append(m.Extra, "-fw_cfg", "name=opt/com.coreos/config,file="+ignition)

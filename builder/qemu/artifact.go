@@ -8,6 +8,7 @@ import (
 
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 
+	"github.com/kubebake/kubebake/internal/apply"
 	"github.com/kubebake/kubebake/internal/manifest"
 )
 
@@ -25,17 +26,19 @@ type Artifact struct {
 }
 
 // GeneratedVars are the build variables the builder sets (build.ImagePath
-// and so on, in post-processors).
+// and so on, in post-processors), and apply.StageDiskVar, the stage disk
+// the provisioners see while the machine runs.
 func GeneratedVars() []string {
-	return []string{"ImagePath", "ImageSHA256", "ManifestPath", "Recipe", "KubernetesVersion", "Runtime", "PlanDigest"}
+	return []string{"ImagePath", "ImageSHA256", "ManifestPath", "Recipe", "KubernetesVersion", "Runtime", "PlanDigest", apply.StageDiskVar}
 }
 
-// generatedData is generated_data: each of GeneratedVars.
+// generatedData is generated_data: each of GeneratedVars. The stage disk
+// is gone once the build is over: post-processors see it empty.
 func (a *Artifact) generatedData() map[string]any {
 	return map[string]any{
 		"ImagePath": a.image, "ImageSHA256": a.m.SHA256, "ManifestPath": a.manifest,
 		"Recipe": a.m.Recipe, "KubernetesVersion": a.m.KubernetesVersion, "Runtime": a.m.Runtime.Kind,
-		"PlanDigest": a.m.PlanDigest,
+		"PlanDigest": a.m.PlanDigest, apply.StageDiskVar: "",
 	}
 }
 

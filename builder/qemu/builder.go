@@ -2,8 +2,10 @@
 // raw) image on this machine from a cloud image. It boots the image on a
 // copy-on-write overlay under QEMU (KVM when it really works, TCG
 // otherwise) with a NoCloud seed that creates a build user for an ephemeral
-// SSH key, lets the provisioners run over SSH, seals the guest and powers it
-// off, and writes the image with qemu-img and a manifest.json. Fedora
+// SSH key, lets the provisioners run over SSH (the kubebake provisioner
+// writes its plan's stage into a stage disk the machine has attached
+// instead of uploading it), seals the guest and powers it off, and writes
+// the image with qemu-img and a manifest.json. Fedora
 // CoreOS images bake themselves from the recipe's Ignition (passed through
 // fw_cfg) instead.
 package qemu
@@ -109,6 +111,7 @@ func (b *Builder) steps(start time.Time, now func() time.Time) []multistep.Step 
 		steps = append(steps,
 			&communicator.StepSSHKeyGen{CommConf: &c.Comm, SSHTemporaryKeyPair: c.Comm.SSHTemporaryKeyPair},
 			&stepCreateSeed{user: c.Comm.SSHUsername, publicKey: func() []byte { return c.Comm.SSHPublicKey }, hostname: c.VMName},
+			&stepCreateStageDisk{size: c.stageDiskBytes},
 			&stepRunMachine{config: c, forward: true},
 			&communicator.StepConnect{
 				Config:    &c.Comm,

@@ -226,7 +226,7 @@ func TestArgs(t *testing.T) {
 
 func TestMachineConfig(t *testing.T) {
 	c := &Config{CPUs: 4, Memory: 4096, QemuArgs: []string{"-device", "virtio-rng-pci"}}
-	tcg := machineConfig(c, vm.AccelTCG, "/w/disk.qcow2", "/w/seed.iso", "", "/w/serial.log", 2222)
+	tcg := machineConfig(c, vm.AccelTCG, "/w/disk.qcow2", "/w/seed.iso", "", "", "/w/serial.log", 2222)
 	args, err := vm.Args(tcg)
 	require.NoError(t, err)
 	joined := strings.Join(args, " ")
@@ -238,13 +238,48 @@ func TestMachineConfig(t *testing.T) {
 	assert.True(t, strings.HasSuffix(joined, "-device virtio-rng-pci"), "extra arguments come last")
 
 	c.CPUModel = "Haswell"
-	ign := machineConfig(c, vm.AccelKVM, "/w/disk.qcow2", "", "/w/config.ign", "/w/serial.log", 0)
+	ign := machineConfig(c, vm.AccelKVM, "/w/disk.qcow2", "", "", "/w/config.ign", "/w/serial.log", 0)
 	args, err = vm.Args(ign)
 	require.NoError(t, err)
 	joined = strings.Join(args, " ")
 	assert.Contains(t, joined, "-cpu Haswell")
 	assert.Contains(t, joined, "-fw_cfg name=opt/com.coreos/config,file=/w/config.ign")
 	assert.NotContains(t, joined, "seed")
+}
+
+// TestMachineConfigStageDisk: the stage disk is the third drive, raw and
+// read-only, with the serial the guest finds it by; without one the
+// machine has no such drive.
+func TestMachineConfigStageDisk(t *testing.T) {
+	tests := []struct {
+		name        string
+		seed, stage string
+		want        []string
+		wantNot     []string
+	}{
+		{
+			name: "with a stage disk", seed: "/w/seed.iso", stage: "/w/stage.raw",
+			want: []string{
+				"-drive if=virtio,index=1,format=raw,file=/w/seed.iso,readonly=on",
+				"-drive if=none,id=disk2,format=raw,file=/w/stage.raw,readonly=on -device virtio-blk-pci,drive=disk2,serial=kubebake-stage",
+			},
+		},
+		{name: "without", seed: "/w/seed.iso", wantNot: []string{"stage", "serial="}},
+		{name: "a path with a comma", seed: "/w/seed.iso", stage: "/w,x/stage.raw", want: []string{"file=/w,,x/stage.raw,readonly=on"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args, err := vm.Args(machineConfig(&Config{}, vm.AccelTCG, "/w/disk.qcow2", tc.seed, tc.stage, "", "/w/serial.log", 2222))
+			require.NoError(t, err)
+			joined := strings.Join(args, " ")
+			for _, w := range tc.want {
+				assert.Contains(t, joined, w)
+			}
+			for _, w := range tc.wantNot {
+				assert.NotContains(t, joined, w)
+			}
+		})
+	}
 }
 
 func newState(t *testing.T, c *Config, d Driver) (*multistep.BasicStateBag, *bytes.Buffer) {

@@ -75,6 +75,7 @@ type FlatConfig struct {
 	Compress                  *bool             `mapstructure:"compress" cty:"compress" hcl:"compress"`
 	CompressionType           *string           `mapstructure:"compression_type" cty:"compression_type" hcl:"compression_type"`
 	DiskSize                  *string           `mapstructure:"disk_size" cty:"disk_size" hcl:"disk_size"`
+	StageDiskSize             *string           `mapstructure:"stage_disk_size" cty:"stage_disk_size" hcl:"stage_disk_size"`
 	Accelerator               *string           `mapstructure:"accelerator" cty:"accelerator" hcl:"accelerator"`
 	CPUModel                  *string           `mapstructure:"cpu_model" cty:"cpu_model" hcl:"cpu_model"`
 	CPUs                      *int              `mapstructure:"cpus" cty:"cpus" hcl:"cpus"`
@@ -174,6 +175,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"compress":                     &hcldec.AttrSpec{Name: "compress", Type: cty.Bool, Required: false},
 		"compression_type":             &hcldec.AttrSpec{Name: "compression_type", Type: cty.String, Required: false},
 		"disk_size":                    &hcldec.AttrSpec{Name: "disk_size", Type: cty.String, Required: false},
+		"stage_disk_size":              &hcldec.AttrSpec{Name: "stage_disk_size", Type: cty.String, Required: false},
 		"accelerator":                  &hcldec.AttrSpec{Name: "accelerator", Type: cty.String, Required: false},
 		"cpu_model":                    &hcldec.AttrSpec{Name: "cpu_model", Type: cty.String, Required: false},
 		"cpus":                         &hcldec.AttrSpec{Name: "cpus", Type: cty.Number, Required: false},

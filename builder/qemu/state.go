@@ -16,6 +16,7 @@ const (
 	keySource        = "source_image_path"
 	keyOverlay       = "overlay"
 	keySeed          = "seed"
+	keyStageDisk     = "stage_disk"
 	keyIgnition      = "ignition_path"
 	keyMachine       = "machine"
 	keySSHPort       = "ssh_port"

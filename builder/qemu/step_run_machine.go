@@ -47,13 +47,14 @@ func (s *stepRunMachine) Run(ctx context.Context, state multistep.StateBag) mult
 	}
 	seed, _ := state.Get(keySeed).(string)
 	ign, _ := state.Get(keyIgnition).(string)
+	stage, _ := state.Get(keyStageDisk).(string)
 	serial := c.SerialLog
 	if serial == "" {
 		serial = filepath.Join(work, "serial.log")
 	} else if abs, err := filepath.Abs(serial); err == nil {
 		serial = abs
 	}
-	mc := machineConfig(c, accel, state.Get(keyOverlay).(string), seed, ign, serial, port)
+	mc := machineConfig(c, accel, state.Get(keyOverlay).(string), seed, stage, ign, serial, port)
 	if c.Firmware != "bios" {
 		code, vars, err := d.Firmware(c.OVMFCode, c.OVMFVars, work)
 		switch {

@@ -21,6 +21,12 @@ import (
 // /dev/disk/by-id/virtio-kubebake-stage.
 const StageDiskSerial = "kubebake-stage"
 
+// StageDiskVar names the build variable in which the kubebake-qemu Packer
+// builder gives its provisioners the path, on this machine, of the stage
+// disk it attached (empty when it attached none): the kubebake provisioner
+// writes its stage there (FillStageDisk) instead of uploading it.
+const StageDiskVar = "KubebakeStageDisk"
+
 // stageEntry is one file of the staging directory: its path under the
 // stage, its mode, and its content (bytes, or a file on this machine).
 type stageEntry struct {
@@ -61,16 +67,39 @@ func stageEntries(p *render.Plan, inputs map[string]string) ([]stageEntry, error
 	return out, nil
 }
 
-// WriteStageDisk writes the plan's staging directory (files, step scripts,
-// inputs) as a tar archive to file, atomically, and returns its size. Raw,
-// it is a disk a machine reads with tar: no file system, no network, no
-// encryption between this machine and the guest, which under emulation
-// makes an SSH upload crawl (about 1 MB/s).
-func WriteStageDisk(file string, p *render.Plan, inputs map[string]string) (int64, error) {
+// WriteStage writes the plan's staging directory (files, step scripts,
+// inputs) as a tar archive to w and returns the archive's size, a whole
+// number of 512-byte blocks. Raw, the archive is a disk a machine reads
+// with tar: no file system, no network, no encryption between this machine
+// and the guest, which under emulation makes an SSH upload crawl (about
+// 1 MB/s).
+func WriteStage(w io.Writer, p *render.Plan, inputs map[string]string) (int64, error) {
 	entries, err := stageEntries(p, inputs)
 	if err != nil {
 		return 0, err
 	}
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	tw := tar.NewWriter(bw)
+	now := time.Now().Truncate(time.Second)
+	for _, e := range entries {
+		if err := writeStageEntry(tw, e, now); err != nil {
+			return cw.n, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return cw.n, fmt.Errorf("stage disk: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return cw.n, fmt.Errorf("stage disk: %w", err)
+	}
+	return cw.n, nil
+}
+
+// WriteStageDisk writes the stage archive (WriteStage) to file,
+// atomically, and returns its size: the disk vm mode attaches before the
+// machine boots.
+func WriteStageDisk(file string, p *render.Plan, inputs map[string]string) (int64, error) {
 	f, err := atomicfile.CreateTemp(file)
 	if err != nil {
 		return 0, err
@@ -81,25 +110,11 @@ func WriteStageDisk(file string, p *render.Plan, inputs map[string]string) (int6
 			os.Remove(f.Name())
 		}
 	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	tw := tar.NewWriter(bw)
-	now := time.Now().Truncate(time.Second)
-	for _, e := range entries {
-		if err := writeStageEntry(tw, e, now); err != nil {
-			return 0, err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return 0, err
-	}
-	if err := bw.Flush(); err != nil {
+	size, err := WriteStage(f, p, inputs)
+	if err != nil {
 		return 0, err
 	}
 	if err := f.Sync(); err != nil {
-		return 0, err
-	}
-	info, err := f.Stat()
-	if err != nil {
 		return 0, err
 	}
 	if err := f.Close(); err != nil {
@@ -111,7 +126,105 @@ func WriteStageDisk(file string, p *render.Plan, inputs map[string]string) (int6
 		os.Remove(name)
 		return 0, err
 	}
-	return info.Size(), nil
+	return size, nil
+}
+
+// FillStageDisk writes the stage archive (WriteStage) into file in place,
+// from its first byte, and syncs it: file is a disk a running machine has
+// attached (the kubebake-qemu builder's stage disk), which a new file
+// renamed over it would not reach. The file keeps its size: an archive
+// that does not fit fails with a *StageTooLargeError (and leaves the
+// disk's content undefined); whatever an earlier archive left after the
+// end of this one is never read, since tar stops at the end-of-archive
+// blocks. It returns the archive's size.
+func FillStageDisk(file string, p *render.Plan, inputs map[string]string) (int64, error) {
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	if err != nil {
+		return 0, fmt.Errorf("stage disk: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("stage disk: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return 0, fmt.Errorf("stage disk: %s is not a regular file", file)
+	}
+	size, err := WriteStage(&capacityWriter{w: f, left: info.Size(), capacity: info.Size()}, p, inputs)
+	if err != nil {
+		return size, err
+	}
+	if err := f.Sync(); err != nil {
+		return size, fmt.Errorf("stage disk: %s: %w", file, err)
+	}
+	if err := f.Close(); err != nil {
+		return size, fmt.Errorf("stage disk: %s: %w", file, err)
+	}
+	return size, nil
+}
+
+// StageTooLargeError is a stage archive larger than the disk it was to be
+// written into.
+type StageTooLargeError struct {
+	// Capacity is the disk's size in bytes.
+	Capacity int64
+}
+
+func (e *StageTooLargeError) Error() string {
+	return fmt.Sprintf("the stage does not fit the stage disk (%d bytes)", e.Capacity)
+}
+
+// StageBytes is the size of what the plan stages: its files, step scripts
+// and inputs, without the archive's headers. It fails as staging would on
+// an input that is missing or not a regular file.
+func StageBytes(p *render.Plan, inputs map[string]string) (int64, error) {
+	entries, err := stageEntries(p, inputs)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, e := range entries {
+		if e.host == "" {
+			n += int64(len(e.data))
+			continue
+		}
+		info, err := os.Stat(e.host)
+		if err != nil {
+			return 0, fmt.Errorf("input %s: %w", path.Base(e.rel), err)
+		}
+		if !info.Mode().IsRegular() {
+			return 0, fmt.Errorf("input %s: %s is not a regular file", path.Base(e.rel), e.host)
+		}
+		n += info.Size()
+	}
+	return n, nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// capacityWriter writes at most capacity bytes in all.
+type capacityWriter struct {
+	w              io.Writer
+	left, capacity int64
+}
+
+func (c *capacityWriter) Write(b []byte) (int, error) {
+	if int64(len(b)) > c.left {
+		return 0, &StageTooLargeError{Capacity: c.capacity}
+	}
+	n, err := c.w.Write(b)
+	c.left -= int64(n)
+	return n, err
 }
 
 // writeStageEntry adds one file, owned by root, to the archive.
@@ -149,7 +262,12 @@ func writeStageEntry(tw *tar.Writer, e stageEntry, mtime time.Time) error {
 
 // extractStageScript is the script that unpacks the stage disk (found by
 // its serial; KUBEBAKE_STAGE_DISK names another device or file, for tests)
-// into stage on the target.
+// into stage on the target. A block device's cached blocks are dropped
+// first (blockdev, from util-linux, which every supported distro has):
+// the kubebake-qemu builder's disk is written while the machine runs, after
+// udev read it empty at boot, and again by a second kubebake provisioner,
+// and without the flush tar could read those old blocks from the guest's
+// page cache.
 func extractStageScript(stage string) string {
 	q := shell.Quote
 	return `set -eu
@@ -164,6 +282,9 @@ fi
 if [ ! -e "$dev" ]; then
   echo "no disk with serial ` + StageDiskSerial + ` on this machine" >&2
   exit 1
+fi
+if [ -b "$dev" ]; then
+  blockdev --flushbufs "$dev"
 fi
 mkdir -p ` + q(stage) + `
 tar -x -f "$dev" -C ` + q(stage) + ` --no-same-owner
@@ -181,6 +302,6 @@ func stageFromDisk(ctx context.Context, t Target, stage string, progress io.Writ
 	if code != 0 {
 		return fmt.Errorf("stage from the stage disk: exit code %d: %s", code, out.String())
 	}
-	fmt.Fprintf(progress, "kubebake: staged the plan from the stage disk in %s\n", time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(progress, "kubebake: [stage] the machine unpacked the stage disk in %.1fs\n", time.Since(start).Seconds())
 	return nil
 }

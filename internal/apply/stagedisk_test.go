@@ -43,6 +43,13 @@ func tree(t *testing.T, dir string) map[string]string {
 
 func stagePlan(t *testing.T) (*render.Plan, map[string]string) {
 	t.Helper()
+	return stagePlanWith(t, "input ")
+}
+
+// stagePlanWith renders debian-13-containerd with each input's content
+// prefix followed by its name.
+func stagePlanWith(t *testing.T, prefix string) (*render.Plan, map[string]string) {
+	t.Helper()
 	l, err := recipes.Load("debian-13-containerd")
 	require.NoError(t, err)
 	rn, err := render.New()
@@ -53,7 +60,7 @@ func stagePlan(t *testing.T) (*render.Plan, map[string]string) {
 	in := map[string]string{}
 	for _, x := range p.Inputs {
 		f := filepath.Join(dir, x.Name)
-		require.NoError(t, os.WriteFile(f, []byte("input "+x.Name+"\n"), 0o600))
+		require.NoError(t, os.WriteFile(f, []byte(prefix+x.Name+"\n"), 0o600))
 		in[x.Name] = f
 	}
 	return p, in

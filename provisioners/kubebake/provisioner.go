@@ -1,6 +1,7 @@
 // Package kubebake is the kubebake Packer provisioner: it renders a recipe
 // to a plan (exactly what `kubebake render` writes), stages the plan's
-// files, step scripts and inputs through the communicator, runs the steps in
+// files, step scripts and inputs (through the stage disk the kubebake-qemu
+// builder attaches, or else the communicator), runs the steps in
 // order as root with their names and streamed output, stops at the first
 // failing step with its output tail, and ends with the node checks
 // `kubebake test` runs, so a broken image fails the build.
@@ -156,8 +157,10 @@ func (c *Config) describe(e recipes.Entry) string {
 	return e.String()
 }
 
-// Provision applies the plan to the machine behind comm.
-func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, _ map[string]interface{}) error {
+// Provision applies the plan to the machine behind comm. When the builder
+// attached a stage disk (generatedData's apply.StageDiskVar), the plan's
+// stage is written into it and the machine unpacks it from there.
+func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, generatedData map[string]interface{}) error {
 	if p.plan == nil {
 		return errors.New("kubebake: Prepare did not render a plan")
 	}
@@ -177,6 +180,10 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		return err
 	}
 	defer cleanup()
+	onDisk, err := p.stageOnDisk(ui, generatedData, inputs)
+	if err != nil {
+		return fmt.Errorf("kubebake: %w", err)
+	}
 	checked := p.config.SkipChecks
 	checks := func(ctx context.Context, step string) error {
 		if checked || step != "seal" {
@@ -186,7 +193,7 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		return runChecks(ctx, t, p.plan, out)
 	}
 	if _, err := apply.Apply(ctx, t, p.plan, apply.Options{
-		Stage: p.config.StagingDir, Inputs: inputs, Progress: out, BeforeStep: checks,
+		Stage: p.config.StagingDir, Inputs: inputs, Progress: out, BeforeStep: checks, StageDisk: onDisk,
 	}); err != nil {
 		return fmt.Errorf("kubebake: %w", err)
 	}

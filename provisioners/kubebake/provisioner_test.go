@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -33,6 +34,10 @@ type fakeComm struct {
 	steps    []string
 	fail     string
 	failChk  string
+	// stageDisk, when set, is the disk the unpack script reads: the
+	// script runs for real, with bash and tar on this machine.
+	stageDisk string
+	unpacked  int
 }
 
 type installed struct {
@@ -71,6 +76,16 @@ func (f *fakeComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error {
 	out := cmd.Stdout
 	code := 0
 	switch {
+	case strings.Contains(script, `tar -x -f "$dev"`):
+		f.unpacked++
+		if f.stageDisk != "" {
+			c := exec.Command("bash", "-c", script)
+			c.Env = append(os.Environ(), "KUBEBAKE_STAGE_DISK="+f.stageDisk)
+			c.Stdout, c.Stderr = out, cmd.Stderr
+			if err := c.Run(); err != nil {
+				code = 1
+			}
+		}
 	case strings.Contains(script, "install -D") && !installRE.MatchString(script):
 		panic(script)
 	case installRE.MatchString(script):
