@@ -1,10 +1,7 @@
 package apply
 
 import (
-	"archive/tar"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,29 +22,7 @@ func uploadedTree(t *testing.T, p *render.Plan, in map[string]string) map[string
 	dir := t.TempDir()
 	b := &Bundle{Dir: dir, Stage: "/var/tmp/kubebake"}
 	require.NoError(t, stage(context.Background(), b, p, Options{Stage: b.Stage, Inputs: in}))
-	return tree(t, dir)
-}
-
-// tarTree reads the archive at the start of disk with Go's archive/tar,
-// as tree lists a directory.
-func tarTree(t *testing.T, disk string) map[string]string {
-	t.Helper()
-	f, err := os.Open(disk)
-	require.NoError(t, err)
-	defer f.Close()
-	out := map[string]string{}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		require.NoError(t, err)
-		require.Equal(t, byte(tar.TypeReg), h.Typeflag, h.Name)
-		b, err := io.ReadAll(tr)
-		require.NoError(t, err)
-		out[filepath.FromSlash(h.Name)] = os.FileMode(h.Mode).Perm().String() + " " + string(b)
-	}
+	return testutil.DirFiles(t, dir)
 }
 
 // unpack runs the machine's unpack script with bash and tar against disk
@@ -59,7 +34,7 @@ func unpack(t *testing.T, disk, script string) map[string]string {
 	cmd.Env = append(os.Environ(), "KUBEBAKE_STAGE_DISK="+disk, "KUBEBAKE_TEST_STAGE="+dir)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	return tree(t, dir)
+	return testutil.DirFiles(t, dir)
 }
 
 // sparseDisk is a sparse file of size bytes, as the builder attaches.
@@ -101,7 +76,7 @@ func TestFillStageDiskTwice(t *testing.T) {
 			assert.EqualValues(t, size, info.Size(), "the disk keeps its size")
 			want := uploadedTree(t, p, in)
 			require.NotEmpty(t, want)
-			assert.Equal(t, want, tarTree(t, disk))
+			assert.Equal(t, want, testutil.TarFiles(t, disk))
 			assert.Equal(t, want, unpack(t, disk, script))
 			bytes, err := StageBytes(p, in)
 			require.NoError(t, err)
@@ -218,7 +193,7 @@ func TestStageDiskBlockDeviceRewritten(t *testing.T) {
 	if stale, err := cmd.CombinedOutput(); err != nil {
 		t.Logf("without the flush tar read a mix of both stages: %v: %s", err, stale)
 	} else {
-		assert.NotEqual(t, want, tree(t, dir), "without the flush the cached first stage is read")
+		assert.NotEqual(t, want, testutil.DirFiles(t, dir), "without the flush the cached first stage is read")
 	}
 
 	assert.Equal(t, want, unpack(t, dev, script), "the second stage, read through the device after the flush")

@@ -3,7 +3,6 @@ package apply
 import (
 	"context"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,29 +16,6 @@ import (
 	"github.com/kubebake/kubebake/recipes"
 	"github.com/kubebake/kubebake/recipes/render"
 )
-
-// tree maps each regular file under dir to its mode and content.
-func tree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[rel] = info.Mode().Perm().String() + " " + string(b)
-		return nil
-	}))
-	return out
-}
 
 func stagePlan(t *testing.T) (*render.Plan, map[string]string) {
 	t.Helper()
@@ -89,9 +65,9 @@ func TestStageDiskMatchesUpload(t *testing.T) {
 	cmd.Env = append(os.Environ(), "KUBEBAKE_STAGE_DISK="+disk)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	want := tree(t, uploaded)
+	want := testutil.DirFiles(t, uploaded)
 	require.NotEmpty(t, want)
-	assert.Equal(t, want, tree(t, unpacked))
+	assert.Equal(t, want, testutil.DirFiles(t, unpacked))
 	assert.Contains(t, want, filepath.Join("inputs", "kubebake-firstboot"))
 }
 

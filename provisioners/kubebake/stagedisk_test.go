@@ -1,11 +1,7 @@
 package kubebake
 
 import (
-	"archive/tar"
 	"context"
-	"errors"
-	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -46,49 +42,6 @@ func wantStage(t *testing.T, p *render.Plan, inputs map[string]string) map[strin
 		out[path.Join("inputs", in.Name)] = mode(in.Mode) + string(b)
 	}
 	return out
-}
-
-// dirStage lists the regular files under dir as wantStage does.
-func dirStage(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = info.Mode().Perm().String() + " " + string(b)
-		return nil
-	}))
-	return out
-}
-
-// diskStage reads the archive at the start of disk with Go's archive/tar.
-func diskStage(t *testing.T, disk string) map[string]string {
-	t.Helper()
-	f, err := os.Open(disk)
-	require.NoError(t, err)
-	defer f.Close()
-	out := map[string]string{}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		require.NoError(t, err)
-		b, err := io.ReadAll(tr)
-		require.NoError(t, err)
-		out[h.Name] = os.FileMode(h.Mode).Perm().String() + " " + string(b)
-	}
 }
 
 // sizeRE matches a size as the UI lines print it.
@@ -163,8 +116,8 @@ func TestProvisionStageDiskOrCommunicator(t *testing.T) {
 			assert.Regexp(t, `kubebake: \[stage\] wrote the plan's `+sizeRE+` into the stage disk in \d+\.\ds; the machine unpacks it from there \(`+disk+`\)`, out)
 			assert.Empty(t, comm.root, "nothing of the stage goes through the communicator")
 			assert.Equal(t, 1, comm.unpacked)
-			assert.Equal(t, want, diskStage(t, disk), "archive/tar reads the plan's stage from the disk")
-			assert.Equal(t, want, dirStage(t, stage), "the unpack script unpacked the plan's stage")
+			assert.Equal(t, want, testutil.TarFiles(t, disk), "archive/tar reads the plan's stage from the disk")
+			assert.Equal(t, want, testutil.DirFiles(t, stage), "the unpack script unpacked the plan's stage")
 			info, err := os.Stat(disk)
 			require.NoError(t, err)
 			assert.EqualValues(t, 64<<20, info.Size(), "the disk keeps the size the machine has attached")
@@ -202,8 +155,8 @@ func TestTwoProvisionersShareTheStageDisk(t *testing.T) {
 			ui, uiOut := recordingUI()
 			require.NoError(t, p.Provision(context.Background(), ui, comm, data), uiOut.String())
 			want := wantStage(t, p.plan, map[string]string{"kubebake-firstboot": fb})
-			assert.Equal(t, want, dirStage(t, stage))
-			assert.Equal(t, want, diskStage(t, disk))
+			assert.Equal(t, want, testutil.DirFiles(t, stage))
+			assert.Equal(t, want, testutil.TarFiles(t, disk))
 		})
 	}
 }
