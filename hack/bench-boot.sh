@@ -11,10 +11,9 @@
 #      the settled control plane, so that the join is compared with a boot
 #      under the same load); the plain base booted alone with no
 #      NodeConfig, to multi-user.target and cloud-init's end; and the
-#      baseline, the same
-#      cluster from the plain base installing the same recipe at boot
-#      (packages from the Debian mirror through a second, NAT network card;
-#      about 30 minutes a round under TCG);
+#      baseline, an init node from the plain base installing the same
+#      recipe at boot (packages from the Debian mirror through a second,
+#      NAT network card), with BASELINE_JOIN=1 a join that installs too;
 #   3. every node runs a timeline script that prints, on its second serial
 #      port, systemd's timestamps, systemd-analyze (time, critical-chain,
 #      blame), kubebake-firstboot's journal with monotonic timestamps
@@ -32,6 +31,8 @@
 #   BASE           base image (default OUT/base-debian-13.qcow2, built when missing)
 #   ROUNDS         rounds (default 3)
 #   SKIP_BASELINE  1 leaves the baseline out
+#   BASELINE_JOIN  1 gives the baseline a join too (about 15 minutes more a
+#                  round); by default the baseline is an init node alone
 #   COMPARE_REF    a git commit: the same recipe is also baked by kubebake
 #                  (and kubebake-firstboot) as of that commit, on the same
 #                  base, and its cluster booted in every round; the table
@@ -89,6 +90,9 @@ go build -o bin/benchboot ./hack/benchboot
 args=(-image "$image" -base "$base" -rounds "$rounds" -work "$out/run" -result "$out/result.json")
 if [ -n "$compare" ]; then
   args+=(-compare "$compare")
+fi
+if [ "${BASELINE_JOIN:-0}" = 1 ]; then
+  args+=(-baseline-join)
 fi
 if [ "${SKIP_BASELINE:-0}" = 1 ]; then
   args+=(-skip-baseline)

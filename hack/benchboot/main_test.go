@@ -177,3 +177,23 @@ func TestRunFake(t *testing.T) {
 		assert.DirExists(t, filepath.Join(o.work, d))
 	}
 }
+
+// TestClusterRunsInitAlone: without a join the cluster is its init node
+// alone (the baseline by default), with the kind's prefix.
+func TestClusterRunsInitAlone(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	qemu := filepath.Join(dir, "qemu")
+	require.NoError(t, os.WriteFile(qemu, []byte(fakeQEMU), 0o755))
+	image := filepath.Join(dir, "base.qcow2")
+	require.NoError(t, os.WriteFile(image, nil, 0o644))
+	o := options{qemu: qemu, timeout: time.Minute, readyWait: time.Minute}
+	runs := clusterRuns(context.Background(), o, "tcg", 2, filepath.Join(dir, "r2-baseline"), image, "", "baseline-", nil, false)
+	require.Len(t, runs, 1)
+	assert.Equal(t, "baseline-init", runs[0].Kind)
+	assert.Equal(t, "cp1", runs[0].Node)
+	assert.Equal(t, 2, runs[0].Round)
+	assert.True(t, runs[0].OK, runs[0].Error)
+}
