@@ -26,7 +26,10 @@
 #      and end, and the median, minimum, maximum and spread of its length
 #      over the rounds; then the ratios issue #15 sets goals for. Writes
 #      OUT/result.json (rewritten after every run) and OUT/table.txt.
-# Needs root. Exits 1 when a run failed (the figures leave it out).
+# Needs root. Exits 1 when a run failed (the figures leave it out). A boot
+# whose guest kernel panicked (TCG's text patching races in an SMP guest's
+# early boot, seen once in 27 boots) is run again, once; the panicked runs
+# stay in the result, marked "retried".
 #   OUT            output directory (default out/bench-boot)
 #   BASE           base image (default OUT/base-debian-13.qcow2, built when missing)
 #   ROUNDS         rounds (default 3)

@@ -125,6 +125,10 @@ console=${serial[0]} report=${serial[1]}
 node=$(basename "$(dirname "$console")")
 printf 'BdsDxe: starting Boot0001\r\n' >>"$console"
 sleep 0.2
+if [ "$node" = "${FAKE_PANIC_ONCE_NODE:-}" ] && mkdir "$FAKE_PANIC_MARK" 2>/dev/null; then
+  printf '[    4.505949] Kernel panic - not syncing: Fatal exception in interrupt\r\n' >>"$console"
+  sleep 60
+fi
 printf '[    0.000000] Linux version 6.12\r\n[    0.150000] Run /init as init process\r\n' >>"$console"
 sleep 0.3
 printf 'kubebake-firstboot: SUCCESS node %s\r\n' "$node" >>"$console"
@@ -196,4 +200,46 @@ func TestClusterRunsInitAlone(t *testing.T) {
 	assert.Equal(t, "cp1", runs[0].Node)
 	assert.Equal(t, 2, runs[0].Round)
 	assert.True(t, runs[0].OK, runs[0].Error)
+}
+
+// TestRunRetriesAPanickedBoot: a boot whose guest kernel panicked is run
+// again once; the panicked runs stay in the result, not counted, and the
+// command does not fail.
+func TestRunRetriesAPanickedBoot(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	qemu := filepath.Join(dir, "qemu")
+	require.NoError(t, os.WriteFile(qemu, []byte(fakeQEMU), 0o755))
+	for _, f := range []string{"baked.qcow2", "base.qcow2"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
+	}
+	t.Setenv("FAKE_PANIC_ONCE_NODE", "worker1")
+	t.Setenv("FAKE_PANIC_MARK", filepath.Join(dir, "panicked"))
+	o := options{
+		image: filepath.Join(dir, "baked.qcow2"), base: filepath.Join(dir, "base.qcow2"), work: filepath.Join(dir, "run"),
+		result: filepath.Join(dir, "out", "result.json"), accel: "tcg", qemu: qemu, rounds: 1, skipBaseline: true,
+		timeout: time.Minute, readyWait: time.Minute, plainWait: time.Minute,
+	}
+	failed, err := run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Zero(t, failed, "the retry succeeded")
+	b, err := os.ReadFile(o.result)
+	require.NoError(t, err)
+	var res timeline.Result
+	require.NoError(t, json.Unmarshal(b, &res))
+	var ok, retried []string
+	for _, r := range res.Runs {
+		if r.OK {
+			ok = append(ok, r.Kind)
+		} else {
+			assert.Contains(t, r.Error, "retried: ")
+			retried = append(retried, r.Kind)
+		}
+	}
+	assert.Equal(t, []string{"init", "join", "base-loaded", "base"}, ok, "each kind once, from the retry")
+	assert.Contains(t, retried, "join", "the panicked join is in the result, marked")
+	assert.NotContains(t, retried, "base", "only the panicked boot is retried")
+	assert.DirExists(t, filepath.Join(o.work, "r1-baked-retry"))
 }
