@@ -28,8 +28,8 @@
 #      OUT/result.json (rewritten after every run) and OUT/table.txt.
 # Needs root. Exits 1 when a run failed (the figures leave it out). A boot
 # whose guest kernel panicked (TCG's text patching races in an SMP guest's
-# early boot; seen once in about twenty boots here) is run again, once; the panicked runs
-# stay in the result, marked "retried".
+# early boot; seen once in about twenty boots here) is run again, once;
+# the panicked runs stay in the result, marked "retried".
 #   OUT            output directory (default out/bench-boot)
 #   BASE           base image (default OUT/base-debian-13.qcow2, built when missing)
 #   ROUNDS         rounds (default 3)
