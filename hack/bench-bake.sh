@@ -62,10 +62,20 @@ input_path() {
 }
 mapfile -t inputs < <(jq -r '.inputs[].name' "$plan/plan.json")
 
+# bake [LOG]: the bake, its output to LOG (default OUT/chroot.log).
 bake() {
   rm -rf "$out/chroot"
   "$kb" build "$recipe" --mode chroot --base "$base" --dest "$out/chroot" \
-    --kubernetes-binaries-dir "$bindir" --firstboot-binary "$firstboot" >"$out/chroot.log" 2>&1
+    --kubernetes-binaries-dir "$bindir" --firstboot-binary "$firstboot" >"${1:-$out/chroot.log}" 2>&1
+}
+
+# bake_phases LOG: the bake's own phase times, from its log.
+bake_phases() {
+  local u p w
+  u=$(sed -n 's/^kubebake: base image unpacked in \([0-9.]*\)s.*/\1/p' "$1")
+  p=$(sed -n 's/^kubebake: provisioned in chroot in \([0-9.]*\)s.*/\1/p' "$1")
+  w=$(sed -n 's/^kubebake: qcow2 image and manifest written in \([0-9.]*\)s.*/\1/p' "$1")
+  echo "unpack ${u:-?} s, provision ${p:-?} s, write+manifest+sbom ${w:-?} s"
 }
 
 # The floor's mount and loop device, undone on any exit.
@@ -77,10 +87,12 @@ floor_cleanup() {
 }
 trap floor_cleanup EXIT
 
-# floor COMPRESSION_TYPE: the plain script, into OUT/floor/floor.qcow2.
+# floor COMPRESSION_TYPE: the plain script, into OUT/floor/floor.qcow2;
+# its phase times in floor_phases.
 floor() {
-  local dir="$out/floor" part d in
+  local dir="$out/floor" part d in t0 t1 t2 t3 t4
   rm -rf "$dir" && mkdir -p "$mnt"
+  t0=$(now)
   qemu-img convert -O raw "$base" "$dir/disk.raw"
   part=$(sfdisk -J "$dir/disk.raw" | jq -r '.partitiontable.partitions[] | select(.name == "root" or (.type | ascii_upcase | startswith("0FC63DAF")) or (.type | ascii_upcase | startswith("4F68BCE3"))) | "\(.start * 512) \(.size * 512)"' | head -n1)
   loop=$(losetup --find --show --offset "${part% *}" --sizelimit "${part#* }" "$dir/disk.raw")
@@ -89,9 +101,11 @@ floor() {
   if [ -e "$mnt/etc/resolv.conf" ] || [ -L "$mnt/etc/resolv.conf" ]; then mv "$mnt/etc/resolv.conf" "$mnt/etc/resolv.conf.bench-orig"; fi
   cp /etc/resolv.conf "$mnt/etc/resolv.conf"
   printf '#!/bin/sh\nexit 101\n' >"$mnt/usr/sbin/policy-rc.d" && chmod 0755 "$mnt/usr/sbin/policy-rc.d"
+  t1=$(now)
   chroot "$mnt" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive bash -c \
     'apt-get update -q && apt-get install -y -q --no-install-recommends "$@" && apt-get clean && rm -rf /var/lib/apt/lists/*' \
-    floor "${packages[@]}" >"$out/floor.log" 2>&1
+    floor "${packages[@]}" >"${2:-$out/floor.log}" 2>&1
+  t2=$(now)
   cp -a "$plan/rootfs/." "$mnt/"
   for in in "${inputs[@]}"; do install -m 0755 "$(input_path "$in")" "$mnt/usr/local/bin/$in"; done
   rm -f "$mnt/usr/sbin/policy-rc.d" "$mnt/etc/resolv.conf"
@@ -104,8 +118,11 @@ floor() {
   umount "$mnt"
   losetup -d "$loop"
   loop=
+  t3=$(now)
   qemu-img convert -q -c -O qcow2 -o "compression_type=$1" "$dir/disk.raw" "$dir/floor.qcow2"
   rm -f "$dir/disk.raw"
+  t4=$(now)
+  floor_phases=$(python3 -c "print(f'unpack+mount {$t1 - $t0:.1f} s, packages {$t2 - $t1:.1f} s, files+trim {$t3 - $t2:.1f} s, write {$t4 - $t3:.1f} s')")
 }
 
 # The bake's compression type (its image's), for the floor: a first bake
@@ -121,13 +138,15 @@ for i in $(seq 1 "$rounds"); do
   for side in $order; do
     t=$(now)
     if [ "$side" = bake ]; then
-      bake
+      bake "$out/chroot-r$i.log"
       bakes+=("$(since "$t")")
       fig "bake, chroot mode, round $i" "${bakes[-1]}" s
+      fig "bake phases, round $i" "$(bake_phases "$out/chroot-r$i.log")" ""
     else
-      floor "$compression"
+      floor "$compression" "$out/floor-r$i.log"
       floors+=("$(since "$t")")
       fig "floor, round $i" "${floors[-1]}" s
+      fig "floor phases, round $i" "$floor_phases" ""
     fi
   done
 done
