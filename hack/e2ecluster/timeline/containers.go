@@ -106,15 +106,14 @@ func (b *builder) containerSegments(cs []Container, kubeletStart float64) {
 	}
 }
 
-// kubeletStartedAt is when kubeadm (re)started the kubelet for the
-// attempt that ended the kubeadm phase: its last "Starting the kubelet"
-// line up to end.
-func kubeletStartedAt(lines []JournalLine, end float64) float64 {
-	at := 0.0
-	for _, l := range lines {
-		if l.Ident == "kubebake-firstboot" && l.At <= end+60 && strings.Contains(l.Message, kubeletStarting) && strings.HasPrefix(l.Message, "[kubelet-start]") {
-			at = l.At
+// kubeletStarted is when kubeadm started the kubelet, as kubeadmSegments
+// found it in kubeadm's output (the start of its KubeletStartedSegment);
+// 0 when it did not.
+func kubeletStarted(segs []Segment) float64 {
+	for _, s := range segs {
+		if s.Name == KubeletStartedSegment {
+			return s.Start
 		}
 	}
-	return at
+	return 0
 }

@@ -51,7 +51,8 @@ func TestContainerSegments(t *testing.T) {
 		{At: 130, Ident: "kubebake-firstboot", Message: "[wait-control-plane] Waiting for the kubelet"},
 		{At: 400, Ident: "kubebake-firstboot", Message: "[kubelet-start] Starting the kubelet"},
 	}
-	at := kubeletStartedAt(journal, 300)
+	segs, _ := kubeadmSegments(journal, 30, 300)
+	at := kubeletStarted(segs)
 	assert.Equal(t, 62.0, at, "the last start before kubeadm's end (and its slack)")
 	b := &builder{}
 	b.containerSegments([]Container{

@@ -310,7 +310,7 @@ func (b *builder) firstbootSegments(in Input, userspace float64) {
 			b.miss("no kubeadm output in the journal")
 		}
 		b.t.Segments = append(b.t.Segments, segs...)
-		b.containerSegments(g.Containers, kubeletStartedAt(g.Journal, kubeadmEnd))
+		b.containerSegments(g.Containers, kubeletStarted(segs))
 		// The journal may time kubeadm's last line a little after the
 		// phase's end by firstboot's clock; the later one ends kubeadm.
 		kubeadmEnd = max(kubeadmEnd, last)
