@@ -137,9 +137,11 @@ printf 'KUBEBAKE-TIMELINE %s START x 1.0\nKUBEBAKE-TIMELINE %s READY 9.5\nKUBEBA
 sleep 60
 `
 
-// TestRunFake runs a round with fake machines: every kind is booted, the
-// result file and the table are written, and nothing failed.
-func TestRunFake(t *testing.T) {
+// fakeRound is a directory with the fake QEMU and empty baked and base
+// images, and options for one round of them without the baseline; it
+// skips the test without bash.
+func fakeRound(t *testing.T) (string, options) {
+	t.Helper()
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("no bash")
 	}
@@ -149,18 +151,31 @@ func TestRunFake(t *testing.T) {
 	for _, f := range []string{"baked.qcow2", "base.qcow2"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
 	}
-	o := options{
+	return dir, options{
 		image: filepath.Join(dir, "baked.qcow2"), base: filepath.Join(dir, "base.qcow2"), work: filepath.Join(dir, "run"),
 		result: filepath.Join(dir, "out", "result.json"), accel: "tcg", qemu: qemu, rounds: 1, skipBaseline: true,
 		timeout: time.Minute, readyWait: time.Minute, plainWait: time.Minute,
 	}
-	failed, err := run(context.Background(), o)
-	require.NoError(t, err)
-	assert.Zero(t, failed)
-	b, err := os.ReadFile(o.result)
+}
+
+// readResult reads the result file run wrote.
+func readResult(t *testing.T, path string) timeline.Result {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	var res timeline.Result
 	require.NoError(t, json.Unmarshal(b, &res))
+	return res
+}
+
+// TestRunFake runs a round with fake machines: every kind is booted, the
+// result file and the table are written, and nothing failed.
+func TestRunFake(t *testing.T) {
+	dir, o := fakeRound(t)
+	failed, err := run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Zero(t, failed)
+	res := readResult(t, o.result)
 	assert.True(t, res.Complete)
 	assert.Equal(t, "tcg", res.Accel)
 	assert.Equal(t, [][]string{{"baked", "base"}}, res.Order)
@@ -185,16 +200,8 @@ func TestRunFake(t *testing.T) {
 // TestClusterRunsInitAlone: without a join the cluster is its init node
 // alone (the baseline by default), with the kind's prefix.
 func TestClusterRunsInitAlone(t *testing.T) {
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash")
-	}
-	dir := t.TempDir()
-	qemu := filepath.Join(dir, "qemu")
-	require.NoError(t, os.WriteFile(qemu, []byte(fakeQEMU), 0o755))
-	image := filepath.Join(dir, "base.qcow2")
-	require.NoError(t, os.WriteFile(image, nil, 0o644))
-	o := options{qemu: qemu, timeout: time.Minute, readyWait: time.Minute}
-	runs := clusterRuns(context.Background(), o, "tcg", 2, filepath.Join(dir, "r2-baseline"), image, "", "baseline-", nil, false)
+	dir, o := fakeRound(t)
+	runs := clusterRuns(context.Background(), o, "tcg", 2, filepath.Join(dir, "r2-baseline"), o.base, "", "baseline-", nil, false)
 	require.Len(t, runs, 1)
 	assert.Equal(t, "baseline-init", runs[0].Kind)
 	assert.Equal(t, "cp1", runs[0].Node)
@@ -206,29 +213,13 @@ func TestClusterRunsInitAlone(t *testing.T) {
 // again once; the panicked runs stay in the result, not counted, and the
 // command does not fail.
 func TestRunRetriesAPanickedBoot(t *testing.T) {
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash")
-	}
-	dir := t.TempDir()
-	qemu := filepath.Join(dir, "qemu")
-	require.NoError(t, os.WriteFile(qemu, []byte(fakeQEMU), 0o755))
-	for _, f := range []string{"baked.qcow2", "base.qcow2"} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
-	}
+	dir, o := fakeRound(t)
 	t.Setenv("FAKE_PANIC_ONCE_NODE", "worker1")
 	t.Setenv("FAKE_PANIC_MARK", filepath.Join(dir, "panicked"))
-	o := options{
-		image: filepath.Join(dir, "baked.qcow2"), base: filepath.Join(dir, "base.qcow2"), work: filepath.Join(dir, "run"),
-		result: filepath.Join(dir, "out", "result.json"), accel: "tcg", qemu: qemu, rounds: 1, skipBaseline: true,
-		timeout: time.Minute, readyWait: time.Minute, plainWait: time.Minute,
-	}
 	failed, err := run(context.Background(), o)
 	require.NoError(t, err)
 	assert.Zero(t, failed, "the retry succeeded")
-	b, err := os.ReadFile(o.result)
-	require.NoError(t, err)
-	var res timeline.Result
-	require.NoError(t, json.Unmarshal(b, &res))
+	res := readResult(t, o.result)
 	var ok, retried []string
 	for _, r := range res.Runs {
 		if r.OK {
