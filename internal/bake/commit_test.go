@@ -117,3 +117,15 @@ func TestBuildRemovesKilledBuildsLeftovers(t *testing.T) {
 	}
 	assert.DirExists(t, live, "a running build's work directory stays")
 }
+
+// TestCommitImageReadable: the committed image is 0644 like kubebake
+// base's, although its temporary file was created 0600, so that a
+// hypervisor running as its own user can read it.
+func TestCommitImageReadable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	commitOnce(t, dir, []byte("image"))
+	st, err := os.Stat(filepath.Join(dir, "node.qcow2"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), st.Mode().Perm())
+}

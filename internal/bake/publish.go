@@ -138,10 +138,16 @@ func syncFile(path string) error {
 // renamed over the old one, then the new SBOM and the new manifest are
 // written, each step synced. Killed in between, the directory holds the
 // old set, or an image without a manifest (an unfinished build, with or
-// without its SBOM), never a manifest or SBOM of another image.
+// without its SBOM), never a manifest or SBOM of another image. The image
+// is made readable by all (0644, as kubebake base's): its temporary file
+// was created 0600, and an image holds no secret (the seal step removes
+// them), while a hypervisor's own user (libvirt-qemu) must read it.
 func commit(tmpImage, image, manifestPath string, m manifest.Manifest, sbomDoc []byte) error {
 	if m.SBOM == "" || filepath.Base(m.SBOM) != m.SBOM {
 		return fmt.Errorf("the manifest's sbom %q is not a file name", m.SBOM)
+	}
+	if err := os.Chmod(tmpImage, 0o644); err != nil {
+		return fmt.Errorf("make the new image readable: %w", err)
 	}
 	sbomPath := filepath.Join(filepath.Dir(manifestPath), m.SBOM)
 	if err := atomicfile.Remove(manifestPath); err != nil {
