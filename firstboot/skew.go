@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kubebake/kubebake/firstboot/kubeadm"
 	"github.com/kubebake/kubebake/firstboot/nodeconfig"
 )
 
@@ -48,5 +47,5 @@ func checkSkew(role, kubelet, server string) error {
 // a vendor's build suffix ("v1.36.3+k3s1", a minor of "36+") is not read.
 func minorOf(v string) (int, error) {
 	head, _, _ := strings.Cut(v, "+")
-	return kubeadm.Minor(head)
+	return nodeconfig.Minor(head)
 }

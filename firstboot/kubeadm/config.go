@@ -26,28 +26,14 @@ var apiVersions = []struct {
 	fromMinor int
 	version   string
 }{
-	{31, "kubeadm.k8s.io/v1beta4"},
+	{nodeconfig.V1Beta4Minor, "kubeadm.k8s.io/v1beta4"},
 	{0, "kubeadm.k8s.io/v1beta3"},
-}
-
-// Minor reads MINOR from a Kubernetes version v1.MINOR.PATCH (the v may be
-// left out; anything after MINOR is not read).
-func Minor(kubernetesVersion string) (int, error) {
-	parts := strings.SplitN(strings.TrimPrefix(kubernetesVersion, "v"), ".", 3)
-	if len(parts) < 2 || parts[0] != "1" {
-		return 0, fmt.Errorf("kubernetes version %q: want v1.MINOR.PATCH", kubernetesVersion)
-	}
-	minor, err := strconv.Atoi(parts[1])
-	if err != nil || minor < 0 {
-		return 0, fmt.Errorf("kubernetes version %q: want v1.MINOR.PATCH", kubernetesVersion)
-	}
-	return minor, nil
 }
 
 // APIVersionFor returns the kubeadm API version for a Kubernetes version
 // such as v1.36.3.
 func APIVersionFor(kubernetesVersion string) (string, error) {
-	minor, err := Minor(kubernetesVersion)
+	minor, err := nodeconfig.Minor(kubernetesVersion)
 	if err != nil {
 		return "", err
 	}

@@ -3,7 +3,6 @@ package nodeconfig
 import (
 	"crypto/rand"
 	"math/big"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -15,7 +14,7 @@ const (
 	DefaultDNSDomain     = "cluster.local"
 	DefaultBindPort      = 6443
 	// DefaultEncryptionAlgorithm is an init node's key type from
-	// Kubernetes 1.31 (see Cluster.EncryptionAlgorithm).
+	// Kubernetes 1.31, V1Beta4Minor (see Cluster.EncryptionAlgorithm).
 	DefaultEncryptionAlgorithm = "ECDSA-P256"
 )
 
@@ -28,17 +27,7 @@ func EncryptionAlgorithms() []struct {
 	return []struct {
 		Name     string
 		MinMinor int
-	}{{"RSA-2048", 0}, {"RSA-3072", 31}, {"RSA-4096", 31}, {"ECDSA-P256", 31}, {"ECDSA-P384", 34}}
-}
-
-// minorOf is the minor number of a version such as v1.36.3.
-func minorOf(version string) (int, bool) {
-	m := versionRE.FindStringSubmatch(version)
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(m[2])
-	return n, err == nil
+	}{{"RSA-2048", 0}, {"RSA-3072", V1Beta4Minor}, {"RSA-4096", V1Beta4Minor}, {"ECDSA-P256", V1Beta4Minor}, {"ECDSA-P384", 34}}
 }
 
 // Env is what defaulting reads from the machine: the image's baked
@@ -69,7 +58,7 @@ func SetDefaults(c *NodeConfig, env Env) error {
 	if c.Role == RoleInit {
 		set(&c.Cluster.ServiceSubnet, DefaultServiceSubnet)
 		set(&c.Cluster.DNSDomain, DefaultDNSDomain)
-		if minor, ok := minorOf(c.Cluster.KubernetesVersion); ok && minor >= 31 {
+		if minor, err := Minor(c.Cluster.KubernetesVersion); err == nil && minor >= V1Beta4Minor {
 			set(&c.Cluster.EncryptionAlgorithm, DefaultEncryptionAlgorithm)
 		}
 	}

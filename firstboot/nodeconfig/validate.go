@@ -205,7 +205,7 @@ func (v *validator) encryptionAlgorithm(c *NodeConfig) {
 		if a.Name != alg {
 			continue
 		}
-		if minor, ok := minorOf(c.Cluster.KubernetesVersion); ok && minor < a.MinMinor {
+		if minor, err := Minor(c.Cluster.KubernetesVersion); err == nil && minor < a.MinMinor {
 			v.errorf(field, "%s needs Kubernetes v1.%d or later (kubeadm's v1beta4 configuration), not %s", alg, a.MinMinor, c.Cluster.KubernetesVersion)
 		}
 		return
