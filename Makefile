@@ -12,7 +12,7 @@ K8S_VERSION ?= v1.36.3
 ACC_PLUGIN := _build/acc/packer-plugin-kubebake
 PLUGIN_LDFLAGS := -s -w -X main.version=v$(shell cat VERSION)
 
-.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench bench-boot image e2e e2e-cluster e2e-faults e2e-sources e2e-rollout acc fuzz render release-snapshot clean
+.PHONY: help build plugin firstboot-embed k8s-bin k8s-images test generate bench bench-boot bench-initramfs image e2e e2e-cluster e2e-faults e2e-sources e2e-rollout acc fuzz render release-snapshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -61,6 +61,9 @@ bench: ## print figures: Go benchmarks, base build, the chroot bake against a pl
 
 bench-boot: ## a timeline of every second of a node's boot under QEMU: baked init and join, the plain base, and the base installing the recipe at boot; ROUNDS (3) rotated rounds, median and spread per segment on the host's or the guest's clock; out/bench-boot/result.json and table.txt (root; SKIP_BASELINE=1)
 	bash hack/bench-boot.sh
+
+bench-initramfs: ## the base's initramfs and kernel command line against a virtio-only initramfs and "quiet": ROUNDS (3) rotated boots of each to the login prompt, the kernel's and the host's times, medians (root; BASE=IMAGE)
+	bash hack/bench-initramfs.sh
 
 image: ## the main job: bake debian-13-containerd from Debian packages into out/ (root; installs QEMU etc.)
 	bash hack/image.sh
