@@ -84,8 +84,10 @@ variant() {
   rm -f "$raw"
 }
 
-# printk LOG PATTERN: the kernel's time of LOG's first line matching PATTERN.
-printk() { grep -a -m1 "$2" "$1" | sed -n 's/^[^[]*\[ *\([0-9.]*\)\].*/\1/p'; }
+# printk LOG PATTERN: the kernel's time of LOG's first line matching PATTERN
+# (the first [seconds.micros] on it: systemd's line starts with terminal
+# escapes that hold brackets too); empty when no line matches (quiet).
+printk() { { grep -a -m1 "$2" "$1" | grep -o '\[ *[0-9]*\.[0-9]*\]' | head -n1 | tr -d '[] '; } || true; }
 
 declare -A k2init init2sd host2sd host2login
 # boot NAME ROUND: boots OUT/NAME.qcow2 (a snapshot) to the login prompt.
@@ -109,8 +111,11 @@ boot() {
   [ -n "$login" ] || { echo "bench-initramfs: $name round $r: no login prompt in 5 minutes; see $log" >&2; exit 1; }
   i=$(printk "$log" 'Run /init') s=$(printk "$log" 'systemd\[1\]: systemd [0-9]')
   if [ -n "$i" ]; then
-    k2init[$name]+="$i " init2sd[$name]+="$(python3 -c "print(round($s - $i, 2))") "
+    k2init[$name]+="$i "
     fig "$name, round $r: kernel -> /init (guest)" "$i" s
+  fi
+  if [ -n "$i" ] && [ -n "$s" ]; then
+    init2sd[$name]+="$(python3 -c "print(round($s - $i, 2))") "
     fig "$name, round $r: /init -> systemd (guest)" "$(python3 -c "print(round($s - $i, 2))")" s
   fi
   if [ -n "$sd" ]; then
