@@ -92,7 +92,7 @@ printk() { { grep -a -m1 "$2" "$1" | grep -o '\[ *[0-9]*\.[0-9]*\]' | head -n1 |
 declare -A k2init init2sd host2sd host2login
 # boot NAME ROUND: boots OUT/NAME.qcow2 (a snapshot) to the login prompt.
 boot() {
-  local name=$1 r=$2 log="$out/$1-$2.log" v="$out/vars-$1-$2.fd" t0 sd="" login="" i s
+  local name=$1 r=$2 log="$out/$1-$2.log" v="$out/vars-$1-$2.fd" t0 sd="" login="" i s d
   cp "$vars" "$v"
   : >"$log"
   t0=$(date +%s.%N)
@@ -115,8 +115,9 @@ boot() {
     fig "$name, round $r: kernel -> /init (guest)" "$i" s
   fi
   if [ -n "$i" ] && [ -n "$s" ]; then
-    init2sd[$name]+="$(python3 -c "print(round($s - $i, 2))") "
-    fig "$name, round $r: /init -> systemd (guest)" "$(python3 -c "print(round($s - $i, 2))")" s
+    d=$(python3 -c "print(round($s - $i, 2))")
+    init2sd[$name]+="$d "
+    fig "$name, round $r: /init -> systemd (guest)" "$d" s
   fi
   if [ -n "$sd" ]; then
     host2sd[$name]+="$sd "
@@ -129,7 +130,7 @@ boot() {
 # most too goes through the same conversion and rebuild, unchanged.
 for name in "${variants[@]}"; do variant "$name"; done
 for r in $(seq 1 "$rounds"); do
-  for j in 0 1 2; do boot "${variants[$(((r + j) % 3))]}" "$r"; done
+  for j in "${!variants[@]}"; do boot "${variants[$(((r + j) % ${#variants[@]}))]}" "$r"; done
 done
 for name in "${variants[@]}"; do
   # shellcheck disable=SC2086 # the lists are words
