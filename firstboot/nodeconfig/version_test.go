@@ -1,6 +1,7 @@
 package nodeconfig
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,7 +28,7 @@ func TestMinor(t *testing.T) {
 			got, err := Minor(tc.version)
 			if tc.wantErr {
 				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.version)
+				assert.Contains(t, err.Error(), fmt.Sprintf("kubernetes version %q", tc.version))
 				return
 			}
 			require.NoError(t, err)
