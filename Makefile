@@ -62,7 +62,7 @@ bench: ## print figures: Go benchmarks, base build, the chroot bake against a pl
 bench-boot: ## a timeline of every second of a node's boot under QEMU: baked init and join, the plain base, and the base installing the recipe at boot; ROUNDS (3) rotated rounds, median and spread per segment on the host's or the guest's clock; out/bench-boot/result.json and table.txt (root; SKIP_BASELINE=1)
 	bash hack/bench-boot.sh
 
-bench-initramfs: ## the base's initramfs and kernel command line against a virtio-only initramfs and "quiet": ROUNDS (3) rotated boots of each to the login prompt, the kernel's and the host's times, medians (root; BASE=IMAGE)
+bench-initramfs: ## the base's initramfs and kernel command line against a virtio-only initramfs and "quiet": ROUNDS (3) rotated boots of each to the login prompt, the kernel's and the host's times, medians (root; BASE=IMAGE, ACCEL=auto|kvm|tcg)
 	bash hack/bench-initramfs.sh
 
 image: ## the main job: bake debian-13-containerd from Debian packages into out/ (root; installs QEMU etc.)

@@ -18,7 +18,8 @@
 # clock (from QEMU's start) power-on -> systemd's first console line and
 # power-on -> the login prompt.
 # Knobs: BASE (the base image; default out/base-debian-13.qcow2), OUT
-# (out/bench-initramfs), ROUNDS (3). Needs root (loop devices, chroot).
+# (out/bench-initramfs), ROUNDS (3), ACCEL (auto, kvm or tcg; auto uses KVM
+# only where it runs a UEFI guest). Needs root (loop devices, chroot).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -31,12 +32,19 @@ median() { printf '%s\n' "$@" | python3 -c 'import sys, statistics; v=[float(l) 
 
 [ "$(id -u)" -eq 0 ] || { echo "bench-initramfs: needs root (loop devices, chroot)" >&2; exit 1; }
 [ -f "$base" ] || { echo "bench-initramfs: no base image $base (kubebake base, or BASE=IMAGE)" >&2; exit 1; }
-code=/usr/share/OVMF/OVMF_CODE_4M.fd vars=/usr/share/OVMF/OVMF_VARS_4M.fd
-[ -e "$code" ] || code=/usr/share/OVMF/OVMF_CODE.fd vars=/usr/share/OVMF/OVMF_VARS.fd
-for t in qemu-img qemu-system-x86_64 sfdisk jq losetup mcopy python3; do
+for t in qemu-img qemu-system-x86_64 sfdisk jq losetup mcopy python3 go; do
   command -v "$t" >/dev/null || { echo "bench-initramfs: $t is missing (hack/deps.sh installs it)" >&2; exit 1; }
 done
 rm -rf "$out" && mkdir -p "$out"
+
+# The accelerator, CPU model and firmware as the product resolves them
+# (hack/qemuenv: KVM only when it runs a UEFI guest here, TCG otherwise).
+accel='' cpu='' code='' vars=''
+while IFS='=' read -r k v; do
+  case $k in accel) accel=$v ;; cpu) cpu=$v ;; code) code=$v ;; vars) vars=$v ;; esac
+done < <(go run ./hack/qemuenv -accel "${ACCEL:-auto}" -work "$out/firmware")
+if [ -z "$accel" ] || [ -z "$vars" ]; then echo "bench-initramfs: hack/qemuenv failed" >&2; exit 1; fi
+echo "bench-initramfs: boots under $accel, CPU $cpu, firmware $code"
 
 # The chroot's mounts and loop device, undone on any exit.
 mnt="$out/mnt" loop='' qemu=''
@@ -96,7 +104,7 @@ boot() {
   cp "$vars" "$v"
   : >"$log"
   t0=$(date +%s.%N)
-  qemu-system-x86_64 -machine q35 -accel tcg -cpu qemu64,-cx16,-svm -smp 2 -m 2048 -nodefaults -display none -no-reboot \
+  qemu-system-x86_64 -machine q35 -accel "$accel" -cpu "$cpu" -smp 2 -m 2048 -nodefaults -display none -no-reboot \
     -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code" -drive "if=pflash,format=raw,unit=1,file=$v" \
     -drive "if=virtio,format=qcow2,file=$out/$name.qcow2" -snapshot -nic user,model=virtio-net-pci -serial "file:$log" &
   qemu=$!
