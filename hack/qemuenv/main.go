@@ -44,15 +44,11 @@ func run(ctx context.Context, accel, work string, out, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cpu := vm.DefaultTCGCPU
-	if a == vm.AccelKVM {
-		cpu = "host"
-	}
 	code, vars, err := vm.Firmware("", "", work)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "qemuenv: accelerator %s (%s)\n", a, why)
-	_, err = fmt.Fprintf(out, "accel=%s\ncpu=%s\ncode=%s\nvars=%s\n", a, cpu, code, vars)
+	_, err = fmt.Fprintf(out, "accel=%s\ncpu=%s\ncode=%s\nvars=%s\n", a, vm.DefaultCPU(a), code, vars)
 	return err
 }

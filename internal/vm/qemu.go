@@ -23,6 +23,15 @@ const (
 // `max` crashes recent kernels, plain qemu64 makes them warn.
 const DefaultTCGCPU = "qemu64,-cx16,-svm"
 
+// DefaultCPU is the guest CPU model for accel: host under KVM,
+// DefaultTCGCPU under TCG.
+func DefaultCPU(accel string) string {
+	if accel == AccelKVM {
+		return "host"
+	}
+	return DefaultTCGCPU
+}
+
 // Disk is a drive attached as virtio.
 type Disk struct {
 	Path     string
@@ -81,10 +90,7 @@ func Args(c Config) ([]string, error) {
 	}
 	cpu := c.CPU
 	if cpu == "" {
-		cpu = DefaultTCGCPU
-		if c.Accel == AccelKVM {
-			cpu = "host"
-		}
+		cpu = DefaultCPU(c.Accel)
 	}
 	mem, smp := c.MemoryMiB, c.SMP
 	if mem == 0 {
